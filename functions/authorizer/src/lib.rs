@@ -1,0 +1,117 @@
+//! The HTTP API's Lambda authorizer (payload 2.0, simple responses): hashes
+//! the x-api-key, finds the partner, and puts partnerId and format in the
+//! authorizer context. API Gateway caches the answer per key.
+
+use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::json;
+use tracing::Instrument;
+use zb_shared::apikey::hash_api_key;
+use zb_shared::cost::{CostMeter, CostRecord};
+use zb_shared::partner::PartnerStatus;
+use zb_shared::store::{PartnerStore, StoreError};
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown, missing or disabled key. The message must be exactly
+    /// "Unauthorized": that is what API Gateway turns into a bare 401.
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<AuthError> for Diagnostic {
+    fn from(e: AuthError) -> Self {
+        let error_type = match &e {
+            AuthError::Unauthorized => "Unauthorized",
+            AuthError::Store(s) if s.is_transient() => "TransientDependencyError",
+            AuthError::Store(_) => "StoreError",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+pub struct App {
+    pub partners: PartnerStore,
+    pub function_name: String,
+}
+
+impl App {
+    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let table = zb_shared::config::required_env("PARTNERS_TABLE")?;
+        Ok(Self {
+            partners: PartnerStore::new(zb_shared::aws::dynamodb_client().await, table),
+            function_name: zb_shared::config::function_name("authorizer"),
+        })
+    }
+}
+
+/// The API key: the identity source API Gateway resolved, else the header.
+fn api_key(req: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<String> {
+    let from_identity = req.identity_source.as_ref().and_then(|ids| ids.first()).cloned();
+    let from_header = || {
+        req.headers
+            .get(API_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    from_identity.or_else(from_header).filter(|k| !k.is_empty())
+}
+
+pub async fn handler(
+    app: &App,
+    event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, AuthError> {
+    let span = zb_shared::invocation_span!(event.context.request_id);
+    let (mut cost, started) = CostRecord::start(&app.function_name);
+    cost.request_id = Some(event.context.request_id.clone());
+    let meter = CostMeter::default();
+    let result = authorize(app, &event.payload, &meter).instrument(span.clone()).await;
+    if let Ok(resp) = &result {
+        cost.partner_id = resp
+            .context
+            .get("partnerId")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+    }
+    span.in_scope(|| {
+        match &result {
+            Ok(_) => tracing::info!("authorized"),
+            Err(AuthError::Unauthorized) => tracing::info!("refused an unknown, missing or disabled key"),
+            Err(e) => tracing::error!(error = %e, "authorizer failed"),
+        }
+        cost.finish(started, &meter).emit();
+    });
+    result
+}
+
+async fn authorize(
+    app: &App,
+    req: &ApiGatewayV2CustomAuthorizerV2Request,
+    meter: &CostMeter,
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, AuthError> {
+    let key = api_key(req).ok_or(AuthError::Unauthorized)?;
+    let key = app
+        .partners
+        .get_key(&hash_api_key(&key), meter)
+        .await?
+        .filter(|k| k.status == PartnerStatus::Active)
+        .ok_or(AuthError::Unauthorized)?;
+    let partner = app
+        .partners
+        .get_partner(&key.partner_id, meter)
+        .await?
+        .filter(|p| p.status == PartnerStatus::Active)
+        .ok_or(AuthError::Unauthorized)?;
+    tracing::Span::current().record("partnerId", partner.partner_id.as_str());
+    let mut resp = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    resp.is_authorized = true;
+    resp.context = json!({"partnerId": partner.partner_id, "format": partner.format});
+    Ok(resp)
+}

@@ -1,0 +1,172 @@
+//! Persist: writes canonical orders idempotently, keyed by (partnerId,
+//! sequenceNumber) with a conditional write. A replay is `duplicate` and
+//! changes nothing; a different order under a used sequence number is
+//! rejected SEQUENCE_CONFLICT. Then it records the feed's outcome and
+//! publishes OrdersPersisted.
+
+use futures::stream::{self, StreamExt};
+use lambda_runtime::LambdaEvent;
+use serde_json::json;
+use std::sync::Arc;
+use zb_shared::clock::{Clock, SystemClock};
+use zb_shared::cost::CostMeter;
+use zb_shared::events::{DomainEvent, EventBridgeSink, EventSink, ORDERS_PERSISTED};
+use zb_shared::feed::{summarize, Outcome};
+use zb_shared::format::FormatRegistry;
+use zb_shared::order::IndexedOrder;
+use zb_shared::pipeline::{run_step, Persisted, StepError, Transformed};
+use zb_shared::rejection::{Rejection, RejectionCode, Stage};
+use zb_shared::store::{FeedStore, FeedUpdate, OrderStore, PutOutcome, StoreError, StoredOrder};
+
+/// Concurrent conditional writes per invocation: enough to hide DynamoDB's
+/// latency, small enough to stay clear of partition throttling.
+const WRITE_CONCURRENCY: usize = 16;
+
+pub struct App<E: EventSink> {
+    pub orders: OrderStore,
+    pub feeds: FeedStore,
+    pub events: E,
+    pub formats: FormatRegistry,
+    pub clock: Arc<dyn Clock>,
+    pub function_name: String,
+}
+
+impl App<EventBridgeSink> {
+    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        use zb_shared::config::required_env;
+        let sdk = zb_shared::aws::sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        Ok(Self {
+            orders: OrderStore::new(ddb.clone(), required_env("ORDERS_TABLE")?),
+            feeds: FeedStore::new(ddb, required_env("FEEDS_TABLE")?),
+            events: EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&sdk), required_env("EVENT_BUS_NAME")?),
+            formats: FormatRegistry::builtin()?,
+            clock: Arc::new(SystemClock),
+            function_name: zb_shared::config::function_name("persist"),
+        })
+    }
+}
+
+enum Written {
+    Stored(usize, u64, Outcome),
+    Conflict(Rejection),
+}
+
+pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>) -> Result<Persisted, StepError> {
+    let input = event.payload;
+    let meter = CostMeter::default();
+    let feed = &input.feed;
+    run_step(
+        &app.function_name,
+        &event.context.request_id,
+        feed,
+        input.orders.len(),
+        &meter,
+        async {
+            let format = app.formats.get(&feed.format)?;
+            let now = zb_shared::time::format_utc(app.clock.now());
+            let write = |o: &IndexedOrder| {
+                let stored = StoredOrder {
+                    partner_id: feed.partner_id.clone(),
+                    order: o.order.clone(),
+                    feed_id: feed.feed_id.clone(),
+                    received_at: feed.received_at.clone(),
+                    order_hash: o.order.content_hash(),
+                    persisted_at: now.clone(),
+                };
+                let index = o.index;
+                let seq_path = format.mapping.sequence_number.path.clone();
+                let orders_pointer = format.orders_pointer.clone();
+                let meter = &meter;
+                async move {
+                    let seq = stored.order.sequence_number;
+                    let outcome = match app.orders.put_if_absent(&stored, meter).await? {
+                        PutOutcome::Created => Written::Stored(index, seq, Outcome::Persisted),
+                        // This feed wrote it on an earlier attempt of this step.
+                        PutOutcome::Exists { order_hash, feed_id }
+                            if order_hash == stored.order_hash && feed_id == stored.feed_id =>
+                        {
+                            Written::Stored(index, seq, Outcome::Persisted)
+                        }
+                        PutOutcome::Exists { order_hash, .. } if order_hash == stored.order_hash => {
+                            Written::Stored(index, seq, Outcome::Duplicate)
+                        }
+                        PutOutcome::Exists { feed_id, .. } => Written::Conflict(Rejection {
+                            index,
+                            sequence_number: Some(seq),
+                            field: format!("{orders_pointer}/{index}{seq_path}"),
+                            code: RejectionCode::SequenceConflict,
+                            message: format!(
+                                "sequence number {seq} already holds a different order (first sent in feed {feed_id})"
+                            ),
+                            stage: Stage::Persist,
+                        }),
+                    };
+                    Ok::<_, StoreError>(outcome)
+                }
+            };
+            let results: Vec<Result<Written, StoreError>> = stream::iter(input.orders.iter())
+                .map(write)
+                .buffer_unordered(WRITE_CONCURRENCY)
+                .collect()
+                .await;
+
+            let mut stored = Vec::new();
+            let mut rejections = input.rejections.clone();
+            for r in results {
+                match r? {
+                    Written::Stored(index, seq, outcome) => stored.push((index, seq, outcome)),
+                    Written::Conflict(rejection) => rejections.push(rejection),
+                }
+            }
+            rejections.sort_by_key(|r| r.index);
+            let (outcomes, counts) = summarize(input.order_count, &stored, &rejections);
+            let status = counts.status();
+            app.feeds
+                .update(
+                    &feed.partner_id,
+                    &feed.feed_id,
+                    &FeedUpdate {
+                        status,
+                        counts,
+                        outcomes,
+                        failure: None,
+                        updated_at: now.clone(),
+                    },
+                    &meter,
+                )
+                .await?;
+            app.events
+                .publish(
+                    vec![DomainEvent {
+                        detail_type: ORDERS_PERSISTED,
+                        detail: json!({
+                            "feedId": feed.feed_id,
+                            "partnerId": feed.partner_id,
+                            "correlationId": feed.correlation_id,
+                            "status": status,
+                            "counts": counts,
+                        }),
+                    }],
+                    &meter,
+                )
+                .await?;
+            tracing::info!(
+                persisted = counts.persisted,
+                duplicate = counts.duplicate,
+                rejected = counts.rejected,
+                "persisted"
+            );
+            let out = Persisted {
+                feed: feed.clone(),
+                order_count: input.order_count,
+                status,
+                counts,
+                rejected_count: rejections.len(),
+                rejections,
+            };
+            Ok((out, vec![("OrdersPersisted", counts.persisted as f64)]))
+        },
+    )
+    .await
+}

@@ -1,0 +1,59 @@
+//! Validate: reads the feed body ingest stored, checks each order against
+//! the partner format's JSON Schema, and splits valid from rejected.
+
+use lambda_runtime::LambdaEvent;
+use zb_shared::cost::CostMeter;
+use zb_shared::format::FormatRegistry;
+use zb_shared::pipeline::{run_step, FeedRef, StepError, Validated};
+use zb_shared::store::FeedStore;
+
+pub struct App {
+    pub feeds: FeedStore,
+    pub formats: FormatRegistry,
+    pub function_name: String,
+}
+
+impl App {
+    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        Ok(Self {
+            feeds: FeedStore::new(
+                zb_shared::aws::dynamodb_client().await,
+                zb_shared::config::required_env("FEEDS_TABLE")?,
+            ),
+            formats: FormatRegistry::builtin()?,
+            function_name: zb_shared::config::function_name("validate"),
+        })
+    }
+}
+
+pub async fn handler(app: &App, event: LambdaEvent<FeedRef>) -> Result<Validated, StepError> {
+    let feed = event.payload;
+    let meter = CostMeter::default();
+    run_step(&app.function_name, &event.context.request_id, &feed, 0, &meter, async {
+        let format = app.formats.get(&feed.format)?;
+        let body = app
+            .feeds
+            .get_body(&feed.partner_id, &feed.feed_id, &meter)
+            .await?
+            .ok_or_else(|| StepError::FeedNotFound(feed.feed_id.clone()))?;
+        let invalid = |detail: String| StepError::InvalidFeed {
+            feed_id: feed.feed_id.clone(),
+            detail,
+        };
+        let body: serde_json::Value = serde_json::from_str(&body).map_err(|e| invalid(e.to_string()))?;
+        let split = zb_shared::validate::validate_feed(&format, &body).map_err(|e| invalid(e.to_string()))?;
+        tracing::info!(
+            valid = split.valid.len(),
+            rejected = split.rejections.len(),
+            "validated"
+        );
+        let out = Validated {
+            feed: feed.clone(),
+            order_count: split.total,
+            valid: split.valid,
+            rejections: split.rejections,
+        };
+        Ok((out, vec![]))
+    })
+    .await
+}

@@ -1,0 +1,124 @@
+//! A feed: one partner request, its status, counts and per-order outcomes.
+
+use crate::rejection::{Rejection, RejectionCode};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FeedStatus {
+    /// Accepted (202) and waiting for the pipeline.
+    Received,
+    /// Every order persisted (or was a duplicate of one already stored).
+    Completed,
+    /// Some orders were rejected; the rest persisted.
+    CompletedWithRejections,
+    /// The pipeline failed on this feed; every order was recorded as an error.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedCounts {
+    pub received: usize,
+    pub persisted: usize,
+    pub duplicate: usize,
+    pub rejected: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Persisted,
+    Duplicate,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderOutcome {
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<u64>,
+    pub outcome: Outcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<RejectionCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// A Step Functions error caught by a Catch (`ResultPath: $.failure`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// The feed item in the feeds table (the raw body is a sibling item).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedRecord {
+    pub partner_id: String,
+    pub feed_id: String,
+    pub status: FeedStatus,
+    pub format: String,
+    pub received_at: String,
+    pub request_id: String,
+    pub correlation_id: String,
+    pub content_type: String,
+    pub body_bytes: usize,
+    pub order_count: usize,
+    #[serde(default)]
+    pub counts: FeedCounts,
+    #[serde(default)]
+    pub outcomes: Vec<OrderOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    pub updated_at: String,
+}
+
+/// Builds the per-order outcomes and counts of a processed feed.
+/// `stored` holds (index, sequence number, persisted-or-duplicate).
+pub fn summarize(
+    order_count: usize,
+    stored: &[(usize, u64, Outcome)],
+    rejections: &[Rejection],
+) -> (Vec<OrderOutcome>, FeedCounts) {
+    let mut outcomes: Vec<OrderOutcome> = stored
+        .iter()
+        .map(|&(index, seq, outcome)| OrderOutcome {
+            index,
+            sequence_number: Some(seq),
+            outcome,
+            code: None,
+            field: None,
+        })
+        .chain(rejections.iter().map(|r| OrderOutcome {
+            index: r.index,
+            sequence_number: r.sequence_number,
+            outcome: Outcome::Rejected,
+            code: Some(r.code),
+            field: Some(r.field.clone()),
+        }))
+        .collect();
+    outcomes.sort_by_key(|o| o.index);
+    let count = |o: Outcome| outcomes.iter().filter(|x| x.outcome == o).count();
+    let counts = FeedCounts {
+        received: order_count,
+        persisted: count(Outcome::Persisted),
+        duplicate: count(Outcome::Duplicate),
+        rejected: count(Outcome::Rejected),
+    };
+    (outcomes, counts)
+}
+
+impl FeedCounts {
+    pub fn status(&self) -> FeedStatus {
+        if self.rejected > 0 {
+            FeedStatus::CompletedWithRejections
+        } else {
+            FeedStatus::Completed
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! ZeroBeta's shared library: the order domain (partner formats, validation,
+//! transformation, idempotency, cost records) and the small AWS adapters every
+//! Lambda function uses. Functions stay thin; everything testable lives here.
+
+pub mod apikey;
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod cost;
+pub mod events;
+pub mod feed;
+pub mod format;
+pub mod http;
+pub mod idempotency;
+pub mod order;
+pub mod partner;
+pub mod pipeline;
+pub mod problem;
+pub mod rejection;
+pub mod signing;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+pub mod transform;
+pub mod validate;

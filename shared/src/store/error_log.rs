@@ -1,0 +1,148 @@
+//! The errors table: one item per rejected order, kept 30 days (TTL) with
+//! the raw order for diagnosis. SK `<receivedAt>#<feedId>#<index>` sorts a
+//! partner's errors by time and makes a rewrite of the same rejection
+//! idempotent.
+
+use super::{classify, corrupt, decode_cursor, encode_cursor, s, BadCursor, Item, Page, StoreError};
+use crate::cost::CostMeter;
+use crate::rejection::{RejectionCode, Stage};
+use aws_sdk_dynamodb::types::{PutRequest, ReturnConsumedCapacity, WriteRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::Duration;
+
+pub const ERROR_TTL_SECS: i64 = 30 * 24 * 60 * 60;
+/// BatchWriteItem takes at most 25 items.
+const BATCH: usize = 25;
+/// Rounds of re-sending UnprocessedItems before giving up as transient.
+const UNPROCESSED_ROUNDS: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorItem {
+    pub partner_id: String,
+    pub sk: String,
+    pub feed_id: String,
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<u64>,
+    pub code: RejectionCode,
+    pub field: String,
+    pub message: String,
+    pub stage: Stage,
+    /// The order exactly as the partner sent it (JSON text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_order: Option<String>,
+    pub received_at: String,
+    pub recorded_at: String,
+    /// Epoch seconds; DynamoDB TTL deletes the item after it.
+    pub expires_at: i64,
+}
+
+impl ErrorItem {
+    pub fn sort_key(received_at: &str, feed_id: &str, index: usize) -> String {
+        format!("{received_at}#{feed_id}#{index:06}")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrorLog {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl ErrorLog {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Writes all items, 25 per batch, re-sending what DynamoDB left unprocessed.
+    pub async fn record(&self, items: &[ErrorItem], meter: &CostMeter) -> Result<(), StoreError> {
+        for chunk in items.chunks(BATCH) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                let item: Item = serde_dynamo::to_item(item).map_err(corrupt)?;
+                let put = PutRequest::builder().set_item(Some(item)).build().map_err(corrupt)?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut round = 0;
+            while !requests.is_empty() {
+                if round > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 * 2u64.pow(round))).await;
+                }
+                if round == UNPROCESSED_ROUNDS {
+                    return Err(StoreError::Transient(format!(
+                        "{} error records still unprocessed after {UNPROCESSED_ROUNDS} rounds",
+                        requests.len()
+                    )));
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                meter.dynamodb_batch_write(out.consumed_capacity());
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                round += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The partner's errors received between `from` and `to` (inclusive).
+    pub async fn query(
+        &self,
+        partner_id: &str,
+        from: &str,
+        to: &str,
+        cursor: Option<&str>,
+        limit: i32,
+        meter: &CostMeter,
+    ) -> Result<Result<Page<ErrorItem>, BadCursor>, StoreError> {
+        let start = match cursor.map(decode_cursor).transpose() {
+            Ok(c) => c,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        // Every SK for an instant `to` starts with `to#`, and '~' sorts after
+        // '#' and every character of a feed id, so `to~` bounds them all.
+        let upper = format!("{to}~");
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("partnerId = :p AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":p", s(partner_id))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(&upper))
+            .limit(limit)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(c) = start {
+            let Some(sk) = c.get("k").and_then(|v| v.as_str()) else {
+                return Ok(Err(BadCursor));
+            };
+            if sk < from || sk > upper.as_str() {
+                return Ok(Err(BadCursor));
+            }
+            req = req
+                .exclusive_start_key("partnerId", s(partner_id))
+                .exclusive_start_key("sk", s(sk));
+        }
+        let out = req.send().await.map_err(classify)?;
+        meter.dynamodb_read(out.consumed_capacity());
+        let items: Vec<ErrorItem> = serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(corrupt)?;
+        let next_cursor = match out.last_evaluated_key.as_ref().and_then(|k| k.get("sk")) {
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) => Some(encode_cursor(&json!({"k": sk}))),
+            _ => None,
+        };
+        Ok(Ok(Page { items, next_cursor }))
+    }
+}

@@ -1,0 +1,161 @@
+//! Validate: check each raw order against its format's JSON Schema and split
+//! the valid orders from the rejected ones.
+
+use crate::format::Format;
+use crate::order::RawOrder;
+use crate::rejection::{escape_pointer_token, sequence_hint, Rejection, RejectionCode, Stage};
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+/// The feed body does not have the shape the format promises.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedShapeError {
+    #[error("the feed has no orders array at {pointer}")]
+    OrdersMissing { pointer: String },
+    #[error("{pointer} must be an array of orders")]
+    OrdersNotArray { pointer: String },
+}
+
+impl FeedShapeError {
+    /// The JSON Pointer of the field at fault.
+    pub fn pointer(&self) -> &str {
+        match self {
+            Self::OrdersMissing { pointer } | Self::OrdersNotArray { pointer } => pointer,
+        }
+    }
+}
+
+/// The orders array of a feed body.
+pub fn orders_of<'a>(format: &Format, body: &'a Value) -> Result<&'a Vec<Value>, FeedShapeError> {
+    let pointer = format.orders_pointer.clone();
+    match body.pointer(&format.orders_pointer) {
+        None => Err(FeedShapeError::OrdersMissing { pointer }),
+        Some(Value::Array(orders)) => Ok(orders),
+        Some(_) => Err(FeedShapeError::OrdersNotArray { pointer }),
+    }
+}
+
+/// Valid orders and rejections, in feed order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Split {
+    pub total: usize,
+    pub valid: Vec<RawOrder>,
+    pub rejections: Vec<Rejection>,
+}
+
+/// Checks every order of a feed body against the format's schema.
+pub fn validate_feed(format: &Format, body: &Value) -> Result<Split, FeedShapeError> {
+    let orders = orders_of(format, body)?;
+    let mut split = Split {
+        total: orders.len(),
+        ..Split::default()
+    };
+    for (index, raw) in orders.iter().enumerate() {
+        match validate_order(format, index, raw) {
+            None => split.valid.push(RawOrder {
+                index,
+                order: raw.clone(),
+            }),
+            Some(rejection) => split.rejections.push(rejection),
+        }
+    }
+    Ok(split)
+}
+
+/// The first schema violation of one order, as a rejection.
+pub fn validate_order(format: &Format, index: usize, raw: &Value) -> Option<Rejection> {
+    // is_valid short-circuits without building errors: the common case.
+    if format.schema().is_valid(raw) {
+        return None;
+    }
+    let error = format.schema().iter_errors(raw).next()?;
+    let mut field = format!("{}/{}{}", format.orders_pointer, index, error.instance_path().as_str());
+    // A missing or unknown property is reported on its parent object; point at
+    // the property itself, which is what a partner has to fix.
+    let code = match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            if let Some(name) = property.as_str() {
+                field.push('/');
+                field.push_str(&escape_pointer_token(name));
+            }
+            RejectionCode::MissingField
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            if let Some(name) = unexpected.first() {
+                field.push('/');
+                field.push_str(&escape_pointer_token(name));
+            }
+            RejectionCode::UnknownField
+        }
+        ValidationErrorKind::Type { .. } => RejectionCode::WrongType,
+        ValidationErrorKind::Minimum { .. }
+        | ValidationErrorKind::Maximum { .. }
+        | ValidationErrorKind::ExclusiveMinimum { .. }
+        | ValidationErrorKind::ExclusiveMaximum { .. } => RejectionCode::OutOfRange,
+        ValidationErrorKind::Pattern { .. }
+        | ValidationErrorKind::Format { .. }
+        | ValidationErrorKind::Enum { .. }
+        | ValidationErrorKind::Constant { .. }
+        | ValidationErrorKind::MinLength { .. }
+        | ValidationErrorKind::MaxLength { .. }
+        | ValidationErrorKind::MinItems { .. }
+        | ValidationErrorKind::MaxItems { .. } => RejectionCode::InvalidValue,
+        _ => RejectionCode::SchemaViolation,
+    };
+    Some(Rejection {
+        index,
+        sequence_number: sequence_hint(raw, &format.mapping.sequence_number.path),
+        field,
+        code,
+        message: error.to_string(),
+        stage: Stage::Validate,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::FormatRegistry;
+    use serde_json::json;
+
+    fn partner_a() -> std::sync::Arc<Format> {
+        FormatRegistry::builtin().unwrap().get("partner-a@1").unwrap()
+    }
+
+    fn good_a(seq: u64) -> Value {
+        json!({"sequenceNumber": seq, "orderId": format!("A-{seq}"), "createdAt": 1767225600000u64,
+               "currency": "EUR", "items": [{"sku": "S1", "quantity": 1, "unitPriceCents": 100}]})
+    }
+
+    #[test]
+    fn splits_valid_from_rejected_with_the_field_at_fault() {
+        let mut missing = good_a(2);
+        missing.as_object_mut().unwrap().remove("orderId");
+        let mut wrong_type = good_a(3);
+        wrong_type["items"][0]["quantity"] = json!("two");
+        let body = json!({"orders": [good_a(1), missing, wrong_type]});
+        let split = validate_feed(&partner_a(), &body).unwrap();
+        assert_eq!(split.total, 3);
+        assert_eq!(split.valid.iter().map(|o| o.index).collect::<Vec<_>>(), vec![0]);
+        let r = &split.rejections;
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].field.as_str(), r[0].code),
+            ("/orders/1/orderId", RejectionCode::MissingField)
+        );
+        assert_eq!(r[0].sequence_number, Some(2));
+        assert_eq!(
+            (r[1].field.as_str(), r[1].code),
+            ("/orders/2/items/0/quantity", RejectionCode::WrongType)
+        );
+        assert_eq!(r[1].stage, Stage::Validate);
+    }
+
+    #[test]
+    fn a_body_without_orders_is_a_shape_error() {
+        let err = validate_feed(&partner_a(), &json!({"order": []})).unwrap_err();
+        assert_eq!(err.pointer(), "/orders");
+        let err = validate_feed(&partner_a(), &json!({"orders": {}})).unwrap_err();
+        assert!(matches!(err, FeedShapeError::OrdersNotArray { .. }));
+    }
+}

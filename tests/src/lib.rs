@@ -1,0 +1,492 @@
+//! ZeroBeta's integration-test harness.
+//!
+//! Tests run against DynamoDB Local (`make test`, or
+//! `scripts/with-dynamodb cargo test`), never against mocks. The tables are
+//! created from template.yaml itself, so the tests exercise the deployed
+//! table design (keys, indexes, TTL) and the template and the code cannot
+//! drift apart unnoticed.
+//!
+//! Panicking with a clear message is the right failure mode here: this is a
+//! test harness, and a test that cannot set up must stop and say why.
+
+pub mod api;
+pub mod fixtures;
+pub mod receiver;
+pub mod template;
+pub mod wiring;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
+    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TableStatus, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use template::{get, scalar_text, untag, Template};
+use zb_shared::apikey::hash_api_key;
+use zb_shared::cost::CostMeter;
+use zb_shared::partner::{ApiKey, Partner, PartnerStatus};
+use zb_shared::store::PartnerStore;
+
+/// The variable scripts/with-dynamodb exports; the AWS SDK sends every
+/// DynamoDB call to it.
+pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+
+/// How long a new table may take to become ACTIVE.
+const ACTIVE_TIMEOUT: Duration = Duration::from_secs(10);
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// A DynamoDB client for DynamoDB Local, configured from the environment
+/// like the functions' own (aws-config honours AWS_ENDPOINT_URL_DYNAMODB).
+///
+/// Panics when AWS_ENDPOINT_URL_DYNAMODB is not set: without it the tests
+/// would talk to real AWS with whatever credentials happen to be around.
+pub async fn dynamodb() -> Client {
+    match std::env::var(ENDPOINT_VAR) {
+        Ok(url) if !url.trim().is_empty() => {}
+        _ => panic!(
+            "{ENDPOINT_VAR} is not set, so there is no DynamoDB Local to test against. \
+             Run the tests with `make test` or `scripts/with-dynamodb cargo test` \
+             (add `-p zb-tests --test <name>` to run one test file)."
+        ),
+    }
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    Client::new(&config)
+}
+
+/// The physical names of the template's tables, as created in DynamoDB Local.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub partners: String,
+    pub feeds: String,
+    pub orders: String,
+    pub errors: String,
+    pub idempotency: String,
+}
+
+/// Creates every `AWS::DynamoDB::Table` of template.yaml under a unique name
+/// (`<LogicalId>-<uuid>`), exactly as the template declares it (keys,
+/// attribute definitions, indexes, billing mode, TTL), and waits until each
+/// is ACTIVE. Each call makes a fresh set, so tests never share data.
+pub async fn create_tables(client: &Client) -> Tables {
+    let template = Template::load();
+    let mut names = create_template_tables(client, &template).await;
+    let mut take = |logical_id: &str| {
+        names.remove(logical_id).unwrap_or_else(|| {
+            panic!(
+                "template.yaml has no AWS::DynamoDB::Table named {logical_id}; \
+                 the pipeline contract (and these tests) need it"
+            )
+        })
+    };
+    Tables {
+        partners: take("PartnersTable"),
+        feeds: take("FeedsTable"),
+        orders: take("OrdersTable"),
+        errors: take("ErrorsTable"),
+        idempotency: take("IdempotencyTable"),
+    }
+}
+
+/// Creates every table of `template`; returns logical id -> physical name.
+pub async fn create_template_tables(client: &Client, template: &Template) -> BTreeMap<String, String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (logical_id, resource) in template.resources_of_type("AWS::DynamoDB::Table") {
+        let spec = TableSpec::from_template(logical_id, resource);
+        let client = client.clone();
+        tasks.spawn(async move {
+            let name = spec.create(&client).await;
+            (spec.logical_id, name)
+        });
+    }
+    let mut names = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (logical_id, name) = match joined {
+            Ok(created) => created,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("creating a table was cancelled: {e}"),
+        };
+        names.insert(logical_id, name);
+    }
+    names
+}
+
+/// What the harness reproduces of an `AWS::DynamoDB::Table`.
+#[derive(Debug, Clone)]
+struct TableSpec {
+    logical_id: String,
+    key_schema: Vec<KeySchemaElement>,
+    attributes: Vec<AttributeDefinition>,
+    gsis: Vec<GlobalSecondaryIndex>,
+    lsis: Vec<LocalSecondaryIndex>,
+    ttl_attribute: Option<String>,
+    stream: Option<StreamSpecification>,
+}
+
+/// Properties that change nothing DynamoDB Local can observe (encryption,
+/// backups, tags, ...), or that the harness replaces (`TableName`: every
+/// test gets its own).
+const IGNORED_TABLE_PROPERTIES: &[&str] = &[
+    "TableName",
+    "SSESpecification",
+    "PointInTimeRecoverySpecification",
+    "Tags",
+    "TableClass",
+    "DeletionProtectionEnabled",
+    "ContributorInsightsSpecification",
+    "KinesisStreamSpecification",
+    "ResourcePolicy",
+    "WarmThroughput",
+    "OnDemandThroughput",
+];
+
+const HANDLED_TABLE_PROPERTIES: &[&str] = &[
+    "BillingMode",
+    "KeySchema",
+    "AttributeDefinitions",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "TimeToLiveSpecification",
+    "StreamSpecification",
+];
+
+impl TableSpec {
+    fn from_template(logical_id: &str, resource: &Value) -> Self {
+        let at = |what: &str| format!("template.yaml: {logical_id}.Properties.{what}");
+        let props = get(resource, &["Properties"]).unwrap_or_else(|| panic!("{}", at("")));
+        if let Some(map) = untag(props).as_mapping() {
+            for key in map.keys().filter_map(Value::as_str) {
+                if !HANDLED_TABLE_PROPERTIES.contains(&key) && !IGNORED_TABLE_PROPERTIES.contains(&key) {
+                    panic!(
+                        "{}: the test harness (tests/src/lib.rs) does not know how to reproduce this \
+                         table property in DynamoDB Local; teach it, so tests keep running against \
+                         the template's real table design",
+                        at(key)
+                    );
+                }
+            }
+        }
+        let billing = get(props, &["BillingMode"]).and_then(scalar_text);
+        if billing.as_deref() != Some(BillingMode::PayPerRequest.as_str()) {
+            panic!(
+                "{}: is {billing:?}; the pipeline contract makes every table PAY_PER_REQUEST",
+                at("BillingMode")
+            );
+        }
+        let key_schema = parse_key_schema(get(props, &["KeySchema"]), &at("KeySchema"));
+        let attributes = sequence(get(props, &["AttributeDefinitions"]), &at("AttributeDefinitions"))
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let field = |f: &str| text(get(a, &[f]), &at(&format!("AttributeDefinitions[{i}].{f}")));
+                AttributeDefinition::builder()
+                    .attribute_name(field("AttributeName"))
+                    .attribute_type(ScalarAttributeType::from(field("AttributeType").as_str()))
+                    .build()
+                    .unwrap_or_else(|e| panic!("{}: {e}", at("AttributeDefinitions")))
+            })
+            .collect();
+        let gsis = match get(props, &["GlobalSecondaryIndexes"]) {
+            None => Vec::new(),
+            Some(list) => sequence(Some(list), &at("GlobalSecondaryIndexes"))
+                .iter()
+                .enumerate()
+                .map(|(i, index)| {
+                    let at = at(&format!("GlobalSecondaryIndexes[{i}]"));
+                    GlobalSecondaryIndex::builder()
+                        .index_name(text(get(index, &["IndexName"]), &format!("{at}.IndexName")))
+                        .set_key_schema(Some(parse_key_schema(
+                            get(index, &["KeySchema"]),
+                            &format!("{at}.KeySchema"),
+                        )))
+                        .projection(projection(get(index, &["Projection"]), &format!("{at}.Projection")))
+                        .build()
+                        .unwrap_or_else(|e| panic!("{at}: {e}"))
+                })
+                .collect(),
+        };
+        let lsis = match get(props, &["LocalSecondaryIndexes"]) {
+            None => Vec::new(),
+            Some(list) => sequence(Some(list), &at("LocalSecondaryIndexes"))
+                .iter()
+                .enumerate()
+                .map(|(i, index)| {
+                    let at = at(&format!("LocalSecondaryIndexes[{i}]"));
+                    LocalSecondaryIndex::builder()
+                        .index_name(text(get(index, &["IndexName"]), &format!("{at}.IndexName")))
+                        .set_key_schema(Some(parse_key_schema(
+                            get(index, &["KeySchema"]),
+                            &format!("{at}.KeySchema"),
+                        )))
+                        .projection(projection(get(index, &["Projection"]), &format!("{at}.Projection")))
+                        .build()
+                        .unwrap_or_else(|e| panic!("{at}: {e}"))
+                })
+                .collect(),
+        };
+        let ttl_attribute = get(props, &["TimeToLiveSpecification"]).and_then(|ttl| {
+            let enabled = get(ttl, &["Enabled"]).and_then(scalar_text);
+            (enabled.as_deref() == Some("true")).then(|| {
+                text(
+                    get(ttl, &["AttributeName"]),
+                    &at("TimeToLiveSpecification.AttributeName"),
+                )
+            })
+        });
+        let stream = get(props, &["StreamSpecification"]).map(|s| {
+            let view = text(get(s, &["StreamViewType"]), &at("StreamSpecification.StreamViewType"));
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()
+                .unwrap_or_else(|e| panic!("{}: {e}", at("StreamSpecification")))
+        });
+        Self {
+            logical_id: logical_id.to_string(),
+            key_schema,
+            attributes,
+            gsis,
+            lsis,
+            ttl_attribute,
+            stream,
+        }
+    }
+
+    /// Creates the table under a fresh name, enables TTL, waits for ACTIVE.
+    async fn create(&self, client: &Client) -> String {
+        let name = format!("{}-{}", self.logical_id, uuid::Uuid::new_v4().simple());
+        client
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(self.key_schema.clone()))
+            .set_attribute_definitions(Some(self.attributes.clone()))
+            .set_global_secondary_indexes((!self.gsis.is_empty()).then(|| self.gsis.clone()))
+            .set_local_secondary_indexes((!self.lsis.is_empty()).then(|| self.lsis.clone()))
+            .set_stream_specification(self.stream.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "CreateTable {name} (template.yaml {}) failed: {}",
+                    self.logical_id,
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            });
+        wait_until_active(client, &name).await;
+        if let Some(attribute) = &self.ttl_attribute {
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name(attribute)
+                .enabled(true)
+                .build()
+                .unwrap_or_else(|e| panic!("TTL specification of {name}: {e}"));
+            client
+                .update_time_to_live()
+                .table_name(&name)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "UpdateTimeToLive {name} failed: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    )
+                });
+        }
+        name
+    }
+}
+
+/// Polls DescribeTable until the table and its indexes are ACTIVE.
+async fn wait_until_active(client: &Client, name: &str) {
+    let deadline = tokio::time::Instant::now() + ACTIVE_TIMEOUT;
+    loop {
+        let out = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "DescribeTable {name} failed: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            });
+        let table = out.table.as_ref();
+        let table_active = table.and_then(|t| t.table_status.as_ref()) == Some(&TableStatus::Active);
+        let indexes_active = table
+            .map(|t| t.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .all(|i| i.index_status.as_ref().is_none_or(|s| *s == IndexStatus::Active));
+        if table_active && indexes_active {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("table {name} is not ACTIVE after {ACTIVE_TIMEOUT:?}: {table:?}");
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+fn text(v: Option<&Value>, at: &str) -> String {
+    v.and_then(scalar_text)
+        .unwrap_or_else(|| panic!("{at}: expected a string"))
+}
+
+fn sequence<'a>(v: Option<&'a Value>, at: &str) -> &'a Vec<Value> {
+    v.map(untag)
+        .and_then(Value::as_sequence)
+        .unwrap_or_else(|| panic!("{at}: expected a list"))
+}
+
+fn parse_key_schema(v: Option<&Value>, at: &str) -> Vec<KeySchemaElement> {
+    sequence(v, at)
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            KeySchemaElement::builder()
+                .attribute_name(text(get(k, &["AttributeName"]), &format!("{at}[{i}].AttributeName")))
+                .key_type(KeyType::from(
+                    text(get(k, &["KeyType"]), &format!("{at}[{i}].KeyType")).as_str(),
+                ))
+                .build()
+                .unwrap_or_else(|e| panic!("{at}[{i}]: {e}"))
+        })
+        .collect()
+}
+
+fn projection(v: Option<&Value>, at: &str) -> Projection {
+    let v = v.unwrap_or_else(|| panic!("{at}: an index needs a Projection"));
+    let non_key = get(v, &["NonKeyAttributes"]).map(|list| {
+        sequence(Some(list), &format!("{at}.NonKeyAttributes"))
+            .iter()
+            .map(|a| text(Some(a), &format!("{at}.NonKeyAttributes")))
+            .collect::<Vec<_>>()
+    });
+    Projection::builder()
+        .projection_type(ProjectionType::from(
+            text(get(v, &["ProjectionType"]), &format!("{at}.ProjectionType")).as_str(),
+        ))
+        .set_non_key_attributes(non_key)
+        .build()
+}
+
+/// A partner (PARTNER# item) and one of its API keys (KEY# item) to seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerSeed<'a> {
+    pub partner_id: &'a str,
+    /// `<name>@<version>`, e.g. `partner-a@1`.
+    pub format: &'a str,
+    /// The plain key a test sends as x-api-key; only its hash is stored.
+    pub api_key: &'a str,
+    /// (webhook URL, `whsec_...` secret).
+    pub webhook: Option<(&'a str, &'a str)>,
+    pub partner_status: PartnerStatus,
+    pub key_status: PartnerStatus,
+}
+
+impl<'a> PartnerSeed<'a> {
+    /// An active partner with an active key and no webhook.
+    pub fn active(partner_id: &'a str, format: &'a str, api_key: &'a str) -> Self {
+        Self {
+            partner_id,
+            format,
+            api_key,
+            webhook: None,
+            partner_status: PartnerStatus::Active,
+            key_status: PartnerStatus::Active,
+        }
+    }
+
+    pub fn with_webhook(mut self, url: &'a str, secret: &'a str) -> Self {
+        self.webhook = Some((url, secret));
+        self
+    }
+
+    /// The partner itself is disabled (its key is still active).
+    pub fn partner_disabled(mut self) -> Self {
+        self.partner_status = PartnerStatus::Disabled;
+        self
+    }
+
+    /// The key is revoked (the partner is still active).
+    pub fn key_disabled(mut self) -> Self {
+        self.key_status = PartnerStatus::Disabled;
+        self
+    }
+
+    /// Writes both items through [`PartnerStore`], as the service reads them.
+    pub async fn seed(&self, client: &Client, partners_table: &str) -> Partner {
+        let store = PartnerStore::new(client.clone(), partners_table);
+        let meter = CostMeter::default();
+        let partner = Partner {
+            partner_id: self.partner_id.to_string(),
+            name: format!("Partner {}", self.partner_id),
+            status: self.partner_status,
+            format: self.format.to_string(),
+            webhook_url: self.webhook.map(|(url, _)| url.to_string()),
+            webhook_secret: self.webhook.map(|(_, secret)| secret.to_string()),
+        };
+        store
+            .put_partner(&partner, &meter)
+            .await
+            .unwrap_or_else(|e| panic!("seeding PARTNER#{} failed: {e}", self.partner_id));
+        let key = ApiKey {
+            key_hash: hash_api_key(self.api_key),
+            partner_id: self.partner_id.to_string(),
+            status: self.key_status,
+        };
+        store
+            .put_key(&key, &meter)
+            .await
+            .unwrap_or_else(|e| panic!("seeding the API key of {} failed: {e}", self.partner_id));
+        partner
+    }
+}
+
+/// Seeds an active partner and its active API key; returns the partner.
+pub async fn seed_partner(
+    client: &Client,
+    partners_table: &str,
+    partner_id: &str,
+    format: &str,
+    api_key: &str,
+    webhook: Option<(&str, &str)>,
+) -> Partner {
+    let mut seed = PartnerSeed::active(partner_id, format, api_key);
+    seed.webhook = webhook;
+    seed.seed(client, partners_table).await
+}
+
+/// Seeds a disabled partner whose key is still active: its requests must be
+/// refused anyway.
+pub async fn seed_disabled_partner(
+    client: &Client,
+    partners_table: &str,
+    partner_id: &str,
+    format: &str,
+    api_key: &str,
+) -> Partner {
+    PartnerSeed::active(partner_id, format, api_key)
+        .partner_disabled()
+        .seed(client, partners_table)
+        .await
+}
+
+/// Seeds an active partner whose key is revoked.
+pub async fn seed_revoked_key(
+    client: &Client,
+    partners_table: &str,
+    partner_id: &str,
+    format: &str,
+    api_key: &str,
+) -> Partner {
+    PartnerSeed::active(partner_id, format, api_key)
+        .key_disabled()
+        .seed(client, partners_table)
+        .await
+}

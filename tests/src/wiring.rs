@@ -1,0 +1,210 @@
+//! The functions' apps, wired to fresh DynamoDB Local tables the way their
+//! `from_env` wires them to the template's tables, with the events port
+//! recording what would go to EventBridge and the clock fixed.
+
+use crate::fixtures::clock;
+use crate::{create_tables, dynamodb, Tables};
+use zb_shared::events::RecordingSink;
+use zb_shared::format::FormatRegistry;
+use zb_shared::store::{ErrorLog, FeedStore, IdempotencyStore, OrderStore, PartnerStore};
+
+pub struct Env {
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub tables: Tables,
+    /// The formats the functions know: the built-in ones unless a test
+    /// onboards its own.
+    pub formats: FormatRegistry,
+}
+
+impl Env {
+    /// A private set of tables for one test.
+    pub async fn new() -> Self {
+        let ddb = dynamodb().await;
+        let tables = create_tables(&ddb).await;
+        let formats = FormatRegistry::builtin().unwrap_or_else(|e| panic!("built-in formats: {e}"));
+        Self { ddb, tables, formats }
+    }
+
+    /// The same, with the functions knowing `formats` instead.
+    pub async fn with_formats(formats: FormatRegistry) -> Self {
+        Self {
+            formats,
+            ..Self::new().await
+        }
+    }
+
+    pub fn partners(&self) -> PartnerStore {
+        PartnerStore::new(self.ddb.clone(), &self.tables.partners)
+    }
+    pub fn feeds(&self) -> FeedStore {
+        FeedStore::new(self.ddb.clone(), &self.tables.feeds)
+    }
+    pub fn orders(&self) -> OrderStore {
+        OrderStore::new(self.ddb.clone(), &self.tables.orders)
+    }
+    pub fn errors(&self) -> ErrorLog {
+        ErrorLog::new(self.ddb.clone(), &self.tables.errors)
+    }
+    pub fn idempotency(&self) -> IdempotencyStore {
+        IdempotencyStore::new(self.ddb.clone(), &self.tables.idempotency)
+    }
+
+    pub fn authorizer(&self) -> authorizer::App {
+        authorizer::App {
+            partners: self.partners(),
+            function_name: "authorizer".into(),
+        }
+    }
+
+    pub fn ingest(&self, events: RecordingSink) -> ingest::App<RecordingSink> {
+        ingest::App {
+            feeds: self.feeds(),
+            idempotency: self.idempotency(),
+            events,
+            formats: self.formats.clone(),
+            clock: clock(),
+            function_name: "ingest".into(),
+        }
+    }
+
+    pub fn validate(&self) -> validate::App {
+        validate::App {
+            feeds: self.feeds(),
+            formats: self.formats.clone(),
+            function_name: "validate".into(),
+        }
+    }
+
+    pub fn transform(&self) -> transform::App {
+        transform::App {
+            formats: self.formats.clone(),
+            clock: clock(),
+            function_name: "transform".into(),
+        }
+    }
+
+    pub fn persist(&self, events: RecordingSink) -> persist::App<RecordingSink> {
+        persist::App {
+            orders: self.orders(),
+            feeds: self.feeds(),
+            events,
+            formats: self.formats.clone(),
+            clock: clock(),
+            function_name: "persist".into(),
+        }
+    }
+
+    pub fn record_error(&self, events: RecordingSink) -> record_error::App<RecordingSink> {
+        record_error::App {
+            errors: self.errors(),
+            feeds: self.feeds(),
+            events,
+            formats: self.formats.clone(),
+            clock: clock(),
+            function_name: "record-error".into(),
+        }
+    }
+
+    pub fn notify(&self, http: reqwest::Client) -> notify::App {
+        notify::App {
+            partners: self.partners(),
+            http,
+            clock: clock(),
+            function_name: "notify".into(),
+        }
+    }
+
+    pub fn query(&self) -> query::App {
+        query::App {
+            feeds: self.feeds(),
+            orders: self.orders(),
+            errors: self.errors(),
+            function_name: "query".into(),
+        }
+    }
+
+    /// Counts the items in a table (a full scan: test tables are tiny).
+    pub async fn count(&self, table: &str) -> usize {
+        let out = self
+            .ddb
+            .scan()
+            .table_name(table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("scan {table}: {e}"));
+        out.count() as usize
+    }
+}
+
+/// What one pass through the state machine's steps produced.
+pub struct Run {
+    pub validated: zb_shared::pipeline::Validated,
+    pub transformed: zb_shared::pipeline::Transformed,
+    pub persisted: zb_shared::pipeline::Persisted,
+    pub recorded: Option<zb_shared::pipeline::ErrorsRecorded>,
+    /// Events persist and record-error published.
+    pub events: Vec<zb_shared::events::DomainEvent>,
+}
+
+/// Passes a step's output on as JSON, as Step Functions does.
+fn hand_over<A: serde::Serialize, B: serde::de::DeserializeOwned>(a: &A) -> B {
+    let v = serde_json::to_value(a).unwrap_or_else(|e| panic!("step output does not serialize: {e}"));
+    serde_json::from_value(v).unwrap_or_else(|e| panic!("next step cannot read the output: {e}"))
+}
+
+impl Env {
+    /// Runs Validate → Transform → Persist → (RecordErrors when rejectedCount > 0),
+    /// the order statemachines/order-pipeline.asl.json gives, calling each
+    /// function's handler with the previous step's JSON output.
+    pub async fn run_pipeline(&self, feed: &zb_shared::pipeline::FeedRef) -> Run {
+        use crate::api::lambda_event;
+        let validated = validate::handler(&self.validate(), lambda_event(hand_over(feed)))
+            .await
+            .unwrap_or_else(|e| panic!("validate failed: {e}"));
+        let transformed = transform::handler(&self.transform(), lambda_event(hand_over(&validated)))
+            .await
+            .unwrap_or_else(|e| panic!("transform failed: {e}"));
+        let persist_app = self.persist(RecordingSink::default());
+        let persisted = persist::handler(&persist_app, lambda_event(hand_over(&transformed)))
+            .await
+            .unwrap_or_else(|e| panic!("persist failed: {e}"));
+        let mut events = persist_app.events.events();
+        let recorded = if persisted.rejected_count > 0 {
+            let app = self.record_error(RecordingSink::default());
+            let out = record_error::handler(&app, lambda_event(hand_over(&persisted)))
+                .await
+                .unwrap_or_else(|e| panic!("record-error failed: {e}"));
+            events.extend(app.events.events());
+            Some(out)
+        } else {
+            None
+        };
+        Run {
+            validated,
+            transformed,
+            persisted,
+            recorded,
+            events,
+        }
+    }
+
+    /// Posts a feed through ingest and returns the response and the FeedRef
+    /// it announced (None when it was not accepted).
+    pub async fn ingest_feed(
+        &self,
+        request: &crate::api::Request,
+    ) -> (crate::api::Seen, Option<zb_shared::pipeline::FeedRef>) {
+        let app = self.ingest(RecordingSink::default());
+        let resp = ingest::handler(&app, request.event())
+            .await
+            .unwrap_or_else(|e| match e {});
+        let announced = app
+            .events
+            .events()
+            .into_iter()
+            .find(|e| e.detail_type == zb_shared::events::ORDER_FEED_RECEIVED)
+            .map(|e| serde_json::from_value(e.detail).unwrap_or_else(|e| panic!("FeedRef: {e}")));
+        (crate::api::seen(resp), announced)
+    }
+}
