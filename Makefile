@@ -31,7 +31,7 @@ export SAM_CLI_TELEMETRY := 0
 # Re-created automatically when a pinned version changes.
 TOOLS_STAMP := $(VENV)/.tools-$(CFN_LINT_VERSION)-$(AWS_SAM_CLI_VERSION).stamp
 
-.PHONY: all tools fmt-check clippy lint-template test bench build sam-build run clean distclean
+.PHONY: all tools fmt-check clippy lint-template test bench build sam-build run demo load release clean distclean
 
 all: test
 
@@ -60,7 +60,10 @@ lint-template: $(TOOLS_STAMP)
 	$(VENV)/bin/sam validate --lint --template-file template.yaml
 	$(VENV)/bin/python scripts/lint-asl
 
+# The end-to-end tests run the function binaries (debug build: it reuses
+# the test build's dependencies) behind an in-process local cloud.
 test: tools fmt-check clippy lint-template
+	cargo build --workspace --bins
 	scripts/with-dynamodb cargo test --workspace
 
 bench:
@@ -79,9 +82,24 @@ sam-build: $(TOOLS_STAMP)
 	CARGO_LAMBDA_COMPILER=cargo $(VENV)/bin/sam build --template-file template.yaml
 
 # --------------------------------------------------------------------------- run
-run:
-	@echo "make run: the local cloud (API + pipeline on this machine) arrives with the local-cloud issue."
-	@echo "          For now: 'make test' runs the functions against DynamoDB Local."
+# The local cloud in the foreground: the partner API on :3000, the AWS
+# endpoint (Step Functions, EventBridge, Lambda Invoke) on :4000, DynamoDB
+# Local on :8000. Ctrl-C stops everything. ARGS="--api-port 3100" etc.
+run: tools release
+	$(CARGO_TARGET_DIR)/release/zb up $(ARGS)
+
+# Starts a local cloud on free ports, posts every sample feed in
+# local/seed/feeds, waits for each execution and checks every outcome.
+demo: tools release
+	$(CARGO_TARGET_DIR)/release/zb demo $(ARGS)
+
+# 500 single-order feeds/s for 60 s against a local cloud on 127.0.0.1, then
+# reconciliation. Bounded in count and time; stops on its own.
+load: tools release
+	$(CARGO_TARGET_DIR)/release/zb load --rate 500 --seconds 60 $(ARGS)
+
+release:
+	cargo build --release --workspace --bins
 
 # --------------------------------------------------------------------------- clean
 # clean: build outputs; distclean: also the installed tools.

@@ -10,6 +10,7 @@
 //! test harness, and a test that cannot set up must stop and say why.
 
 pub mod api;
+pub mod cloud;
 pub mod fixtures;
 pub mod receiver;
 pub mod template;

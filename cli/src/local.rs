@@ -1,0 +1,309 @@
+//! The local-cloud subcommands: `zb up`, `zb invoke`, `zb demo`, `zb load`.
+
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use zb_local::{Config, Running};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Cloud(#[from] zb_local::cloud::CloudError),
+    #[error(transparent)]
+    Template(#[from] zb_local::template::TemplateError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Demo(#[from] zb_local::demo::DemoError),
+    #[error(transparent)]
+    Load(#[from] zb_local::load::LoadError),
+    #[error("{0}")]
+    Invoke(String),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CloudArgs {
+    /// The repository root (template.yaml, statemachines/, target/).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// Stack name: the prefix of every local resource name.
+    #[arg(long, default_value = "zb")]
+    pub stack: String,
+    /// Template parameter override, e.g. --param WorkflowType=STANDARD.
+    #[arg(long = "param", value_parser = parse_kv)]
+    pub params: Vec<(String, String)>,
+    /// Where the function binaries are (default: <repo>/target/release).
+    #[arg(long)]
+    pub binaries: Option<PathBuf>,
+    /// Use this DynamoDB instead of starting DynamoDB Local.
+    #[arg(long, env = "ZB_DYNAMODB_ENDPOINT")]
+    pub dynamodb_endpoint: Option<String>,
+    /// Folder for execution histories, logs and dead letters.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Speed of Wait states and retry delays (0.01 = 100x faster).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Fault injection only the local cloud reads: Function=ErrorType[*times],
+    /// e.g. --fault ValidateFunction=TransientDependencyError*2.
+    #[arg(long = "fault", value_parser = parse_kv)]
+    pub faults: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[arg(long, default_value_t = 3000)]
+    pub api_port: u16,
+    #[arg(long, default_value_t = 4000)]
+    pub aws_port: u16,
+    #[arg(long, default_value_t = 8000)]
+    pub dynamodb_port: u16,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+fn config(args: &CloudArgs, api: u16, aws: u16, ddb: u16) -> Config {
+    let repo = args.repo.canonicalize().unwrap_or_else(|_| args.repo.clone());
+    let mut c = Config::for_repo(repo.clone());
+    c.stack = args.stack.clone();
+    c.parameters = args.params.iter().cloned().collect::<BTreeMap<_, _>>();
+    if let Some(b) = &args.binaries {
+        c.binaries = b.clone();
+    }
+    c.dynamodb_endpoint = args.dynamodb_endpoint.clone();
+    if let Some(s) = &args.state_dir {
+        c.state_dir = s.clone();
+    }
+    c.time_scale = args.time_scale;
+    c.api_port = api;
+    c.aws_port = aws;
+    c.dynamodb_port = ddb;
+    c.faults = args.faults.clone();
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(8000)
+}
+
+fn announce(r: &Running) {
+    println!("ZeroBeta local cloud is up (stack {}):", r.model.stack_name);
+    println!("  partner API      {}", r.api_url);
+    println!(
+        "  AWS endpoint     {}  (Step Functions, EventBridge, Lambda Invoke)",
+        r.aws_url
+    );
+    println!("  DynamoDB         {}", r.dynamodb_url);
+    for n in &r.model.not_emulated {
+        println!("  · {n}");
+    }
+    println!("Try: curl -s -X POST {}/v1/feeds -H 'x-api-key: local-key-partner-a' -H 'content-type: application/json' -d @local/seed/feeds/01-partner-a-good.json", r.api_url);
+    println!("     (the body is the file's \"body\"; see README)  Ctrl-C stops everything.");
+}
+
+pub async fn up(args: UpArgs) -> Result<(), LocalError> {
+    let mut running = zb_local::start(config(&args.cloud, args.api_port, args.aws_port, args.dynamodb_port)).await?;
+    announce(&running);
+    let Some(mut logs) = running.take_logs() else {
+        return Err(LocalError::Usage("the function logs were already taken".into()));
+    };
+    loop {
+        tokio::select! {
+            line = logs.recv() => match line {
+                Some(l) => println!("[{}] {}", l.function, l.line),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    println!("stopping…");
+    running.shutdown().await;
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    /// Seconds to wait for each feed.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+}
+
+pub async fn demo(args: DemoArgs) -> Result<bool, LocalError> {
+    let running = zb_local::start(config(&args.cloud, 0, 0, free_port())).await?;
+    let repo = args.cloud.repo.clone();
+    let rows = zb_local::demo::run(
+        &running.api_url,
+        &running.aws_url,
+        &repo.join("local/seed/feeds"),
+        &repo.join("local/seed/partners.json"),
+        Duration::from_secs(args.timeout),
+    )
+    .await;
+    running.shutdown().await;
+    let rows = rows?;
+    print!("{}", zb_local::demo::render(&rows));
+    let ok = rows.iter().all(|r| r.ok);
+    println!(
+        "{}",
+        if ok {
+            "demo: every outcome is the expected one"
+        } else {
+            "demo: UNEXPECTED outcomes above"
+        }
+    );
+    Ok(ok)
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    /// Feeds per second offered.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    /// How long to offer load.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: usize,
+}
+
+pub async fn load(args: LoadArgs) -> Result<(), LocalError> {
+    if args.seconds > 600 || args.rate > 5000 {
+        return Err(LocalError::Usage(
+            "load is bounded: at most 600 s and 5000 feeds/s".into(),
+        ));
+    }
+    let mut running = zb_local::start(config(&args.cloud, 0, 0, free_port())).await?;
+    let logs = running.take_logs();
+    // Shared, not returned: the log channel may outlive the run.
+    let stats = std::sync::Arc::new(std::sync::Mutex::new(zb_local::load::ReportStats::default()));
+    let collector = stats.clone();
+    tokio::spawn(async move {
+        if let Some(mut logs) = logs {
+            while let Some(l) = logs.recv().await {
+                if let Ok(mut s) = collector.lock() {
+                    s.add(&l.function, &l.line);
+                }
+            }
+        }
+    });
+    let plan = zb_local::load::Plan {
+        api_url: running.api_url.clone(),
+        api_key: "local-key-partner-a".into(),
+        rate_per_sec: args.rate,
+        duration: Duration::from_secs(args.seconds),
+        max_in_flight: args.max_in_flight,
+        drain_timeout: Duration::from_secs(120),
+        // Unique per run, so a rerun against the same DynamoDB never collides.
+        first_sequence: chrono::Utc::now().timestamp_millis() as u64 * 1000,
+    };
+    println!(
+        "load: {} feeds/s for {} s against {} (127.0.0.1 only)",
+        args.rate, args.seconds, running.api_url
+    );
+    let report = zb_local::load::run(&plan).await;
+    running.shutdown().await;
+    let report = report?;
+    print!("{}", zb_local::load::render(&report));
+    if let Ok(stats) = stats.lock() {
+        print!("{}", stats.render());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The function's logical id in template.yaml, e.g. IngestFunction.
+    pub function: String,
+    /// The event file (the same files `sam local invoke -e` takes).
+    #[arg(short = 'e', long = "event")]
+    pub event: Option<PathBuf>,
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    #[arg(long, default_value = "zb")]
+    pub stack: String,
+    /// Where the function binaries are (default: <repo>/target/release).
+    #[arg(long)]
+    pub binaries: Option<PathBuf>,
+}
+
+/// A Docker-free `sam local invoke`: the real binary, the template's
+/// environment (plus any AWS_ENDPOINT_URL* / credentials of the caller's
+/// environment, so it can point at the local cloud), one invocation.
+pub async fn invoke(args: InvokeArgs) -> Result<bool, LocalError> {
+    let model = zb_local::template::load(&args.repo.join("template.yaml"), &args.stack, &BTreeMap::new())?;
+    let f = model
+        .functions
+        .iter()
+        .find(|f| f.logical_id == args.function || f.name == args.function)
+        .ok_or_else(|| {
+            let ids: Vec<_> = model.functions.iter().map(|f| f.logical_id.as_str()).collect();
+            LocalError::Usage(format!(
+                "no function {} in template.yaml; it has {}",
+                args.function,
+                ids.join(", ")
+            ))
+        })?;
+    let binaries = args
+        .binaries
+        .clone()
+        .unwrap_or_else(|| args.repo.join("target").join("release"));
+    let binary = binaries.join(&f.binary);
+    if !binary.exists() {
+        return Err(LocalError::Usage(format!(
+            "{} not found; build it with `cargo build --release -p {}`",
+            binary.display(),
+            f.binary
+        )));
+    }
+    let payload = match &args.event {
+        Some(p) => std::fs::read(p).map_err(|e| LocalError::Usage(format!("reading {}: {e}", p.display())))?,
+        None => b"{}".to_vec(),
+    };
+    let mut env = f.env.clone();
+    for (k, v) in std::env::vars() {
+        if k.starts_with("AWS_ENDPOINT_URL")
+            || k.starts_with("AWS_ACCESS_KEY")
+            || k == "AWS_SECRET_ACCESS_KEY"
+            || k == "AWS_REGION"
+        {
+            env.insert(k, v);
+        }
+    }
+    let spec = zb_lambda_host::FunctionSpec {
+        name: f.name.clone(),
+        binary,
+        env,
+        timeout: Duration::from_secs(f.timeout_secs),
+        memory_mb: f.memory_mb,
+        max_instances: 1,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let host = zb_lambda_host::LambdaHost::new(vec![spec], tx);
+    let result = host.invoke(&f.name, payload).await;
+    host.shutdown().await;
+    // The function's own log lines and START/END/REPORT, to stderr as sam does.
+    while let Ok(line) = rx.try_recv() {
+        if !line.line.starts_with("REPORT ") {
+            eprintln!("{}", line.line);
+        }
+    }
+    let inv = result.map_err(|e| LocalError::Invoke(e.to_string()))?;
+    println!("{}", String::from_utf8_lossy(inv.payload()));
+    eprintln!("{}", inv.report);
+    Ok(inv.result.is_ok())
+}

@@ -1,0 +1,182 @@
+//! `zb`: the ZeroBeta operator CLI.
+//!
+//! One subcommand per concern, each in its own module with its own error
+//! type; main only parses, dispatches and turns errors into exit code 1.
+
+mod aws;
+mod executions;
+mod history;
+mod local;
+mod render;
+mod source;
+mod watch;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "zb", version, about = "ZeroBeta operator CLI", propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    aws: aws::AwsArgs,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = render::Output::Table)]
+    output: render::Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect the order pipeline's Step Functions executions
+    Executions(executions::ExecutionsArgs),
+    /// Run the local cloud in the foreground (what `make run` calls)
+    Up(local::UpArgs),
+    /// Run one function on an event file, like `sam local invoke` without Docker
+    Invoke(local::InvokeArgs),
+    /// Start a local cloud, post every sample feed and check each outcome
+    Demo(local::DemoArgs),
+    /// Bounded load test against a local cloud on 127.0.0.1
+    Load(local::LoadArgs),
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Executions(#[from] executions::ExecError),
+    #[error(transparent)]
+    Local(#[from] local::LocalError),
+    /// A command that ran but whose outcome was a failure (already reported).
+    #[error("{0}")]
+    Failed(&'static str),
+}
+
+impl CliError {
+    fn is_broken_pipe(&self) -> bool {
+        match self {
+            Self::Executions(e) => e.is_broken_pipe(),
+            Self::Local(_) | Self::Failed(_) => false,
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Executions(args) => executions::run(&cli.aws, cli.output, args).await?,
+        Command::Up(args) => local::up(args).await?,
+        Command::Invoke(args) => {
+            if !local::invoke(args).await? {
+                return Err(CliError::Failed("the function returned an error"));
+            }
+        }
+        Command::Demo(args) => {
+            if !local::demo(args).await? {
+                return Err(CliError::Failed("the demo saw unexpected outcomes"));
+            }
+        }
+        Command::Load(args) => local::load(args).await?,
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        // `zb ... | head` closing the pipe early is not a failure.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zb: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_documented_forms() {
+        let cli = Cli::try_parse_from([
+            "zb",
+            "executions",
+            "--endpoint-url",
+            "http://127.0.0.1:4000",
+            "list",
+            "--status",
+            "FAILED",
+            "--max",
+            "5",
+            "--output",
+            "json",
+        ])
+        .expect("parses");
+        assert_eq!(cli.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:4000"));
+        assert_eq!(cli.output, render::Output::Json);
+        let Command::Executions(args) = cli.command else {
+            panic!("expected executions")
+        };
+        match args.command {
+            executions::ExecutionsCommand::List(l) => {
+                assert_eq!(l.status, Some(executions::StatusArg::Failed));
+                assert_eq!(l.max, 5);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+
+        let cli = Cli::try_parse_from([
+            "zb",
+            "executions",
+            "show",
+            "feed-1",
+            "--state-machine",
+            "sm",
+            "--since",
+            "2d",
+        ])
+        .expect("parses");
+        let Command::Executions(args) = cli.command else {
+            panic!("expected executions")
+        };
+        assert_eq!(args.state_machine.as_deref(), Some("sm"));
+        assert_eq!(args.since, std::time::Duration::from_secs(172_800));
+
+        let cli = Cli::try_parse_from([
+            "zb",
+            "executions",
+            "watch",
+            "--interval-ms",
+            "250",
+            "--max-seconds",
+            "3",
+        ])
+        .expect("parses");
+        let Command::Executions(args) = cli.command else {
+            panic!("expected executions")
+        };
+        match args.command {
+            executions::ExecutionsCommand::Watch(w) => assert_eq!((w.interval_ms, w.max_seconds), (250, Some(3))),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for argv in [
+            &["zb", "executions", "list", "--status", "DONE"][..],
+            &["zb", "executions", "list", "--max", "0"],
+            &["zb", "executions", "watch", "--interval-ms", "10"],
+            &["zb", "executions", "--since", "soon", "list"],
+            &["zb", "executions", "show"],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_err(), "{argv:?}");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The context object (`$$`): execution, state machine, state and Map item information.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use crate::execution::ExecutionOptions;
+
+/// The parts of the context object that stay the same for a whole execution.
+pub(crate) struct ExecutionContext {
+    base: Value,
+}
+
+impl ExecutionContext {
+    pub(crate) fn new(options: &ExecutionOptions, input: &Value) -> Self {
+        let base = json!({
+            "Execution": {
+                "Id": options.execution_arn,
+                "Input": input,
+                "Name": options.execution_name,
+                "RoleArn": options.role_arn,
+                "StartTime": timestamp(options.start_time),
+                "RedriveCount": 0
+            },
+            "StateMachine": {"Id": options.state_machine_arn, "Name": options.state_machine_name}
+        });
+        Self { base }
+    }
+
+    /// The context object as a state sees it.
+    pub(crate) fn for_state(&self, name: &str, entered: DateTime<Utc>, retry_count: u64) -> Value {
+        let mut context = self.base.clone();
+        if let Value::Object(map) = &mut context {
+            map.insert(
+                "State".to_owned(),
+                json!({"EnteredTime": timestamp(entered), "Name": name, "RetryCount": retry_count}),
+            );
+        }
+        context
+    }
+
+    /// Adds `Map.Item` for a Map state's ItemSelector.
+    pub(crate) fn with_map_item(state_context: &Value, index: usize, value: &Value) -> Value {
+        let mut context = state_context.clone();
+        if let Value::Object(map) = &mut context {
+            map.insert("Map".to_owned(), json!({"Item": {"Index": index, "Value": value}}));
+        }
+        context
+    }
+}
+
+/// ISO 8601 with milliseconds and `Z`, as AWS writes context timestamps.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,214 @@
+//! Typed access to a JSON object's fields, with errors that name the state and field.
+
+use serde_json::{Map, Value};
+
+use super::states::IoPath;
+use super::{DefinitionError, Location};
+use crate::intrinsic::Intrinsic;
+use crate::path::Path;
+use crate::template::Template;
+
+// AWS caps TimeoutSeconds, IntervalSeconds and friends at this value.
+const MAX_SECONDS: u64 = 99_999_999;
+
+/// Fields that are valid ASL but refused by the local cloud, with the reason given to the user.
+const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
+    ("Assign", "workflow variables are not supported by the local cloud"),
+    ("Arguments", "JSONata is not supported by the local cloud"),
+    ("Output", "JSONata is not supported by the local cloud"),
+    (
+        "Credentials",
+        "cross-account task credentials are not supported by the local cloud",
+    ),
+    (
+        "ItemReader",
+        "Distributed Map features are not supported by the local cloud",
+    ),
+    (
+        "ItemBatcher",
+        "Distributed Map features are not supported by the local cloud",
+    ),
+    (
+        "ResultWriter",
+        "Distributed Map features are not supported by the local cloud",
+    ),
+    (
+        "ToleratedFailurePercentage",
+        "Distributed Map features are not supported by the local cloud",
+    ),
+    (
+        "ToleratedFailurePercentagePath",
+        "Distributed Map features are not supported by the local cloud",
+    ),
+    (
+        "ToleratedFailureCount",
+        "Distributed Map features are not supported by the local cloud",
+    ),
+    (
+        "ToleratedFailureCountPath",
+        "Distributed Map features are not supported by the local cloud",
+    ),
+    ("Label", "Distributed Map features are not supported by the local cloud"),
+];
+
+/// A JSON object being parsed, and where it sits in the definition.
+pub(crate) struct Fields<'a> {
+    location: Location,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(location: Location, value: &'a Value) -> Result<Self, DefinitionError> {
+        match value.as_object() {
+            Some(map) => Ok(Self { location, map }),
+            None => Err(DefinitionError::Invalid {
+                location,
+                message: "must be a JSON object".to_owned(),
+            }),
+        }
+    }
+
+    pub(crate) fn location(&self) -> &Location {
+        &self.location
+    }
+
+    pub(crate) fn invalid(&self, message: &str) -> DefinitionError {
+        DefinitionError::Invalid {
+            location: self.location.clone(),
+            message: message.to_owned(),
+        }
+    }
+
+    pub(crate) fn unsupported(&self, message: &str) -> DefinitionError {
+        DefinitionError::Unsupported {
+            location: self.location.clone(),
+            message: message.to_owned(),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Refuses unknown fields; `what` describes the object (e.g. "a Task state").
+    /// QueryLanguage is accepted when it is JSONPath.
+    pub(crate) fn check_allowed(&self, what: &str, allowed: &[&str]) -> Result<(), DefinitionError> {
+        for (key, value) in self.map {
+            if allowed.contains(&key.as_str()) {
+                continue;
+            }
+            if key == "QueryLanguage" {
+                match value.as_str() {
+                    Some("JSONPath") => continue,
+                    Some("JSONata") => {
+                        return Err(self.unsupported(
+                            "field \"QueryLanguage\" is not supported with value \"JSONata\" (JSONata is not supported by the local cloud; use JSONPath)",
+                        ))
+                    }
+                    _ => return Err(self.invalid("field \"QueryLanguage\" must be \"JSONPath\" or \"JSONata\"")),
+                }
+            }
+            if let Some((_, reason)) = UNSUPPORTED_FIELDS.iter().find(|(name, _)| name == key) {
+                return Err(self.unsupported(&format!("field \"{key}\" is not supported ({reason})")));
+            }
+            return Err(self.invalid(&format!("field \"{key}\" is not valid in {what}")));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn str(&self, key: &str) -> Result<Option<&'a str>, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.invalid(&format!("field \"{key}\" must be a string"))),
+        }
+    }
+
+    pub(crate) fn bool(&self, key: &str) -> Result<Option<bool>, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.invalid(&format!("field \"{key}\" must be true or false"))),
+        }
+    }
+
+    fn int_at_least(&self, key: &str, min: u64, what: &str) -> Result<Option<u64>, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (min..=MAX_SECONDS).contains(n))
+                .map(Some)
+                .ok_or_else(|| self.invalid(&format!("field \"{key}\" must be {what} integer up to {MAX_SECONDS}"))),
+        }
+    }
+
+    pub(crate) fn positive_int(&self, key: &str) -> Result<Option<u64>, DefinitionError> {
+        self.int_at_least(key, 1, "a positive")
+    }
+
+    pub(crate) fn non_negative_int(&self, key: &str) -> Result<Option<u64>, DefinitionError> {
+        self.int_at_least(key, 0, "a non-negative")
+    }
+
+    /// InputPath/OutputPath: absent, null, or a path.
+    pub(crate) fn io_path(&self, key: &str) -> Result<IoPath, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(IoPath::Default),
+            Some(Value::Null) => Ok(IoPath::Null),
+            Some(Value::String(text)) => Path::parse(text)
+                .map(IoPath::Path)
+                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+            Some(_) => Err(self.invalid(&format!("field \"{key}\" must be a path or null"))),
+        }
+    }
+
+    /// A field that must hold a reference path (a single node).
+    pub(crate) fn reference_path(&self, key: &str) -> Result<Option<Path>, DefinitionError> {
+        match self.str(key)? {
+            None => Ok(None),
+            Some(text) => Path::parse_reference(text)
+                .map(Some)
+                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+        }
+    }
+
+    pub(crate) fn template(&self, key: &str) -> Result<Option<Template>, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(value) => Template::compile(value)
+                .map(Some)
+                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+        }
+    }
+
+    /// ErrorPath/CausePath: a reference path or an intrinsic function.
+    pub(crate) fn path_or_intrinsic(&self, key: &str) -> Result<Option<PathOrIntrinsic>, DefinitionError> {
+        match self.str(key)? {
+            None => Ok(None),
+            Some(text) if text.starts_with('$') => Path::parse_reference(text)
+                .map(|p| Some(PathOrIntrinsic::Path(p)))
+                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+            Some(text) => Intrinsic::parse(text)
+                .map(|c| Some(PathOrIntrinsic::Intrinsic(c)))
+                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+        }
+    }
+
+    /// Refuses `a` and `b` together (e.g. TimeoutSeconds and TimeoutSecondsPath).
+    pub(crate) fn exclusive(&self, a: &str, b: &str) -> Result<(), DefinitionError> {
+        if self.has(a) && self.has(b) {
+            return Err(self.invalid(&format!("fields \"{a}\" and \"{b}\" cannot both be set")));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) enum PathOrIntrinsic {
+    Path(Path),
+    Intrinsic(Intrinsic),
+}

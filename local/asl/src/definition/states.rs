@@ -1,0 +1,592 @@
+//! The state types and how each is read from the definition.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, FixedOffset};
+use serde_json::Value;
+
+use super::fields::{Fields, PathOrIntrinsic};
+use super::{parse_state_set, DefinitionError, Location, StateSet};
+use crate::choice::{parse_timestamp, ChoiceRule};
+use crate::intrinsic::Intrinsic;
+use crate::path::Path;
+use crate::retry::{self, Catcher, ResultPath, Retrier, RetryError};
+use crate::task::{parse_resource, Resource};
+use crate::template::Template;
+
+/// InputPath or OutputPath: absent (`$`), null (`{}`), or a path.
+#[derive(Debug, Clone)]
+pub(crate) enum IoPath {
+    Default,
+    Null,
+    Path(Path),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Transition {
+    Next(String),
+    End,
+}
+
+/// A number of seconds given directly or through a reference path.
+#[derive(Debug, Clone)]
+pub(crate) enum Seconds {
+    Fixed(u64),
+    Path(Path),
+}
+
+/// ResultSelector and ResultPath.
+#[derive(Debug, Clone)]
+pub(crate) struct ResultHandling {
+    pub(crate) selector: Option<Template>,
+    pub(crate) path: ResultPath,
+}
+
+/// Retry and Catch.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Recovery {
+    pub(crate) retry: Vec<Retrier>,
+    pub(crate) catch: Vec<Catcher>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub(crate) name: String,
+    pub(crate) input_path: IoPath,
+    pub(crate) output_path: IoPath,
+    pub(crate) kind: StateKind,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum StateKind {
+    Pass {
+        parameters: Option<Template>,
+        result: Option<Value>,
+        result_path: ResultPath,
+        transition: Transition,
+    },
+    Task(Box<TaskState>),
+    Choice {
+        rules: Vec<ChoiceRule>,
+        default: Option<String>,
+    },
+    Wait {
+        wait: WaitFor,
+        transition: Transition,
+    },
+    Succeed,
+    Fail {
+        error: FailSource,
+        cause: FailSource,
+    },
+    Parallel(Box<ParallelState>),
+    Map(Box<MapState>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TaskState {
+    pub(crate) resource: Resource,
+    pub(crate) parameters: Option<Template>,
+    pub(crate) result: ResultHandling,
+    pub(crate) timeout: Option<Seconds>,
+    pub(crate) heartbeat: Option<Seconds>,
+    pub(crate) recovery: Recovery,
+    pub(crate) transition: Transition,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ParallelState {
+    pub(crate) parameters: Option<Template>,
+    pub(crate) result: ResultHandling,
+    pub(crate) branches: Vec<StateSet>,
+    pub(crate) recovery: Recovery,
+    pub(crate) transition: Transition,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MapState {
+    pub(crate) items_path: Option<Path>,
+    pub(crate) item_selector: Option<Template>,
+    pub(crate) result: ResultHandling,
+    pub(crate) max_concurrency: Option<Seconds>,
+    pub(crate) processor: StateSet,
+    pub(crate) recovery: Recovery,
+    pub(crate) transition: Transition,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum WaitFor {
+    Seconds(u64),
+    SecondsPath(Path),
+    Timestamp(DateTime<FixedOffset>),
+    TimestampPath(Path),
+}
+
+/// Where a Fail state's Error or Cause comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum FailSource {
+    None,
+    Fixed(String),
+    Path(Path),
+    Intrinsic(Intrinsic),
+}
+
+impl State {
+    /// The type as it appears in event names (`TaskStateEntered`, ...).
+    pub(crate) fn type_name(&self) -> &'static str {
+        match &self.kind {
+            StateKind::Pass { .. } => "Pass",
+            StateKind::Task(_) => "Task",
+            StateKind::Choice { .. } => "Choice",
+            StateKind::Wait { .. } => "Wait",
+            StateKind::Succeed => "Succeed",
+            StateKind::Fail { .. } => "Fail",
+            StateKind::Parallel(_) => "Parallel",
+            StateKind::Map(_) => "Map",
+        }
+    }
+
+    /// True for states that can end their set: End: true, Succeed and Fail.
+    pub(crate) fn is_terminal(&self) -> bool {
+        match &self.kind {
+            StateKind::Succeed | StateKind::Fail { .. } => true,
+            StateKind::Choice { .. } => false,
+            StateKind::Pass { transition, .. } | StateKind::Wait { transition, .. } => {
+                matches!(transition, Transition::End)
+            }
+            StateKind::Task(t) => matches!(t.transition, Transition::End),
+            StateKind::Parallel(p) => matches!(p.transition, Transition::End),
+            StateKind::Map(m) => matches!(m.transition, Transition::End),
+        }
+    }
+
+    /// Every state this one can move to, with the field that names it.
+    pub(crate) fn transitions(&self) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        let (transition, catchers): (Option<&Transition>, &[Catcher]) = match &self.kind {
+            StateKind::Pass { transition, .. } | StateKind::Wait { transition, .. } => (Some(transition), &[]),
+            StateKind::Task(t) => (Some(&t.transition), &t.recovery.catch),
+            StateKind::Parallel(p) => (Some(&p.transition), &p.recovery.catch),
+            StateKind::Map(m) => (Some(&m.transition), &m.recovery.catch),
+            StateKind::Choice { rules, default } => {
+                for (i, rule) in rules.iter().enumerate() {
+                    out.push((format!("Choices[{i}].Next"), rule.next.as_str()));
+                }
+                if let Some(default) = default {
+                    out.push(("Default".to_owned(), default.as_str()));
+                }
+                (None, &[])
+            }
+            StateKind::Succeed | StateKind::Fail { .. } => (None, &[]),
+        };
+        if let Some(Transition::Next(next)) = transition {
+            out.push(("Next".to_owned(), next.as_str()));
+        }
+        for (i, catcher) in catchers.iter().enumerate() {
+            out.push((format!("Catch[{i}].Next"), catcher.next.as_str()));
+        }
+        out
+    }
+}
+
+pub(crate) fn parse_state(name: &str, body: &Value, names: &mut HashSet<String>) -> Result<State, DefinitionError> {
+    let f = Fields::new(Location::State(name.to_owned()), body)?;
+    let kind_name = f.str("Type")?.ok_or_else(|| f.invalid("field \"Type\" is required"))?;
+    let terminal = matches!(kind_name, "Choice" | "Succeed" | "Fail");
+    if terminal && (f.has("Next") || f.has("End")) {
+        return Err(f.invalid(&format!("a {kind_name} state cannot have \"Next\" or \"End\"")));
+    }
+    let kind = match kind_name {
+        "Pass" => {
+            f.check_allowed(
+                "a Pass state",
+                &[
+                    "Type",
+                    "Comment",
+                    "InputPath",
+                    "OutputPath",
+                    "Parameters",
+                    "Result",
+                    "ResultPath",
+                    "Next",
+                    "End",
+                ],
+            )?;
+            StateKind::Pass {
+                parameters: f.template("Parameters")?,
+                result: f.get("Result").cloned(),
+                result_path: result_path(&f)?,
+                transition: transition(&f)?,
+            }
+        }
+        "Task" => StateKind::Task(Box::new(task(&f)?)),
+        "Choice" => {
+            f.check_allowed(
+                "a Choice state",
+                &["Type", "Comment", "InputPath", "OutputPath", "Choices", "Default"],
+            )?;
+            let choices = f
+                .get("Choices")
+                .and_then(Value::as_array)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| f.invalid("field \"Choices\" must be a non-empty array of choice rules"))?;
+            let rules = choices
+                .iter()
+                .enumerate()
+                .map(|(i, rule)| {
+                    ChoiceRule::parse(rule, &format!("Choices[{i}]")).map_err(|e| f.invalid(&e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            StateKind::Choice {
+                rules,
+                default: f.str("Default")?.map(str::to_owned),
+            }
+        }
+        "Wait" => {
+            f.check_allowed(
+                "a Wait state",
+                &[
+                    "Type",
+                    "Comment",
+                    "InputPath",
+                    "OutputPath",
+                    "Seconds",
+                    "SecondsPath",
+                    "Timestamp",
+                    "TimestampPath",
+                    "Next",
+                    "End",
+                ],
+            )?;
+            StateKind::Wait {
+                wait: wait(&f)?,
+                transition: transition(&f)?,
+            }
+        }
+        "Succeed" => {
+            f.check_allowed("a Succeed state", &["Type", "Comment", "InputPath", "OutputPath"])?;
+            StateKind::Succeed
+        }
+        "Fail" => {
+            f.check_allowed(
+                "a Fail state",
+                &["Type", "Comment", "Error", "ErrorPath", "Cause", "CausePath"],
+            )?;
+            f.exclusive("Error", "ErrorPath")?;
+            f.exclusive("Cause", "CausePath")?;
+            StateKind::Fail {
+                error: fail_source(&f, "Error", "ErrorPath")?,
+                cause: fail_source(&f, "Cause", "CausePath")?,
+            }
+        }
+        "Parallel" => StateKind::Parallel(Box::new(parallel(&f, names)?)),
+        "Map" => StateKind::Map(Box::new(map(&f, names)?)),
+        other => return Err(f.invalid(&format!("field \"Type\": \"{other}\" is not a state type"))),
+    };
+    let (input_path, output_path) = match kind {
+        StateKind::Fail { .. } => (IoPath::Default, IoPath::Default),
+        _ => (f.io_path("InputPath")?, f.io_path("OutputPath")?),
+    };
+    Ok(State {
+        name: name.to_owned(),
+        input_path,
+        output_path,
+        kind,
+    })
+}
+
+fn transition(f: &Fields<'_>) -> Result<Transition, DefinitionError> {
+    let next = f.str("Next")?;
+    let end = f.bool("End")?.unwrap_or(false);
+    match (next, end) {
+        (Some(_), true) => Err(f.invalid("a state cannot have both \"Next\" and \"End\": true")),
+        (Some(next), false) => Ok(Transition::Next(next.to_owned())),
+        (None, true) => Ok(Transition::End),
+        (None, false) => Err(f.invalid("a non-terminal state must have \"Next\" or \"End\": true")),
+    }
+}
+
+fn result_path(f: &Fields<'_>) -> Result<ResultPath, DefinitionError> {
+    match f.get("ResultPath") {
+        None => Ok(ResultPath::Replace),
+        Some(Value::Null) => Ok(ResultPath::Discard),
+        Some(Value::String(text)) => {
+            retry::parse_result_path(text).map_err(|e| f.invalid(&format!("field \"ResultPath\": {e}")))
+        }
+        Some(_) => Err(f.invalid("field \"ResultPath\" must be a path or null")),
+    }
+}
+
+fn result_handling(f: &Fields<'_>) -> Result<ResultHandling, DefinitionError> {
+    Ok(ResultHandling {
+        selector: f.template("ResultSelector")?,
+        path: result_path(f)?,
+    })
+}
+
+fn recovery(f: &Fields<'_>) -> Result<Recovery, DefinitionError> {
+    let convert = |e: RetryError| match e {
+        RetryError::Unsupported { .. } => f.unsupported(&e.to_string()),
+        _ => f.invalid(&e.to_string()),
+    };
+    let retry = match f.get("Retry") {
+        Some(value) => retry::parse_retriers(value, "Retry").map_err(convert)?,
+        None => Vec::new(),
+    };
+    let catch = match f.get("Catch") {
+        Some(value) => retry::parse_catchers(value, "Catch").map_err(convert)?,
+        None => Vec::new(),
+    };
+    Ok(Recovery { retry, catch })
+}
+
+fn seconds(f: &Fields<'_>, fixed: &str, path: &str) -> Result<Option<Seconds>, DefinitionError> {
+    f.exclusive(fixed, path)?;
+    if let Some(n) = f.positive_int(fixed)? {
+        return Ok(Some(Seconds::Fixed(n)));
+    }
+    Ok(f.reference_path(path)?.map(Seconds::Path))
+}
+
+fn task(f: &Fields<'_>) -> Result<TaskState, DefinitionError> {
+    f.check_allowed(
+        "a Task state",
+        &[
+            "Type",
+            "Comment",
+            "InputPath",
+            "OutputPath",
+            "Resource",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Retry",
+            "Catch",
+            "Next",
+            "End",
+        ],
+    )?;
+    let resource_text = f
+        .str("Resource")?
+        .ok_or_else(|| f.invalid("field \"Resource\" is required"))?;
+    let resource = parse_resource(resource_text).map_err(|reason| {
+        f.unsupported(&format!(
+            "Resource {resource_text} is not supported by the local cloud ({reason})"
+        ))
+    })?;
+    if resource == Resource::LambdaInvoke {
+        check_invoke_parameters(f)?;
+    }
+    let timeout = seconds(f, "TimeoutSeconds", "TimeoutSecondsPath")?;
+    // Heartbeats come only from activities and callback tasks, which are refused above; a
+    // HeartbeatSeconds on a Lambda task is checked and shown in TaskScheduled but never fires.
+    let heartbeat = seconds(f, "HeartbeatSeconds", "HeartbeatSecondsPath")?;
+    if let (Some(Seconds::Fixed(h)), Some(Seconds::Fixed(t))) = (&heartbeat, &timeout) {
+        if h >= t {
+            return Err(f.invalid("field \"HeartbeatSeconds\" must be smaller than \"TimeoutSeconds\""));
+        }
+    }
+    Ok(TaskState {
+        resource,
+        parameters: f.template("Parameters")?,
+        result: result_handling(f)?,
+        timeout,
+        heartbeat,
+        recovery: recovery(f)?,
+        transition: transition(f)?,
+    })
+}
+
+// The lambda:invoke integration takes the Lambda Invoke API's request fields.
+fn check_invoke_parameters(f: &Fields<'_>) -> Result<(), DefinitionError> {
+    let params = f.get("Parameters").and_then(Value::as_object).ok_or_else(|| {
+        f.invalid(
+            "field \"Parameters\" is required for arn:aws:states:::lambda:invoke (it carries FunctionName and Payload)",
+        )
+    })?;
+    let mut has_function = false;
+    for (key, value) in params {
+        let base = key.strip_suffix(".$").unwrap_or(key);
+        match base {
+            "FunctionName" => has_function = true,
+            "Payload" | "Qualifier" | "ClientContext" | "LogType" => {}
+            "InvocationType" => {
+                if key == base && value.as_str() != Some("RequestResponse") {
+                    return Err(f.unsupported(&format!(
+                        "field \"Parameters.InvocationType\" is not supported with value {value} (only RequestResponse invocations are)"
+                    )));
+                }
+            }
+            _ => {
+                return Err(f.invalid(&format!(
+                "field \"Parameters.{key}\": the field '{base}' is not supported by Step Functions for lambda:invoke"
+            )))
+            }
+        }
+    }
+    if !has_function {
+        return Err(f.invalid("field \"Parameters.FunctionName\" is required for arn:aws:states:::lambda:invoke"));
+    }
+    Ok(())
+}
+
+fn wait(f: &Fields<'_>) -> Result<WaitFor, DefinitionError> {
+    let given: Vec<&str> = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]
+        .into_iter()
+        .filter(|k| f.has(k))
+        .collect();
+    if given.len() != 1 {
+        return Err(f.invalid(
+            "a Wait state needs exactly one of \"Seconds\", \"SecondsPath\", \"Timestamp\" or \"TimestampPath\"",
+        ));
+    }
+    if let Some(n) = f.non_negative_int("Seconds")? {
+        return Ok(WaitFor::Seconds(n));
+    }
+    if let Some(text) = f.str("Timestamp")? {
+        return parse_timestamp(text).map(WaitFor::Timestamp).ok_or_else(|| {
+            f.invalid("field \"Timestamp\" must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z")
+        });
+    }
+    if let Some(path) = f.reference_path("SecondsPath")? {
+        return Ok(WaitFor::SecondsPath(path));
+    }
+    f.reference_path("TimestampPath")?
+        .map(WaitFor::TimestampPath)
+        .ok_or_else(|| f.invalid("field \"TimestampPath\" must be a path"))
+}
+
+fn fail_source(f: &Fields<'_>, fixed: &str, dynamic: &str) -> Result<FailSource, DefinitionError> {
+    if let Some(text) = f.str(fixed)? {
+        return Ok(FailSource::Fixed(text.to_owned()));
+    }
+    Ok(match f.path_or_intrinsic(dynamic)? {
+        Some(PathOrIntrinsic::Path(p)) => FailSource::Path(p),
+        Some(PathOrIntrinsic::Intrinsic(c)) => FailSource::Intrinsic(c),
+        None => FailSource::None,
+    })
+}
+
+fn parallel(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<ParallelState, DefinitionError> {
+    f.check_allowed(
+        "a Parallel state",
+        &[
+            "Type",
+            "Comment",
+            "InputPath",
+            "OutputPath",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "Branches",
+            "Retry",
+            "Catch",
+            "Next",
+            "End",
+        ],
+    )?;
+    let branches_value = f
+        .get("Branches")
+        .and_then(Value::as_array)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| f.invalid("field \"Branches\" must be a non-empty array"))?;
+    let mut branches = Vec::with_capacity(branches_value.len());
+    for (i, branch) in branches_value.iter().enumerate() {
+        let prefix = format!("Branches[{i}].");
+        let bf = Fields::new(f.location().clone(), branch)
+            .map_err(|_| f.invalid(&format!("field \"Branches[{i}]\" must be an object")))?;
+        bf.check_allowed(&format!("Branches[{i}]"), &["StartAt", "States", "Comment"])?;
+        branches.push(parse_state_set(&bf, &prefix, names)?);
+    }
+    Ok(ParallelState {
+        parameters: f.template("Parameters")?,
+        result: result_handling(f)?,
+        branches,
+        recovery: recovery(f)?,
+        transition: transition(f)?,
+    })
+}
+
+fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, DefinitionError> {
+    f.check_allowed(
+        "a Map state",
+        &[
+            "Type",
+            "Comment",
+            "InputPath",
+            "OutputPath",
+            "ItemsPath",
+            "ItemSelector",
+            "Parameters",
+            "ResultSelector",
+            "ResultPath",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ItemProcessor",
+            "Iterator",
+            "Retry",
+            "Catch",
+            "Next",
+            "End",
+        ],
+    )?;
+    f.exclusive("ItemSelector", "Parameters")?;
+    f.exclusive("ItemProcessor", "Iterator")?;
+    f.exclusive("MaxConcurrency", "MaxConcurrencyPath")?;
+    let (field, processor_value) = match (f.get("ItemProcessor"), f.get("Iterator")) {
+        (Some(v), _) => ("ItemProcessor", v),
+        (None, Some(v)) => ("Iterator", v),
+        (None, None) => return Err(f.invalid("field \"ItemProcessor\" (or the older \"Iterator\") is required")),
+    };
+    let pf = Fields::new(f.location().clone(), processor_value)
+        .map_err(|_| f.invalid(&format!("field \"{field}\" must be an object")))?;
+    let allowed: &[&str] = if field == "ItemProcessor" {
+        &["StartAt", "States", "Comment", "ProcessorConfig"]
+    } else {
+        &["StartAt", "States", "Comment"]
+    };
+    pf.check_allowed(&format!("\"{field}\""), allowed)?;
+    if let Some(config) = pf.get("ProcessorConfig") {
+        let cf = Fields::new(f.location().clone(), config)
+            .map_err(|_| f.invalid("field \"ItemProcessor.ProcessorConfig\" must be an object"))?;
+        match cf.str("Mode")? {
+            None | Some("INLINE") => {}
+            Some("DISTRIBUTED") => {
+                return Err(f.unsupported(
+                    "field \"ItemProcessor.ProcessorConfig.Mode\" is not supported with value \"DISTRIBUTED\" (Distributed Map is not supported by the local cloud; use INLINE)",
+                ))
+            }
+            Some(other) => {
+                return Err(f.invalid(&format!("field \"ItemProcessor.ProcessorConfig.Mode\" must be INLINE or DISTRIBUTED, not \"{other}\"")))
+            }
+        }
+        if cf.has("ExecutionType") {
+            return Err(f.unsupported(
+                "field \"ItemProcessor.ProcessorConfig.ExecutionType\" is not supported (Distributed Map is not supported by the local cloud)",
+            ));
+        }
+        cf.check_allowed("\"ItemProcessor.ProcessorConfig\"", &["Mode", "ExecutionType"])?;
+    }
+    let processor = parse_state_set(&pf, &format!("{field}."), names)?;
+    let max_concurrency = match f.non_negative_int("MaxConcurrency")? {
+        Some(n) => Some(Seconds::Fixed(n)),
+        None => f.reference_path("MaxConcurrencyPath")?.map(Seconds::Path),
+    };
+    let item_selector = match f.template("ItemSelector")? {
+        Some(t) => Some(t),
+        None => f.template("Parameters")?,
+    };
+    Ok(MapState {
+        items_path: f.reference_path("ItemsPath")?,
+        item_selector,
+        result: result_handling(f)?,
+        max_concurrency,
+        processor,
+        recovery: recovery(f)?,
+        transition: transition(f)?,
+    })
+}

@@ -1,0 +1,205 @@
+//! Parallel and inline Map: run branches or iterations concurrently, stop the others when one
+//! fails, and collect the results in order.
+
+use std::sync::{Mutex, PoisonError};
+
+use futures::stream::{self, StreamExt as _};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::{Halt, Runtime, Scope, StatesError};
+use crate::context::ExecutionContext;
+use crate::definition::{MapState, ParallelState, Seconds};
+use crate::history::details;
+use crate::task::TaskInvoker;
+
+// AWS runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency says.
+const MAX_INLINE_CONCURRENCY: usize = 40;
+
+/// The first failure among concurrent children, with the id of the last event its child recorded.
+#[derive(Default)]
+struct FirstFailure(Mutex<Option<(StatesError, u64)>>);
+
+impl FirstFailure {
+    fn offer(&self, failure: &StatesError, last_event: u64) {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some((failure.clone(), last_event));
+        }
+    }
+
+    fn take(&self) -> Option<(StatesError, u64)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+impl<I: TaskInvoker> Runtime<'_, I> {
+    pub(super) async fn parallel_attempt(
+        &self,
+        scope: &mut Scope<'_>,
+        parallel: &ParallelState,
+        raw: &Value,
+        effective: &Value,
+        retries: u64,
+        cancel: &CancellationToken,
+    ) -> Result<Value, Halt> {
+        let context = self.context_for(scope, retries);
+        let input = self.fill(scope, parallel.parameters.as_ref(), effective.clone(), &context)?;
+        let started = self.recorder.record(scope.prev, "ParallelStateStarted", None);
+        scope.prev = started;
+
+        let siblings = cancel.child_token();
+        let first_failure = FirstFailure::default();
+        let branches = parallel.branches.iter().map(|branch| {
+            let (siblings, first_failure, input) = (&siblings, &first_failure, input.clone());
+            async move {
+                let (result, last) = self.run_set(branch, input, siblings, started).await;
+                if let Err(Halt::Failed(failure)) = &result {
+                    first_failure.offer(failure, last);
+                    siblings.cancel();
+                }
+                (result, last)
+            }
+        });
+        let finished = futures::future::join_all(branches).await;
+        let last = finished.iter().map(|(_, last)| *last).max().unwrap_or(started);
+
+        if let Some((failure, failed_at)) = first_failure.take() {
+            scope.prev = self.recorder.record(failed_at, "ParallelStateFailed", None);
+            return Err(Halt::Failed(failure));
+        }
+        scope.prev = last;
+        let outputs = finished
+            .into_iter()
+            .map(|(result, _)| result)
+            .collect::<Result<Vec<_>, _>>()?;
+        scope.prev = self.recorder.record(last, "ParallelStateSucceeded", None);
+
+        let selected = self.fill(
+            scope,
+            parallel.result.selector.as_ref(),
+            Value::Array(outputs),
+            &context,
+        )?;
+        let combined = self.result_path(scope, &parallel.result.path, raw.clone(), selected)?;
+        self.output_path(scope, combined)
+    }
+
+    pub(super) async fn map_attempt(
+        &self,
+        scope: &mut Scope<'_>,
+        map: &MapState,
+        raw: &Value,
+        effective: &Value,
+        retries: u64,
+        cancel: &CancellationToken,
+    ) -> Result<Value, Halt> {
+        let context = self.context_for(scope, retries);
+        let items = match &map.items_path {
+            Some(path) => self.read(scope, path, effective)?,
+            None => effective.clone(),
+        };
+        let Value::Array(items) = items else {
+            return Err(scope.runtime(format!("Map items must be a JSON array, got {items}")));
+        };
+        let limit = self.max_concurrency(scope, map.max_concurrency.as_ref(), effective)?;
+        let started = self
+            .recorder
+            .record(scope.prev, "MapStateStarted", Some(details::map_started(items.len())));
+        scope.prev = started;
+
+        let siblings = cancel.child_token();
+        let first_failure = FirstFailure::default();
+        let name = scope.state.name.as_str();
+        let scope_ref = &*scope;
+        // Collected into a Vec first: a lazily mapped iterator inside the stream makes the future's
+        // Send check trip over the closure's higher-ranked lifetimes.
+        let iterations: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let (siblings, first_failure, context) = (&siblings, &first_failure, &context);
+                async move {
+                    // Iterations not yet started when a sibling fails are never started.
+                    if siblings.is_cancelled() {
+                        return (index, None);
+                    }
+                    let begun = self.recorder.record(
+                        started,
+                        "MapIterationStarted",
+                        Some(details::map_iteration("mapIterationStartedEventDetails", name, index)),
+                    );
+                    let item_context = ExecutionContext::with_map_item(context, index, item);
+                    let input = match map.item_selector.as_ref() {
+                        // ItemSelector reads the Map's effective input, plus $$.Map.Item for the item.
+                        Some(selector) => selector
+                            .evaluate(effective, &item_context)
+                            .map_err(|e| scope_ref.runtime(e)),
+                        None => Ok(item.clone()),
+                    };
+                    let (result, last) = match input {
+                        Ok(input) => self.run_set(&map.processor, input, siblings, begun).await,
+                        Err(halt) => (Err(halt), begun),
+                    };
+                    let (kind, key) = match &result {
+                        Ok(_) => ("MapIterationSucceeded", "mapIterationSucceededEventDetails"),
+                        Err(Halt::Failed(failure)) => {
+                            first_failure.offer(failure, last);
+                            siblings.cancel();
+                            ("MapIterationFailed", "mapIterationFailedEventDetails")
+                        }
+                        Err(Halt::Aborted) => ("MapIterationAborted", "mapIterationAbortedEventDetails"),
+                    };
+                    let last = self
+                        .recorder
+                        .record(last, kind, Some(details::map_iteration(key, name, index)));
+                    (index, Some((result, last)))
+                }
+            })
+            .collect();
+        let mut finished: Vec<_> = stream::iter(iterations).buffer_unordered(limit).collect().await;
+        finished.sort_by_key(|(index, _)| *index);
+        let last = finished
+            .iter()
+            .filter_map(|(_, run)| run.as_ref().map(|(_, last)| *last))
+            .max()
+            .unwrap_or(started);
+
+        if let Some((failure, failed_at)) = first_failure.take() {
+            scope.prev = self.recorder.record(failed_at, "MapStateFailed", None);
+            return Err(Halt::Failed(failure));
+        }
+        scope.prev = last;
+        let outputs = finished
+            .into_iter()
+            .map(|(_, run)| run.map_or(Err(Halt::Aborted), |(result, _)| result))
+            .collect::<Result<Vec<_>, _>>()?;
+        scope.prev = self.recorder.record(last, "MapStateSucceeded", None);
+
+        let selected = self.fill(scope, map.result.selector.as_ref(), Value::Array(outputs), &context)?;
+        let combined = self.result_path(scope, &map.result.path, raw.clone(), selected)?;
+        self.output_path(scope, combined)
+    }
+
+    /// How many iterations may run at once: MaxConcurrency(Path), 0 meaning no limit of its own.
+    fn max_concurrency(&self, scope: &Scope<'_>, setting: Option<&Seconds>, input: &Value) -> Result<usize, Halt> {
+        let requested = match setting {
+            None => 0,
+            Some(Seconds::Fixed(n)) => *n,
+            Some(Seconds::Path(path)) => {
+                let value = self.read(scope, path, input)?;
+                value.as_u64().ok_or_else(|| {
+                    scope.runtime(format!(
+                        "The MaxConcurrencyPath '{path}' must select a non-negative integer, got {value}"
+                    ))
+                })?
+            }
+        };
+        let requested = usize::try_from(requested).unwrap_or(MAX_INLINE_CONCURRENCY);
+        Ok(if requested == 0 {
+            MAX_INLINE_CONCURRENCY
+        } else {
+            requested.min(MAX_INLINE_CONCURRENCY)
+        })
+    }
+}

@@ -1,0 +1,288 @@
+//! Runs states: the transition loop, input/output processing, and error handling shared by all
+//! state types. Branches and Map iterations run concurrently inside one task (no spawning), so
+//! the invoker and history sink can be borrowed.
+
+mod basic;
+mod fan_out;
+mod io;
+mod task;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::context::ExecutionContext;
+use crate::definition::{MapState, ParallelState, Recovery, State, StateKind, StateSet, TaskState, Transition};
+use crate::history::{details, Recorder};
+use crate::retry::{first_match, Catcher, STATES_DATA_LIMIT, STATES_RUNTIME};
+use crate::task::TaskInvoker;
+use crate::timing::Clock;
+
+// AWS's payload quota (256 KiB) for state inputs, outputs and task results.
+const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// An error as Step Functions names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StatesError {
+    pub(crate) error: String,
+    pub(crate) cause: String,
+}
+
+/// Why a state (or a whole branch) stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Halt {
+    Failed(StatesError),
+    /// Cancelled: the execution was stopped or timed out, or a sibling branch/iteration failed.
+    Aborted,
+}
+
+/// What a state produced: its output and the state to run next (None = the end of this set).
+pub(crate) struct Step {
+    output: Value,
+    next: Option<String>,
+}
+
+/// Shared, read-only environment of one execution.
+pub(crate) struct Runtime<'a, I> {
+    pub(crate) invoker: &'a I,
+    pub(crate) recorder: &'a Recorder<'a>,
+    pub(crate) context: &'a ExecutionContext,
+    pub(crate) clock: Clock,
+    pub(crate) region: &'a str,
+}
+
+/// The state being run: for error causes, the context object and event chaining.
+pub(crate) struct Scope<'s> {
+    state: &'s State,
+    entered_id: u64,
+    entered_at: DateTime<Utc>,
+    /// The id of the last event this thread of execution recorded (its next previousEventId).
+    prev: u64,
+}
+
+impl Scope<'_> {
+    /// A States.Runtime failure worded like AWS's.
+    fn runtime(&self, message: impl std::fmt::Display) -> Halt {
+        Halt::Failed(StatesError {
+            error: STATES_RUNTIME.to_owned(),
+            cause: format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{}). {message}",
+                self.state.name, self.entered_id
+            ),
+        })
+    }
+
+    fn data_limit(&self, what: &str, value: &Value) -> Result<(), Halt> {
+        if value.to_string().len() <= MAX_PAYLOAD_BYTES {
+            return Ok(());
+        }
+        Err(Halt::Failed(StatesError {
+            error: STATES_DATA_LIMIT.to_owned(),
+            cause: format!(
+                "The state/task '{}' {what} has a size exceeding the maximum number of bytes service limit.",
+                self.state.name
+            ),
+        }))
+    }
+}
+
+fn next_of(transition: &Transition) -> Option<String> {
+    match transition {
+        Transition::Next(next) => Some(next.clone()),
+        Transition::End => None,
+    }
+}
+
+/// The states that produce a result through attempts that Retry and Catch apply to.
+enum Work<'w> {
+    Task(&'w TaskState),
+    Parallel(&'w ParallelState),
+    Map(&'w MapState),
+}
+
+/// What to do with a failure, following Retry then Catch.
+enum Recourse<'r> {
+    Retry(std::time::Duration),
+    Catch(&'r Catcher),
+    Fail,
+}
+
+/// Picks the first retrier whose ErrorEquals matches; each retrier counts its own attempts
+/// (`counts`), and an exhausted retrier does not hand over to later ones but falls through to Catch.
+fn recourse<'r>(recovery: &'r Recovery, counts: &mut [u64], error: &str) -> Recourse<'r> {
+    if let Some(i) = first_match(recovery.retry.iter().map(|r| &r.error_equals), error) {
+        if let (Some(retrier), Some(count)) = (recovery.retry.get(i), counts.get_mut(i)) {
+            if *count < retrier.max_attempts {
+                let delay = retrier.delay(*count);
+                *count += 1;
+                return Recourse::Retry(delay);
+            }
+        }
+    }
+    match first_match(recovery.catch.iter().map(|c| &c.error_equals), error).and_then(|i| recovery.catch.get(i)) {
+        Some(catcher) => Recourse::Catch(catcher),
+        None => Recourse::Fail,
+    }
+}
+
+impl<'a, I: TaskInvoker> Runtime<'a, I> {
+    /// Runs a set of states from StartAt to a terminal state. `prev` is the previousEventId for the
+    /// first StateEntered. Returns the result and the id of the last event this run recorded.
+    pub(crate) fn run_set<'r>(
+        &'r self,
+        set: &'r StateSet,
+        input: Value,
+        cancel: &'r CancellationToken,
+        prev: u64,
+    ) -> BoxFuture<'r, (Result<Value, Halt>, u64)> {
+        Box::pin(async move {
+            let mut prev = prev;
+            let mut name = set.start_at.clone();
+            let mut input = input;
+            loop {
+                if cancel.is_cancelled() {
+                    return (Err(Halt::Aborted), prev);
+                }
+                let Some(state) = set.get(&name) else {
+                    // Unreachable after validation, but an execution must end rather than panic.
+                    let failure = StatesError {
+                        error: STATES_RUNTIME.to_owned(),
+                        cause: format!("no state named '{name}'"),
+                    };
+                    return (Err(Halt::Failed(failure)), prev);
+                };
+                let kind = state.type_name();
+                let entered_id = self.recorder.record(
+                    prev,
+                    &format!("{kind}StateEntered"),
+                    Some(details::state_entered(&state.name, &input)),
+                );
+                let mut scope = Scope {
+                    state,
+                    entered_id,
+                    entered_at: Utc::now(),
+                    prev: entered_id,
+                };
+                let result = self.run_state(&mut scope, input, cancel).await;
+                prev = scope.prev;
+                let step = match result.and_then(|step| scope.data_limit("output", &step.output).map(|()| step)) {
+                    Ok(step) => step,
+                    Err(Halt::Aborted) => {
+                        if matches!(kind, "Task" | "Wait" | "Parallel" | "Map") {
+                            prev = self.recorder.record(prev, &format!("{kind}StateAborted"), None);
+                        }
+                        return (Err(Halt::Aborted), prev);
+                    }
+                    Err(failed) => return (Err(failed), prev),
+                };
+                prev = self.recorder.record(
+                    prev,
+                    &format!("{kind}StateExited"),
+                    Some(details::state_exited(&state.name, &step.output)),
+                );
+                match step.next {
+                    Some(next) => {
+                        name = next;
+                        input = step.output;
+                    }
+                    None => return (Ok(step.output), prev),
+                }
+            }
+        })
+    }
+
+    async fn run_state(&self, scope: &mut Scope<'_>, raw: Value, cancel: &CancellationToken) -> Result<Step, Halt> {
+        let state = scope.state;
+        match &state.kind {
+            StateKind::Pass {
+                parameters,
+                result,
+                result_path,
+                transition,
+            } => self.pass(
+                scope,
+                raw,
+                parameters.as_ref(),
+                result.as_ref(),
+                result_path,
+                transition,
+            ),
+            StateKind::Choice { rules, default } => self.choice(scope, raw, rules, default.as_deref()),
+            StateKind::Wait { wait, transition } => self.wait(scope, raw, wait, transition, cancel).await,
+            StateKind::Succeed => {
+                let effective = self.input_path(scope, &raw)?;
+                Ok(Step {
+                    output: self.output_path(scope, effective)?,
+                    next: None,
+                })
+            }
+            StateKind::Fail { error, cause } => Err(self.fail(scope, &raw, error, cause)),
+            StateKind::Task(task) => {
+                let work = Work::Task(task);
+                self.with_recovery(scope, &raw, &work, &task.recovery, &task.transition, cancel)
+                    .await
+            }
+            StateKind::Parallel(parallel) => {
+                let work = Work::Parallel(parallel);
+                self.with_recovery(scope, &raw, &work, &parallel.recovery, &parallel.transition, cancel)
+                    .await
+            }
+            StateKind::Map(map) => {
+                let work = Work::Map(map);
+                self.with_recovery(scope, &raw, &work, &map.recovery, &map.transition, cancel)
+                    .await
+            }
+        }
+    }
+
+    /// Runs attempts until one succeeds, retrying and catching as the state's Retry/Catch say.
+    async fn with_recovery(
+        &self,
+        scope: &mut Scope<'_>,
+        raw: &Value,
+        work: &Work<'_>,
+        recovery: &Recovery,
+        transition: &Transition,
+        cancel: &CancellationToken,
+    ) -> Result<Step, Halt> {
+        let effective = self.input_path(scope, raw)?;
+        let mut counts = vec![0u64; recovery.retry.len()];
+        let mut retries = 0u64;
+        loop {
+            let outcome = match work {
+                Work::Task(task) => self.task_attempt(scope, task, raw, &effective, retries, cancel).await,
+                Work::Parallel(parallel) => {
+                    self.parallel_attempt(scope, parallel, raw, &effective, retries, cancel)
+                        .await
+                }
+                Work::Map(map) => self.map_attempt(scope, map, raw, &effective, retries, cancel).await,
+            };
+            let failure = match outcome {
+                Ok(output) => {
+                    return Ok(Step {
+                        output,
+                        next: next_of(transition),
+                    })
+                }
+                Err(Halt::Aborted) => return Err(Halt::Aborted),
+                Err(Halt::Failed(failure)) => failure,
+            };
+            match recourse(recovery, &mut counts, &failure.error) {
+                Recourse::Retry(delay) => {
+                    retries += 1;
+                    self.clock.sleep(delay, cancel).await.map_err(|_| Halt::Aborted)?;
+                }
+                Recourse::Catch(catcher) => {
+                    let error_output = json!({"Error": failure.error, "Cause": failure.cause});
+                    let output = self.result_path(scope, &catcher.result_path, raw.clone(), error_output)?;
+                    return Ok(Step {
+                        output,
+                        next: Some(catcher.next.clone()),
+                    });
+                }
+                Recourse::Fail => return Err(Halt::Failed(failure)),
+            }
+        }
+    }
+}

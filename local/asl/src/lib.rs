@@ -1,0 +1,28 @@
+//! An Amazon States Language interpreter for ZeroBeta's local cloud: it runs the order pipeline's
+//! Step Functions state machine on a laptop, invoking Lambda functions through [`TaskInvoker`] and
+//! recording the same history events (names and detail shapes) as GetExecutionHistory.
+//!
+//! Supported: Pass, Task (Lambda function ARNs and `arn:aws:states:::lambda:invoke`), Choice, Wait,
+//! Succeed, Fail, Parallel and inline Map states; JSONPath input/output processing; intrinsic
+//! functions; Retry and Catch; task and execution timeouts; stopping an execution. Everything else
+//! (other service integrations, `.sync`, callbacks, activities, Distributed Map, JSONata,
+//! variables) is refused by [`StateMachine::parse`] with an error naming the state and feature.
+
+mod choice;
+mod context;
+mod definition;
+mod execution;
+mod history;
+mod interpreter;
+mod intrinsic;
+mod path;
+mod retry;
+mod task;
+mod template;
+mod timing;
+mod value;
+
+pub use definition::{DefinitionError, Location, StateMachine};
+pub use execution::{execute, ExecutionOptions, Outcome, StopHandle, StopReason};
+pub use history::{render_event, render_history, HistoryEvent, HistorySink};
+pub use task::{TaskFailure, TaskInvoker};

@@ -1,0 +1,440 @@
+//! Wires the emulated services together and serves them: the partner API,
+//! the AWS-compatible endpoint, DynamoDB Local, the Lambda host, the event
+//! bus and the state machine engine.
+
+use crate::apigw::{Gateway, Invoke};
+use crate::eventbridge::{Deliver, EventBridge};
+use crate::sfn::{zb_asl_invoker::DynInvoker, StepFunctions};
+use crate::template::{Model, TemplateError};
+use futures::future::BoxFuture;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use zb_lambda_host::{FunctionSpec, LambdaHost, LogLine};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The repository root: template.yaml, statemachines/, target/.
+    pub repo: PathBuf,
+    pub template: PathBuf,
+    pub stack: String,
+    pub parameters: BTreeMap<String, String>,
+    pub api_port: u16,
+    pub aws_port: u16,
+    pub dynamodb_port: u16,
+    /// Use this DynamoDB instead of starting DynamoDB Local.
+    pub dynamodb_endpoint: Option<String>,
+    /// Where the function binaries are (`target/release`).
+    pub binaries: PathBuf,
+    pub state_dir: PathBuf,
+    /// Seed partners from this file after creating the tables.
+    pub seed_file: Option<PathBuf>,
+    /// 1.0 is real time; smaller makes Waits and retry delays faster.
+    pub time_scale: f64,
+    /// Instances per function under concurrent load.
+    pub max_instances: usize,
+    /// Fault injection, read only by the local cloud: (function logical id
+    /// or name, `ErrorType` or `ErrorType*times`).
+    pub faults: Vec<(String, String)>,
+}
+
+impl Config {
+    pub fn for_repo(repo: PathBuf) -> Self {
+        Self {
+            template: repo.join("template.yaml"),
+            stack: "zb".into(),
+            parameters: BTreeMap::new(),
+            api_port: 3000,
+            aws_port: 4000,
+            dynamodb_port: 8000,
+            dynamodb_endpoint: None,
+            binaries: repo.join("target").join("release"),
+            state_dir: repo.join(".state"),
+            seed_file: Some(repo.join("local").join("seed").join("partners.json")),
+            time_scale: 1.0,
+            max_instances: 8,
+            faults: Vec::new(),
+            repo,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("binding {what} on 127.0.0.1:{port}: {source}")]
+    Bind {
+        what: &'static str,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Dynamo(#[from] crate::dynamodb_local::DynamoError),
+    #[error(transparent)]
+    Table(#[from] crate::tables::TableError),
+    #[error(transparent)]
+    Rules(#[from] crate::eventbridge::RuleError),
+    #[error(transparent)]
+    StateMachine(#[from] crate::sfn::SfnError),
+    #[error("function {function}: binary {path} not found; build with `cargo build --release` (make run does it)")]
+    MissingBinary { function: String, path: String },
+    #[error("seeding partners from {path}: {detail}")]
+    Seed { path: String, detail: String },
+}
+
+/// Everything a request handler needs.
+pub struct Services {
+    pub model: Model,
+    pub host: LambdaHost,
+    pub sfn: Arc<StepFunctions>,
+    pub events: Arc<EventBridge>,
+    pub dead_letters: PathBuf,
+    pub time_scale: f64,
+}
+
+impl Services {
+    /// Lambda's asynchronous invocation: retried on function errors as the
+    /// function's EventInvokeConfig says (2 retries by default, about 1 and
+    /// 2 minutes apart), then sent to its on-failure destination.
+    pub fn invoke_async(self: &Arc<Self>, function: &str, payload: Vec<u8>) {
+        let this = self.clone();
+        let function = function.to_string();
+        let retries = self.model.function(&function).map_or(2, |f| f.async_max_retries);
+        tokio::spawn(async move {
+            let mut last = String::new();
+            for attempt in 0..=retries {
+                if attempt > 0 {
+                    let delay = 60.0 * f64::from(attempt) * this.time_scale;
+                    tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+                }
+                match this.host.invoke(&function, payload.clone()).await {
+                    Ok(inv) => match inv.result {
+                        Ok(_) => return,
+                        Err(e) => last = format!("{}: {}", e.error_type, e.error_message),
+                    },
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            use std::io::Write;
+            let line = serde_json::json!({
+                "time": chrono::Utc::now().to_rfc3339(),
+                "function": function,
+                "reason": format!("async invocation failed after {} attempts: {last}", retries + 1),
+                "payload": String::from_utf8_lossy(&payload),
+            });
+            tracing::warn!(%function, reason = %last, "async invocation dead-lettered");
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&this.dead_letters)
+            {
+                let _ = writeln!(f, "{line}");
+            }
+        });
+    }
+}
+
+/// The Lambda host seen through the ports of the other services.
+struct HostPort(LambdaHost);
+
+impl Invoke for HostPort {
+    fn invoke(&self, function: &str, payload: Vec<u8>) -> BoxFuture<'_, crate::apigw::InvokeResult> {
+        let function = function.to_string();
+        Box::pin(async move {
+            match self.0.invoke(&function, payload).await {
+                Ok(inv) => inv.result.map_err(|e| (e.error_type, e.raw)),
+                Err(e) => Err(("Lambda.ServiceException".to_string(), e.to_string().into_bytes())),
+            }
+        })
+    }
+}
+
+impl DynInvoker for HostPort {
+    fn invoke(&self, function: &str, payload: Value) -> BoxFuture<'_, Result<Value, (String, String)>> {
+        let function = function.rsplit(':').next().unwrap_or(function).to_string();
+        Box::pin(async move {
+            let bytes = payload.to_string().into_bytes();
+            match self.0.invoke(&function, bytes).await {
+                Ok(inv) => match inv.result {
+                    Ok(out) => Ok(serde_json::from_slice(&out).unwrap_or(Value::Null)),
+                    // Step Functions reports the function's errorType as the
+                    // error and the error document as the cause.
+                    Err(e) => Err((e.error_type, String::from_utf8_lossy(&e.raw).into_owned())),
+                },
+                Err(e) => Err(("Lambda.ServiceException".to_string(), e.to_string())),
+            }
+        })
+    }
+}
+
+/// EventBridge's targets, late-bound to the services (which own the bus).
+struct Targets {
+    services: std::sync::OnceLock<std::sync::Weak<Services>>,
+}
+
+impl Deliver for Targets {
+    fn invoke_async(&self, function: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>> {
+        let function = function.to_string();
+        Box::pin(async move {
+            let s = self
+                .services
+                .get()
+                .and_then(|w| w.upgrade())
+                .ok_or("the local cloud is stopping")?;
+            s.invoke_async(&function, payload);
+            Ok(())
+        })
+    }
+
+    fn start_execution(&self, state_machine_arn: &str, input: String) -> BoxFuture<'_, Result<(), String>> {
+        let arn = state_machine_arn.to_string();
+        Box::pin(async move {
+            let s = self
+                .services
+                .get()
+                .and_then(|w| w.upgrade())
+                .ok_or("the local cloud is stopping")?;
+            s.sfn
+                .start(&arn, None, Some(&input))
+                .map(|_| ())
+                .map_err(|e| format!("{}: {}", e.kind, e.message))
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeedPartner {
+    partner_id: String,
+    name: String,
+    format: String,
+    api_key: String,
+    #[serde(default)]
+    webhook_url: Option<String>,
+    #[serde(default)]
+    webhook_secret: Option<String>,
+}
+
+async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::Path) -> Result<usize, CloudError> {
+    let err = |detail: String| CloudError::Seed {
+        path: path.display().to_string(),
+        detail,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let partners: Vec<SeedPartner> = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let table = model
+        .tables
+        .iter()
+        .find(|t| t.logical_id == "PartnersTable")
+        .ok_or_else(|| err("the template has no PartnersTable".into()))?;
+    let store = zb_shared::store::PartnerStore::new(ddb.clone(), &table.name);
+    let meter = zb_shared::cost::CostMeter::default();
+    for p in &partners {
+        let partner = zb_shared::partner::Partner {
+            partner_id: p.partner_id.clone(),
+            name: p.name.clone(),
+            status: zb_shared::partner::PartnerStatus::Active,
+            format: p.format.clone(),
+            webhook_url: p.webhook_url.clone(),
+            webhook_secret: p.webhook_secret.clone(),
+        };
+        store
+            .put_partner(&partner, &meter)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        let key = zb_shared::partner::ApiKey {
+            key_hash: zb_shared::apikey::hash_api_key(&p.api_key),
+            partner_id: p.partner_id.clone(),
+            status: zb_shared::partner::PartnerStatus::Active,
+        };
+        store.put_key(&key, &meter).await.map_err(|e| err(e.to_string()))?;
+    }
+    Ok(partners.len())
+}
+
+/// A running local cloud.
+pub struct Running {
+    pub api_url: String,
+    pub aws_url: String,
+    pub dynamodb_url: String,
+    pub services: Arc<Services>,
+    pub model: Model,
+    _dynamo: Option<crate::dynamodb_local::DynamoLocal>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+    logs: Option<tokio::sync::mpsc::UnboundedReceiver<LogLine>>,
+}
+
+impl Running {
+    /// The function logs (stdout/stderr lines and START/END/REPORT), once.
+    pub fn take_logs(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<LogLine>> {
+        self.logs.take()
+    }
+
+    /// Stops every server and kills every function instance and DynamoDB Local.
+    pub async fn shutdown(self) {
+        for s in &self.servers {
+            s.abort();
+        }
+        self.services.host.shutdown().await;
+    }
+}
+
+async fn bind(what: &'static str, port: u16) -> Result<TcpListener, CloudError> {
+    TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|source| CloudError::Bind { what, port, source })
+}
+
+pub async fn start(config: Config) -> Result<Running, CloudError> {
+    let model = crate::template::load(&config.template, &config.stack, &config.parameters)?;
+    std::fs::create_dir_all(&config.state_dir).map_err(|source| CloudError::Bind {
+        what: "state folder",
+        port: 0,
+        source,
+    })?;
+    let api_listener = bind("the partner API", config.api_port).await?;
+    let aws_listener = bind("the AWS endpoint", config.aws_port).await?;
+    let api_url = format!(
+        "http://{}",
+        api_listener.local_addr().map_err(|source| CloudError::Bind {
+            what: "the partner API",
+            port: config.api_port,
+            source
+        })?
+    );
+    let aws_url = format!(
+        "http://{}",
+        aws_listener.local_addr().map_err(|source| CloudError::Bind {
+            what: "the AWS endpoint",
+            port: config.aws_port,
+            source
+        })?
+    );
+
+    let (dynamo, dynamodb_url) = match &config.dynamodb_endpoint {
+        Some(url) => (None, url.clone()),
+        None => {
+            let dir = crate::dynamodb_local::default_dir(&config.repo);
+            let d = crate::dynamodb_local::start(&dir, config.dynamodb_port, &config.state_dir).await?;
+            let url = d.endpoint.clone();
+            (Some(d), url)
+        }
+    };
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&dynamodb_url)
+        .region(aws_config::Region::new(crate::template::REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "zb-local",
+        ))
+        .load()
+        .await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    for t in &model.tables {
+        crate::tables::create(&ddb, t, &t.name).await?;
+    }
+    if let Some(seed_file) = &config.seed_file {
+        if seed_file.exists() {
+            let n = seed(&ddb, &model, seed_file).await?;
+            tracing::info!(partners = n, "seeded partners");
+        }
+    }
+
+    let mut specs = Vec::new();
+    for f in &model.functions {
+        let binary = config.binaries.join(&f.binary);
+        if !binary.exists() {
+            return Err(CloudError::MissingBinary {
+                function: f.logical_id.clone(),
+                path: binary.display().to_string(),
+            });
+        }
+        let mut env = f.env.clone();
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_url.as_str()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", aws_url.as_str()),
+            ("AWS_ENDPOINT_URL_SFN", aws_url.as_str()),
+            ("AWS_ENDPOINT_URL_LAMBDA", aws_url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_REGION", crate::template::REGION),
+        ] {
+            env.insert(k.to_string(), v.to_string());
+        }
+        specs.push(FunctionSpec {
+            name: f.name.clone(),
+            binary,
+            env,
+            timeout: Duration::from_secs(f.timeout_secs),
+            memory_mb: f.memory_mb,
+            max_instances: f.reserved_concurrency.unwrap_or(config.max_instances).max(1),
+        });
+    }
+    let (log_tx, logs) = tokio::sync::mpsc::unbounded_channel();
+    let host = LambdaHost::new(specs, log_tx);
+    for (function, fault) in &config.faults {
+        let name = model
+            .function(function)
+            .map(|f| f.name.clone())
+            .unwrap_or_else(|| function.clone());
+        let (error_type, times) = match fault.split_once('*') {
+            Some((e, n)) => (e, n.parse().ok()),
+            None => (fault.as_str(), None),
+        };
+        host.inject_fault(&name, error_type, times);
+        tracing::warn!(%name, %error_type, ?times, "fault injected");
+    }
+    let sfn = StepFunctions::new(
+        &model.state_machines,
+        Arc::new(HostPort(host.clone())),
+        config.state_dir.clone(),
+        config.time_scale,
+    )?;
+    let targets = Arc::new(Targets {
+        services: std::sync::OnceLock::new(),
+    });
+    let dead_letters = config.state_dir.join("dead-letters.jsonl");
+    let events = Arc::new(EventBridge::new(
+        &model.buses,
+        &model.rules,
+        targets.clone(),
+        dead_letters.clone(),
+        config.time_scale,
+    )?);
+    let services = Arc::new(Services {
+        model: model.clone(),
+        host: host.clone(),
+        sfn,
+        events,
+        dead_letters,
+        time_scale: config.time_scale,
+    });
+    let _ = targets.services.set(Arc::downgrade(&services));
+
+    let mut servers = Vec::new();
+    let aws_router = crate::aws_api::router(services.clone());
+    servers.push(tokio::spawn(async move {
+        let _ = axum::serve(aws_listener, aws_router).await;
+    }));
+    if let Some(api) = model.http_apis.first() {
+        let gw = Gateway::new(api.clone(), Arc::new(HostPort(host.clone())), config.time_scale);
+        let router = gw.router();
+        servers.push(tokio::spawn(async move {
+            let _ = axum::serve(api_listener, router).await;
+        }));
+    }
+    Ok(Running {
+        api_url,
+        aws_url,
+        dynamodb_url,
+        services,
+        model,
+        _dynamo: dynamo,
+        servers,
+        logs: Some(logs),
+    })
+}

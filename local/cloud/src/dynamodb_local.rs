@@ -1,0 +1,61 @@
+//! DynamoDB Local, started as a child process from the jar the Makefile
+//! installs (scripts/dynamodb-local install), or a developer's own endpoint.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DynamoError {
+    #[error("DynamoDB Local is not installed at {0}; run `scripts/dynamodb-local install` (make run does it)")]
+    NotInstalled(String),
+    #[error("starting DynamoDB Local: {0}")]
+    Spawn(std::io::Error),
+    #[error("DynamoDB Local did not answer on port {0} within 30 s")]
+    NoAnswer(u16),
+}
+
+/// A running DynamoDB Local; killed on drop.
+pub struct DynamoLocal {
+    pub endpoint: String,
+    _child: Child,
+}
+
+/// `.cache/dynamodb-local` under the repo.
+pub fn default_dir(repo: &Path) -> PathBuf {
+    repo.join(".cache").join("dynamodb-local")
+}
+
+pub async fn start(dir: &Path, port: u16, state_dir: &Path) -> Result<DynamoLocal, DynamoError> {
+    let jar = dir.join("DynamoDBLocal.jar");
+    if !jar.exists() {
+        return Err(DynamoError::NotInstalled(jar.display().to_string()));
+    }
+    let work = state_dir.join("dynamodb");
+    std::fs::create_dir_all(&work).map_err(DynamoError::Spawn)?;
+    let child = Command::new("java")
+        .arg(format!(
+            "-Djava.library.path={}",
+            dir.join("DynamoDBLocal_lib").display()
+        ))
+        .arg("-jar")
+        .arg(&jar)
+        .args(["-inMemory", "-disableTelemetry", "-port", &port.to_string()])
+        // DynamoDB Local writes a metadata file into its working directory.
+        .current_dir(&work)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(DynamoError::Spawn)?;
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(DynamoLocal {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _child: child,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(DynamoError::NoAnswer(port))
+}

@@ -1,0 +1,285 @@
+//! EventBridge: PutEvents with per-entry validation, custom buses and rules
+//! from the template, pattern matching, and delivery to Lambda (async) and
+//! Step Functions targets with the target's retry policy and a dead-letter
+//! log for what could not be delivered.
+
+use crate::awsjson::ApiError;
+use crate::template::{Rule, Target, TargetKind, ACCOUNT, REGION};
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use zb_event_pattern::{input_path, InputTransformer, Pattern};
+
+/// PutEvents limits, as AWS documents them.
+const MAX_ENTRIES: usize = 10;
+const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+/// Where matched events go. The cloud implements it with its Lambda host
+/// and Step Functions engine.
+pub trait Deliver: Send + Sync + 'static {
+    /// Hands an event to a function's asynchronous invocation queue.
+    fn invoke_async(&self, function: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>>;
+    /// Starts an execution.
+    fn start_execution(&self, state_machine_arn: &str, input: String) -> BoxFuture<'_, Result<(), String>>;
+}
+
+struct CompiledRule {
+    rule: Rule,
+    pattern: Pattern,
+}
+
+pub struct EventBridge {
+    buses: HashSet<String>,
+    rules: Vec<CompiledRule>,
+    deliver: Arc<dyn Deliver>,
+    dead_letters: PathBuf,
+    time_scale: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("rule {rule}: invalid EventPattern: {detail}")]
+    Pattern { rule: String, detail: String },
+    #[error("rule {rule}: bus {bus} is not in the template")]
+    Bus { rule: String, bus: String },
+}
+
+impl EventBridge {
+    pub fn new(
+        buses: &[String],
+        rules: &[Rule],
+        deliver: Arc<dyn Deliver>,
+        dead_letters: PathBuf,
+        time_scale: f64,
+    ) -> Result<Self, RuleError> {
+        let mut bus_set: HashSet<String> = buses.iter().cloned().collect();
+        bus_set.insert("default".into());
+        let mut compiled = Vec::new();
+        for rule in rules {
+            if !bus_set.contains(&rule.bus) {
+                return Err(RuleError::Bus {
+                    rule: rule.logical_id.clone(),
+                    bus: rule.bus.clone(),
+                });
+            }
+            let pattern = Pattern::parse(&rule.pattern).map_err(|e| RuleError::Pattern {
+                rule: rule.logical_id.clone(),
+                detail: e.to_string(),
+            })?;
+            compiled.push(CompiledRule {
+                rule: rule.clone(),
+                pattern,
+            });
+        }
+        Ok(Self {
+            buses: bus_set,
+            rules: compiled,
+            deliver,
+            dead_letters,
+            time_scale,
+        })
+    }
+
+    /// The PutEvents operation.
+    pub async fn put_events(&self, body: &Value) -> Result<Value, ApiError> {
+        let entries = body
+            .get("Entries")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::validation("Entries is required"))?;
+        if entries.is_empty() || entries.len() > MAX_ENTRIES {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and {MAX_ENTRIES}"
+            )));
+        }
+        let total: usize = entries.iter().map(entry_size).sum();
+        if total > MAX_REQUEST_BYTES {
+            return Err(ApiError::validation(
+                "Total size of the entries in the request is over the limit.",
+            ));
+        }
+        let mut results = Vec::new();
+        let mut failed = 0;
+        for entry in entries {
+            match self.accept(entry) {
+                Ok(event) => {
+                    results.push(json!({"EventId": event["id"]}));
+                    self.route(event);
+                }
+                Err((code, message)) => {
+                    failed += 1;
+                    results.push(json!({"ErrorCode": code, "ErrorMessage": message}));
+                }
+            }
+        }
+        Ok(json!({"FailedEntryCount": failed, "Entries": results}))
+    }
+
+    /// Validates one entry and builds the event EventBridge would deliver.
+    fn accept(&self, entry: &Value) -> Result<Value, (&'static str, String)> {
+        let text = |name: &str| entry.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let source = text("Source").ok_or((
+            "InvalidArgument",
+            "Parameter Source is not valid. Reason: Source is a required argument.".to_string(),
+        ))?;
+        let detail_type = text("DetailType").ok_or((
+            "InvalidArgument",
+            "Parameter DetailType is not valid. Reason: DetailType is a required argument.".to_string(),
+        ))?;
+        let detail_text = text("Detail").ok_or((
+            "InvalidArgument",
+            "Parameter Detail is not valid. Reason: Detail is a required argument.".to_string(),
+        ))?;
+        let detail: Value =
+            serde_json::from_str(detail_text).map_err(|_| ("MalformedDetail", "Detail is malformed.".to_string()))?;
+        if !detail.is_object() {
+            return Err(("MalformedDetail", "Detail is malformed.".to_string()));
+        }
+        let bus = text("EventBusName").unwrap_or("default");
+        let bus = bus.rsplit('/').next().unwrap_or(bus);
+        if !self.buses.contains(bus) {
+            return Err(("InvalidArgument", format!("Event bus {bus} does not exist.")));
+        }
+        let time = match text("Time") {
+            Some(t) => t.to_string(),
+            None => chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        };
+        Ok(json!({
+            "version": "0",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": detail_type,
+            "source": source,
+            "account": ACCOUNT,
+            "time": time,
+            "region": REGION,
+            "resources": entry.get("Resources").cloned().unwrap_or(json!([])),
+            "detail": detail,
+            "__bus": bus,
+        }))
+    }
+
+    /// Matches an event against its bus's rules and delivers it in the background.
+    fn route(&self, mut event: Value) {
+        let bus = event
+            .as_object_mut()
+            .and_then(|o| o.remove("__bus"))
+            .and_then(|b| b.as_str().map(str::to_string))
+            .unwrap_or_default();
+        for c in &self.rules {
+            if !c.rule.enabled || c.rule.bus != bus || !c.pattern.matches(&event) {
+                continue;
+            }
+            for target in &c.rule.targets {
+                let payload = match target_input(target, &event, &c.rule) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.dead_letter(&c.rule, target, &event, &format!("input transformation failed: {e}"));
+                        continue;
+                    }
+                };
+                let deliver = self.deliver.clone();
+                let target = target.clone();
+                let rule = c.rule.clone();
+                let event = event.clone();
+                let dead_letters = self.dead_letters.clone();
+                let scale = self.time_scale;
+                tokio::spawn(async move {
+                    deliver_with_retry(deliver, &rule, &target, payload, &event, dead_letters, scale).await;
+                });
+            }
+        }
+    }
+
+    fn dead_letter(&self, rule: &Rule, target: &Target, event: &Value, reason: &str) {
+        write_dead_letter(&self.dead_letters, rule, target, event, reason);
+    }
+
+    /// Which rules of a bus an event would match (TestEventPattern's cousin).
+    pub fn matching_rules(&self, event: &Value) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|c| c.pattern.matches(event))
+            .map(|c| c.rule.name.clone())
+            .collect()
+    }
+}
+
+/// The size PutEvents counts for an entry.
+fn entry_size(entry: &Value) -> usize {
+    let len = |n: &str| entry.get(n).and_then(Value::as_str).map_or(0, str::len);
+    len("Source") + len("DetailType") + len("Detail") + if entry.get("Time").is_some() { 14 } else { 0 }
+}
+
+/// The target's input: InputPath, Input or InputTransformer, else the event.
+fn target_input(target: &Target, event: &Value, rule: &Rule) -> Result<String, String> {
+    if let Some(input) = &target.input {
+        return Ok(input.clone());
+    }
+    if let Some(path) = &target.input_path {
+        return input_path(event, path)
+            .map(|v| v.to_string())
+            .map_err(|e| e.to_string());
+    }
+    if let Some((map, template)) = &target.input_transformer {
+        let t = InputTransformer {
+            input_paths_map: map.clone(),
+            input_template: template.clone(),
+        };
+        let _ = rule;
+        return t.apply(event).map_err(|e| e.to_string());
+    }
+    Ok(event.to_string())
+}
+
+/// EventBridge retries failed deliveries with exponential backoff until the
+/// retry count or the event age runs out, then dead-letters the event.
+async fn deliver_with_retry(
+    deliver: Arc<dyn Deliver>,
+    rule: &Rule,
+    target: &Target,
+    payload: String,
+    event: &Value,
+    dead_letters: PathBuf,
+    time_scale: f64,
+) {
+    let started = std::time::Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        let result = match &target.kind {
+            TargetKind::Lambda { function } => deliver.invoke_async(function, payload.clone().into_bytes()).await,
+            TargetKind::StateMachine { arn } => deliver.start_execution(arn, payload.clone()).await,
+        };
+        let error = match result {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        let age = started.elapsed().as_secs_f64() / time_scale.max(1e-6);
+        if attempt >= target.max_retries || age >= target.max_event_age_secs as f64 {
+            write_dead_letter(&dead_letters, rule, target, event, &error);
+            return;
+        }
+        attempt += 1;
+        let backoff = (2f64.powi(attempt as i32 - 1)).min(60.0) * time_scale;
+        tokio::time::sleep(Duration::from_secs_f64(backoff)).await;
+    }
+}
+
+fn write_dead_letter(path: &PathBuf, rule: &Rule, target: &Target, event: &Value, reason: &str) {
+    use std::io::Write;
+    let line = json!({
+        "time": chrono::Utc::now().to_rfc3339(),
+        "rule": rule.name,
+        "target": target.id,
+        "reason": reason,
+        "event": event,
+    });
+    tracing::warn!(rule = %rule.name, target = %target.id, %reason, "event dead-lettered");
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(f, "{line}");
+    }
+}

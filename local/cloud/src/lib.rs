@@ -1,0 +1,16 @@
+//! ZeroBeta's local cloud: the whole pipeline on one machine, from the same
+//! template.yaml and ASL files that deploy to AWS.
+
+pub mod apigw;
+pub mod aws_api;
+pub mod awsjson;
+pub mod cloud;
+pub mod demo;
+pub mod dynamodb_local;
+pub mod eventbridge;
+pub mod load;
+pub mod sfn;
+pub mod tables;
+pub mod template;
+
+pub use cloud::{start, Config, Running};

@@ -1,0 +1,525 @@
+//! Step Functions: the template's state machines run by the zb-asl
+//! interpreter, with StartExecution, StartSyncExecution, DescribeExecution,
+//! ListExecutions, GetExecutionHistory, StopExecution, ListStateMachines and
+//! DescribeStateMachine served in AWS's JSON shapes. Every execution, Express
+//! or Standard, keeps its history, written under the state folder so it
+//! survives a restart.
+
+use crate::awsjson::{epoch, required, ApiError};
+use crate::template::StateMachineDef;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::Notify;
+
+/// How the engine calls Lambda (the cloud's Lambda host).
+pub type Invoker = Arc<dyn zb_asl_invoker::DynInvoker>;
+
+pub mod zb_asl_invoker {
+    //! Object-safe wrapper around zb_asl's TaskInvoker, so the engine can
+    //! hold any invoker behind an Arc.
+    use futures::future::BoxFuture;
+    use serde_json::Value;
+
+    pub trait DynInvoker: Send + Sync {
+        fn invoke(&self, function: &str, payload: Value) -> BoxFuture<'_, Result<Value, (String, String)>>;
+    }
+
+    pub struct Adapter<'a>(pub &'a dyn DynInvoker);
+
+    impl zb_asl::TaskInvoker for Adapter<'_> {
+        async fn invoke_lambda(&self, function: &str, payload: Value) -> Result<Value, zb_asl::TaskFailure> {
+            self.0
+                .invoke(function, payload)
+                .await
+                .map_err(|(error, cause)| zb_asl::TaskFailure { error, cause })
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub status: String,
+    pub start: DateTime<Utc>,
+    pub stop: Option<DateTime<Utc>>,
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// GetExecutionHistory events, already in AWS's JSON shape.
+    pub history: Vec<Value>,
+}
+
+struct Machine {
+    def: StateMachineDef,
+    parsed: zb_asl::StateMachine,
+    created: DateTime<Utc>,
+}
+
+/// An execution: its record, a signal when it ends, and its stop handle.
+pub struct Running {
+    record: Mutex<ExecutionRecord>,
+    done: Notify,
+    cancel: zb_asl::StopHandle,
+}
+
+pub struct StepFunctions {
+    machines: RwLock<HashMap<String, Arc<Machine>>>,
+    executions: RwLock<HashMap<String, Arc<Running>>>,
+    /// Execution ARNs per state machine, newest last.
+    order: RwLock<Vec<String>>,
+    invoker: Invoker,
+    state_dir: PathBuf,
+    time_scale: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SfnError {
+    #[error("state machine {name}: {detail}")]
+    Definition { name: String, detail: String },
+}
+
+impl StepFunctions {
+    pub fn new(
+        defs: &[StateMachineDef],
+        invoker: Invoker,
+        state_dir: PathBuf,
+        time_scale: f64,
+    ) -> Result<Arc<Self>, SfnError> {
+        let mut machines = HashMap::new();
+        for def in defs {
+            let parsed = zb_asl::StateMachine::parse(&def.definition).map_err(|e| SfnError::Definition {
+                name: def.logical_id.clone(),
+                detail: e.to_string(),
+            })?;
+            machines.insert(
+                def.arn.clone(),
+                Arc::new(Machine {
+                    def: def.clone(),
+                    parsed,
+                    created: Utc::now(),
+                }),
+            );
+        }
+        let sfn = Arc::new(Self {
+            machines: RwLock::new(machines),
+            executions: RwLock::new(HashMap::new()),
+            order: RwLock::new(Vec::new()),
+            invoker,
+            state_dir,
+            time_scale,
+        });
+        sfn.load_saved();
+        Ok(sfn)
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.state_dir.join("executions")
+    }
+
+    fn file_for(&self, exec_arn: &str) -> PathBuf {
+        let safe: String = exec_arn
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .collect();
+        self.dir().join(format!("{safe}.json"))
+    }
+
+    fn save(&self, record: &ExecutionRecord) {
+        let _ = std::fs::create_dir_all(self.dir());
+        if let Ok(text) = serde_json::to_string(record) {
+            let path = self.file_for(&record.execution_arn);
+            let tmp = path.with_extension("tmp");
+            if std::fs::write(&tmp, text).is_ok() {
+                let _ = std::fs::rename(tmp, path);
+            }
+        }
+    }
+
+    /// Histories from earlier runs. An execution that was running when the
+    /// cloud stopped can never finish: it is shown as ABORTED.
+    fn load_saved(&self) {
+        let Ok(entries) = std::fs::read_dir(self.dir()) else {
+            return;
+        };
+        let mut loaded: Vec<ExecutionRecord> = entries
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect();
+        loaded.sort_by_key(|r| r.start);
+        let mut execs = self.executions.write().unwrap_or_else(|e| e.into_inner());
+        let mut order = self.order.write().unwrap_or_else(|e| e.into_inner());
+        for mut r in loaded {
+            if r.status == "RUNNING" {
+                r.status = "ABORTED".into();
+                r.stop = Some(Utc::now());
+                r.error = Some("States.Aborted".into());
+                r.cause = Some("the local cloud stopped while the execution was running".into());
+                self.save(&r);
+            }
+            order.push(r.execution_arn.clone());
+            execs.insert(
+                r.execution_arn.clone(),
+                Arc::new(Running {
+                    record: Mutex::new(r),
+                    done: Notify::new(),
+                    cancel: zb_asl::StopHandle::new(),
+                }),
+            );
+        }
+    }
+
+    fn machine(&self, arn: &str) -> Result<Arc<Machine>, ApiError> {
+        let machines = self.machines.read().unwrap_or_else(|e| e.into_inner());
+        machines
+            .get(arn)
+            .or_else(|| machines.values().find(|m| m.def.name == arn))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    "StateMachineDoesNotExist",
+                    format!("State Machine Does Not Exist: '{arn}'"),
+                )
+            })
+    }
+
+    fn execution(&self, arn: &str) -> Result<Arc<Running>, ApiError> {
+        self.executions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(arn)
+            .cloned()
+            .ok_or_else(|| ApiError::new("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))
+    }
+
+    /// Starts an execution; returns it so sync callers can wait.
+    pub fn start(
+        self: &Arc<Self>,
+        sm_arn: &str,
+        name: Option<&str>,
+        input: Option<&str>,
+    ) -> Result<Arc<Running>, ApiError> {
+        let machine = self.machine(sm_arn)?;
+        let input_text = input.unwrap_or("{}").to_string();
+        let input_json: Value = serde_json::from_str(&input_text).map_err(|e| {
+            ApiError::new(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
+        })?;
+        let name = name
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if name.is_empty() || name.len() > 80 {
+            return Err(ApiError::new("InvalidName", format!("Invalid Name: '{name}'")));
+        }
+        let kind = if machine.def.kind == "EXPRESS" {
+            "express"
+        } else {
+            "execution"
+        };
+        let exec_arn = format!(
+            "arn:aws:states:{}:{}:{kind}:{}:{name}",
+            crate::template::REGION,
+            crate::template::ACCOUNT,
+            machine.def.name
+        );
+        let start = Utc::now();
+        let record = ExecutionRecord {
+            execution_arn: exec_arn.clone(),
+            state_machine_arn: machine.def.arn.clone(),
+            name: name.clone(),
+            status: "RUNNING".into(),
+            start,
+            stop: None,
+            input: input_text,
+            output: None,
+            error: None,
+            cause: None,
+            history: Vec::new(),
+        };
+        let running = Arc::new(Running {
+            record: Mutex::new(record.clone()),
+            done: Notify::new(),
+            cancel: zb_asl::StopHandle::new(),
+        });
+        {
+            let mut execs = self.executions.write().unwrap_or_else(|e| e.into_inner());
+            if execs.contains_key(&exec_arn) {
+                return Err(ApiError::new(
+                    "ExecutionAlreadyExists",
+                    format!("Execution Already Exists: '{exec_arn}'"),
+                ));
+            }
+            execs.insert(exec_arn.clone(), running.clone());
+            self.order
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(exec_arn.clone());
+        }
+        self.save(&record);
+        let this = self.clone();
+        let run = running.clone();
+        tokio::spawn(async move {
+            this.run(machine, run, input_json, exec_arn, name, start).await;
+        });
+        Ok(running)
+    }
+
+    async fn run(
+        &self,
+        machine: Arc<Machine>,
+        running: Arc<Running>,
+        input: Value,
+        arn: String,
+        name: String,
+        start: DateTime<Utc>,
+    ) {
+        struct Sink<'a>(&'a Running);
+        impl zb_asl::HistorySink for Sink<'_> {
+            fn record(&mut self, event: zb_asl::HistoryEvent) {
+                let json = zb_asl::render_event(&event);
+                if let Ok(mut r) = self.0.record.lock() {
+                    r.history.push(json);
+                }
+            }
+        }
+        let options = zb_asl::ExecutionOptions {
+            execution_arn: arn,
+            execution_name: name,
+            state_machine_arn: machine.def.arn.clone(),
+            state_machine_name: machine.def.name.clone(),
+            role_arn: format!("arn:aws:iam::{}:role/local", crate::template::ACCOUNT),
+            start_time: start,
+            time_scale: self.time_scale,
+            cancel: running.cancel.clone(),
+        };
+        let adapter = zb_asl_invoker::Adapter(self.invoker.as_ref());
+        let mut sink = Sink(&running);
+        let outcome = zb_asl::execute(&machine.parsed, input, &adapter, options, &mut sink).await;
+        let record = {
+            let mut r = running.record.lock().unwrap_or_else(|e| e.into_inner());
+            r.stop = Some(Utc::now());
+            match outcome {
+                zb_asl::Outcome::Succeeded { output } => {
+                    r.status = "SUCCEEDED".into();
+                    r.output = Some(output.to_string());
+                }
+                zb_asl::Outcome::Failed { error, cause } => {
+                    r.status = "FAILED".into();
+                    r.error = Some(error);
+                    r.cause = Some(cause);
+                }
+                zb_asl::Outcome::TimedOut => {
+                    r.status = "TIMED_OUT".into();
+                    r.error = Some("States.Timeout".into());
+                }
+                zb_asl::Outcome::Aborted => {
+                    if r.status != "ABORTED" {
+                        r.status = "ABORTED".into();
+                    }
+                }
+            }
+            r.clone()
+        };
+        tracing::info!(execution = %record.name, status = %record.status, "execution finished");
+        self.save(&record);
+        running.done.notify_waiters();
+    }
+
+    fn summary(r: &ExecutionRecord) -> Value {
+        let mut v = json!({
+            "executionArn": r.execution_arn,
+            "stateMachineArn": r.state_machine_arn,
+            "name": r.name,
+            "status": r.status,
+            "startDate": epoch(r.start),
+        });
+        if let Some(stop) = r.stop {
+            v["stopDate"] = epoch(stop);
+        }
+        v
+    }
+
+    fn describe(r: &ExecutionRecord) -> Value {
+        let mut v = Self::summary(r);
+        v["input"] = json!(r.input);
+        v["inputDetails"] = json!({"included": true});
+        if let Some(o) = &r.output {
+            v["output"] = json!(o);
+            v["outputDetails"] = json!({"included": true});
+        }
+        if let Some(e) = &r.error {
+            v["error"] = json!(e);
+        }
+        if let Some(c) = &r.cause {
+            v["cause"] = json!(c);
+        }
+        v
+    }
+
+    /// Serves one Step Functions operation.
+    pub async fn call(self: &Arc<Self>, op: &str, body: &Value) -> Result<Value, ApiError> {
+        match op {
+            "StartExecution" => {
+                let running = self.start(
+                    required(body, "stateMachineArn")?,
+                    body.get("name").and_then(Value::as_str),
+                    body.get("input").and_then(Value::as_str),
+                )?;
+                let r = running.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                Ok(json!({"executionArn": r.execution_arn, "startDate": epoch(r.start)}))
+            }
+            "StartSyncExecution" => {
+                let running = self.start(
+                    required(body, "stateMachineArn")?,
+                    body.get("name").and_then(Value::as_str),
+                    body.get("input").and_then(Value::as_str),
+                )?;
+                loop {
+                    let done = running.done.notified();
+                    if running.record.lock().unwrap_or_else(|e| e.into_inner()).status != "RUNNING" {
+                        break;
+                    }
+                    done.await;
+                }
+                let r = running.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let mut v = Self::describe(&r);
+                let ms = r.stop.map(|s| (s - r.start).num_milliseconds()).unwrap_or(0).max(0);
+                v["billingDetails"] =
+                    json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": ((ms + 99) / 100) * 100});
+                Ok(v)
+            }
+            "DescribeExecution" => {
+                let r = self.execution(required(body, "executionArn")?)?;
+                let r = r.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                Ok(Self::describe(&r))
+            }
+            "StopExecution" => {
+                let running = self.execution(required(body, "executionArn")?)?;
+                let now = Utc::now();
+                {
+                    let mut r = running.record.lock().unwrap_or_else(|e| e.into_inner());
+                    if r.status == "RUNNING" {
+                        r.status = "ABORTED".into();
+                        r.stop = Some(now);
+                        r.error = body.get("error").and_then(Value::as_str).map(str::to_string);
+                        r.cause = body.get("cause").and_then(Value::as_str).map(str::to_string);
+                    }
+                }
+                running.cancel.stop(
+                    body.get("error").and_then(Value::as_str).map(str::to_string),
+                    body.get("cause").and_then(Value::as_str).map(str::to_string),
+                );
+                Ok(json!({"stopDate": epoch(now)}))
+            }
+            "ListExecutions" => {
+                let sm = self.machine(required(body, "stateMachineArn")?)?;
+                let filter = body.get("statusFilter").and_then(Value::as_str);
+                let max = body
+                    .get("maxResults")
+                    .and_then(Value::as_u64)
+                    .filter(|m| *m > 0)
+                    .unwrap_or(100)
+                    .min(1000) as usize;
+                let skip: usize = body
+                    .get("nextToken")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                let order = self.order.read().unwrap_or_else(|e| e.into_inner()).clone();
+                let execs = self.executions.read().unwrap_or_else(|e| e.into_inner());
+                let matching: Vec<Value> = order
+                    .iter()
+                    .rev()
+                    .filter_map(|arn| execs.get(arn))
+                    .map(|r| r.record.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                    .filter(|r| r.state_machine_arn == sm.def.arn && filter.is_none_or(|f| r.status == f))
+                    .map(|r| Self::summary(&r))
+                    .collect();
+                let page: Vec<Value> = matching.iter().skip(skip).take(max).cloned().collect();
+                let mut out = json!({"executions": page});
+                if skip + max < matching.len() {
+                    out["nextToken"] = json!((skip + max).to_string());
+                }
+                Ok(out)
+            }
+            "GetExecutionHistory" => {
+                let r = self.execution(required(body, "executionArn")?)?;
+                let mut events = r.record.lock().unwrap_or_else(|e| e.into_inner()).history.clone();
+                if body.get("reverseOrder") == Some(&Value::Bool(true)) {
+                    events.reverse();
+                }
+                let max = body
+                    .get("maxResults")
+                    .and_then(Value::as_u64)
+                    .filter(|m| *m > 0)
+                    .unwrap_or(100)
+                    .min(1000) as usize;
+                let skip: usize = body
+                    .get("nextToken")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                let page: Vec<Value> = events.iter().skip(skip).take(max).cloned().collect();
+                let mut out = json!({"events": page});
+                if skip + max < events.len() {
+                    out["nextToken"] = json!((skip + max).to_string());
+                }
+                Ok(out)
+            }
+            "ListStateMachines" => {
+                let machines = self.machines.read().unwrap_or_else(|e| e.into_inner());
+                let list: Vec<Value> = machines
+                    .values()
+                    .map(|m| json!({"stateMachineArn": m.def.arn, "name": m.def.name, "type": m.def.kind, "creationDate": epoch(m.created)}))
+                    .collect();
+                Ok(json!({"stateMachines": list}))
+            }
+            "DescribeStateMachine" => {
+                let m = self.machine(required(body, "stateMachineArn")?)?;
+                Ok(json!({
+                    "stateMachineArn": m.def.arn,
+                    "name": m.def.name,
+                    "status": "ACTIVE",
+                    "definition": m.def.definition,
+                    "roleArn": format!("arn:aws:iam::{}:role/local", crate::template::ACCOUNT),
+                    "type": m.def.kind,
+                    "creationDate": epoch(m.created),
+                    "loggingConfiguration": {"level": "ALL", "includeExecutionData": true, "destinations": []},
+                }))
+            }
+            other => Err(ApiError::new(
+                "UnknownOperationException",
+                format!("the local cloud does not serve Step Functions {other}"),
+            )),
+        }
+    }
+
+    /// Waits until an execution is no longer RUNNING (tests and the demo).
+    pub async fn wait(&self, exec_arn: &str) -> Option<ExecutionRecord> {
+        let running = self.execution(exec_arn).ok()?;
+        loop {
+            let done = running.done.notified();
+            let r = running.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if r.status != "RUNNING" {
+                return Some(r);
+            }
+            done.await;
+        }
+    }
+}
+
+impl Running {
+    pub fn record(&self) -> ExecutionRecord {
+        self.record.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}

@@ -1,0 +1,963 @@
+//! template.yaml, read the way CloudFormation + SAM read it, into the model
+//! the local cloud runs: functions, HTTP routes, tables, buses, rules and
+//! state machines with every Ref, GetAtt and Sub resolved to local names and
+//! ARNs. Every resource type and property the template uses is either
+//! emulated, announced as not emulated (IAM, alarms, log groups...), or
+//! refused with an error naming the resource and the property.
+
+use serde_json::{json, Map, Value as Json};
+use serde_yaml::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("reading {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("template.yaml is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("resource {resource} ({kind}): {detail}")]
+    Unsupported {
+        resource: String,
+        kind: String,
+        detail: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn unsupported(resource: &str, kind: &str, detail: impl Into<String>) -> TemplateError {
+    TemplateError::Unsupported {
+        resource: resource.into(),
+        kind: kind.into(),
+        detail: detail.into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub logical_id: String,
+    pub name: String,
+    pub arn: String,
+    /// The crate/binary cargo-lambda builds (Metadata.BuildProperties.Binary).
+    pub binary: String,
+    pub env: BTreeMap<String, String>,
+    pub timeout_secs: u64,
+    pub memory_mb: u32,
+    /// From ReservedConcurrentExecutions, if set.
+    pub reserved_concurrency: Option<usize>,
+    /// Async invocations (EventBridge targets): retries after the first try.
+    pub async_max_retries: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    /// e.g. `/v1/feeds/{feedId}`
+    pub path: String,
+    pub function: String,
+    /// The authorizer's name, or None for an open route.
+    pub authorizer: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    pub name: String,
+    pub function: String,
+    /// Lower-case header names of the identity source.
+    pub identity_headers: Vec<String>,
+    pub ttl_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpApi {
+    pub logical_id: String,
+    pub routes: Vec<Route>,
+    pub authorizers: Vec<Authorizer>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub logical_id: String,
+    pub name: String,
+    /// The resolved Properties, in CloudFormation's shape.
+    pub properties: Json,
+}
+
+#[derive(Debug, Clone)]
+pub enum TargetKind {
+    Lambda { function: String },
+    StateMachine { arn: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub id: String,
+    pub kind: TargetKind,
+    pub input_path: Option<String>,
+    pub input: Option<String>,
+    pub input_transformer: Option<(BTreeMap<String, String>, String)>,
+    pub max_retries: u32,
+    pub max_event_age_secs: u64,
+    pub dead_letter_arn: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub logical_id: String,
+    pub name: String,
+    pub arn: String,
+    pub bus: String,
+    pub enabled: bool,
+    pub pattern: Json,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateMachineDef {
+    pub logical_id: String,
+    pub name: String,
+    pub arn: String,
+    /// STANDARD or EXPRESS.
+    pub kind: String,
+    /// The ASL text with DefinitionSubstitutions applied.
+    pub definition: String,
+    pub definition_path: Option<PathBuf>,
+}
+
+/// What the local cloud runs.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub stack_name: String,
+    pub functions: Vec<Function>,
+    pub http_apis: Vec<HttpApi>,
+    pub tables: Vec<Table>,
+    pub buses: Vec<String>,
+    pub rules: Vec<Rule>,
+    pub state_machines: Vec<StateMachineDef>,
+    /// Resources read but not emulated, with why: printed at start-up.
+    pub not_emulated: Vec<String>,
+}
+
+impl Model {
+    pub fn function(&self, name_or_arn_or_id: &str) -> Option<&Function> {
+        let name = name_or_arn_or_id.rsplit(':').next().unwrap_or(name_or_arn_or_id);
+        self.functions
+            .iter()
+            .find(|f| f.name == name || f.logical_id == name || f.arn == name_or_arn_or_id)
+    }
+}
+
+/// Types that are read and deliberately not emulated, and why.
+const INERT: &[(&str, &str)] = &[
+    ("AWS::Logs::LogGroup", "logs go to the terminal and .state/logs"),
+    ("AWS::IAM::Role", "IAM is not enforced locally"),
+    ("AWS::IAM::Policy", "IAM is not enforced locally"),
+    ("AWS::Lambda::Permission", "IAM is not enforced locally"),
+    ("AWS::SQS::QueuePolicy", "IAM is not enforced locally"),
+    (
+        "AWS::SQS::Queue",
+        "used as a dead-letter target: undeliverable events are written to .state/dead-letters.jsonl",
+    ),
+    ("AWS::SNS::Topic", "alarms are not emulated, so nothing publishes to it"),
+    (
+        "AWS::CloudWatch::Alarm",
+        "CloudWatch metrics and alarms are not emulated",
+    ),
+];
+
+const FUNCTION_PROPS: &[&str] = &[
+    "FunctionName",
+    "Description",
+    "Timeout",
+    "MemorySize",
+    "Runtime",
+    "Handler",
+    "CodeUri",
+    "Architectures",
+    "Tracing",
+    "LoggingConfig",
+    "Environment",
+    "Policies",
+    "Events",
+    "EventInvokeConfig",
+    "Role",
+    "ReservedConcurrentExecutions",
+    "Tags",
+];
+const TABLE_PROPS: &[&str] = &[
+    "TableName",
+    "BillingMode",
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "TimeToLiveSpecification",
+    "SSESpecification",
+    "PointInTimeRecoverySpecification",
+    "Tags",
+    "DeletionProtectionEnabled",
+];
+const HTTPAPI_PROPS: &[&str] = &[
+    "Description",
+    "FailOnWarnings",
+    "AccessLogSettings",
+    "DefaultRouteSettings",
+    "Auth",
+    "StageName",
+    "Tags",
+];
+const BUS_PROPS: &[&str] = &["Name", "Description", "Tags"];
+const RULE_PROPS: &[&str] = &[
+    "Name",
+    "Description",
+    "EventBusName",
+    "State",
+    "EventPattern",
+    "Targets",
+];
+const TARGET_PROPS: &[&str] = &[
+    "Id",
+    "Arn",
+    "RoleArn",
+    "InputPath",
+    "Input",
+    "InputTransformer",
+    "RetryPolicy",
+    "DeadLetterConfig",
+];
+const SM_PROPS: &[&str] = &[
+    "Name",
+    "Type",
+    "DefinitionUri",
+    "Definition",
+    "DefinitionSubstitutions",
+    "Logging",
+    "Tracing",
+    "Policies",
+    "Role",
+    "Tags",
+];
+
+/// Resolves intrinsic functions against the template's resources.
+struct Resolver<'a> {
+    stack: String,
+    params: BTreeMap<String, String>,
+    resources: &'a serde_yaml::Mapping,
+}
+
+impl Resolver<'_> {
+    fn kind(&self, id: &str) -> Option<&str> {
+        self.resources.get(id)?.get("Type")?.as_str()
+    }
+
+    fn props(&self, id: &str) -> Option<&Value> {
+        self.resources.get(id)?.get("Properties")
+    }
+
+    /// The physical name of a resource: its explicit name property, else
+    /// `<stack>-<LogicalId>` as CloudFormation would generate.
+    fn physical_name(&self, id: &str, depth: u32) -> Result<String, TemplateError> {
+        let key = match self.kind(id) {
+            Some("AWS::Serverless::Function") | Some("AWS::Lambda::Function") => "FunctionName",
+            Some("AWS::DynamoDB::Table") => "TableName",
+            Some("AWS::Logs::LogGroup") => "LogGroupName",
+            Some("AWS::SQS::Queue") => "QueueName",
+            Some("AWS::SNS::Topic") => "TopicName",
+            Some("AWS::IAM::Role") => "RoleName",
+            _ => "Name",
+        };
+        match self.props(id).and_then(|p| p.get(key)) {
+            Some(v) => self.string(v, depth + 1),
+            None => Ok(format!("{}-{id}", self.stack)),
+        }
+    }
+
+    fn arn(&self, id: &str, depth: u32) -> Result<String, TemplateError> {
+        let name = self.physical_name(id, depth)?;
+        let (r, a) = (REGION, ACCOUNT);
+        Ok(match self.kind(id).unwrap_or_default() {
+            "AWS::Serverless::Function" | "AWS::Lambda::Function" => format!("arn:aws:lambda:{r}:{a}:function:{name}"),
+            "AWS::DynamoDB::Table" => format!("arn:aws:dynamodb:{r}:{a}:table/{name}"),
+            "AWS::Events::EventBus" => format!("arn:aws:events:{r}:{a}:event-bus/{name}"),
+            "AWS::Events::Rule" => format!("arn:aws:events:{r}:{a}:rule/{name}"),
+            "AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" => {
+                format!("arn:aws:states:{r}:{a}:stateMachine:{name}")
+            }
+            "AWS::SQS::Queue" => format!("arn:aws:sqs:{r}:{a}:{name}"),
+            "AWS::SNS::Topic" => format!("arn:aws:sns:{r}:{a}:{name}"),
+            "AWS::Logs::LogGroup" => format!("arn:aws:logs:{r}:{a}:log-group:{name}:*"),
+            "AWS::IAM::Role" => format!("arn:aws:iam::{a}:role/{name}"),
+            other => {
+                return Err(TemplateError::Invalid(format!(
+                    "GetAtt {id}.Arn: no local ARN for {other}"
+                )))
+            }
+        })
+    }
+
+    fn reference(&self, name: &str, depth: u32) -> Result<String, TemplateError> {
+        match name {
+            "AWS::StackName" => return Ok(self.stack.clone()),
+            "AWS::Region" => return Ok(REGION.into()),
+            "AWS::AccountId" => return Ok(ACCOUNT.into()),
+            "AWS::Partition" => return Ok("aws".into()),
+            "AWS::URLSuffix" => return Ok("amazonaws.com".into()),
+            "AWS::NoValue" => return Ok(String::new()),
+            _ => {}
+        }
+        if let Some(p) = self.params.get(name) {
+            return Ok(p.clone());
+        }
+        match self.kind(name) {
+            Some("AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" | "AWS::SNS::Topic") => {
+                self.arn(name, depth)
+            }
+            Some("AWS::SQS::Queue") => Ok(format!(
+                "http://127.0.0.1/{ACCOUNT}/{}",
+                self.physical_name(name, depth)?
+            )),
+            // The local API id is the logical id.
+            Some("AWS::Serverless::HttpApi") => Ok(name.to_string()),
+            Some(_) => self.physical_name(name, depth),
+            None => Err(TemplateError::Invalid(format!(
+                "Ref to unknown resource or parameter {name:?}"
+            ))),
+        }
+    }
+
+    fn get_att(&self, id: &str, attr: &str, depth: u32) -> Result<String, TemplateError> {
+        match attr {
+            "Arn" => self.arn(id, depth),
+            "Name" => self.physical_name(id, depth),
+            "QueueUrl" => self.reference(id, depth),
+            other => Err(TemplateError::Invalid(format!(
+                "GetAtt {id}.{other} is not supported by the local cloud"
+            ))),
+        }
+    }
+
+    fn sub(&self, text: &str, vars: &BTreeMap<String, String>, depth: u32) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| TemplateError::Invalid(format!("unclosed ${{ in Sub {text:?}")))?;
+            let name = &after[..end];
+            if let Some(literal) = name.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else if let Some(v) = vars.get(name) {
+                out.push_str(v);
+            } else if let Some((id, attr)) = name.split_once('.') {
+                out.push_str(&self.get_att(id, attr, depth)?);
+            } else {
+                out.push_str(&self.reference(name, depth)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Resolves a value into JSON with every intrinsic replaced.
+    fn resolve(&self, v: &Value, depth: u32) -> Result<Json, TemplateError> {
+        if depth > 32 {
+            return Err(TemplateError::Invalid(
+                "intrinsic functions nest too deep (a cycle?)".into(),
+            ));
+        }
+        if let Some(s) = self.intrinsic(v, depth)? {
+            return Ok(Json::String(s));
+        }
+        Ok(match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Number(n) => serde_json::to_value(n).unwrap_or(Json::Null),
+            Value::String(s) => Json::String(s.clone()),
+            Value::Sequence(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|i| self.resolve(i, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Mapping(m) => {
+                let mut out = Map::new();
+                for (k, v) in m {
+                    let key = k.as_str().map(str::to_string).unwrap_or_else(|| format!("{k:?}"));
+                    out.insert(key, self.resolve(v, depth + 1)?);
+                }
+                Json::Object(out)
+            }
+            Value::Tagged(t) => {
+                return Err(TemplateError::Invalid(format!(
+                    "intrinsic !{} is not supported by the local cloud",
+                    t.tag
+                )))
+            }
+        })
+    }
+
+    fn string(&self, v: &Value, depth: u32) -> Result<String, TemplateError> {
+        match self.resolve(v, depth)? {
+            Json::String(s) => Ok(s),
+            Json::Number(n) => Ok(n.to_string()),
+            Json::Bool(b) => Ok(b.to_string()),
+            other => Err(TemplateError::Invalid(format!("expected a string, got {other}"))),
+        }
+    }
+
+    /// Ref / GetAtt / Sub in short (`!Ref`) or long (`Ref:`) form.
+    fn intrinsic(&self, v: &Value, depth: u32) -> Result<Option<String>, TemplateError> {
+        let (name, arg) = match v {
+            Value::Tagged(t) => (t.tag.to_string().trim_start_matches('!').to_string(), &t.value),
+            Value::Mapping(m) if m.len() == 1 => match m.iter().next() {
+                Some((Value::String(k), arg)) if k == "Ref" || k.starts_with("Fn::") => {
+                    (k.trim_start_matches("Fn::").to_string(), arg)
+                }
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let text = |a: &Value| a.as_str().map(str::to_string);
+        match name.as_str() {
+            "Ref" => {
+                let target = text(arg).ok_or_else(|| TemplateError::Invalid("Ref takes a name".into()))?;
+                Ok(Some(self.reference(&target, depth + 1)?))
+            }
+            "GetAtt" => {
+                let (id, attr) = match arg {
+                    Value::String(s) => s
+                        .split_once('.')
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .ok_or_else(|| TemplateError::Invalid(format!("GetAtt {s:?} needs Resource.Attribute")))?,
+                    Value::Sequence(parts) if parts.len() == 2 => {
+                        (text(&parts[0]).unwrap_or_default(), text(&parts[1]).unwrap_or_default())
+                    }
+                    _ => return Err(TemplateError::Invalid("GetAtt takes Resource.Attribute".into())),
+                };
+                Ok(Some(self.get_att(&id, &attr, depth + 1)?))
+            }
+            "Sub" => match arg {
+                Value::String(s) => Ok(Some(self.sub(s, &BTreeMap::new(), depth + 1)?)),
+                Value::Sequence(parts) if parts.len() == 2 => {
+                    let s = text(&parts[0]).ok_or_else(|| TemplateError::Invalid("Sub needs a string".into()))?;
+                    let mut vars = BTreeMap::new();
+                    if let Value::Mapping(m) = &parts[1] {
+                        for (k, v) in m {
+                            vars.insert(k.as_str().unwrap_or_default().to_string(), self.string(v, depth + 1)?);
+                        }
+                    }
+                    Ok(Some(self.sub(&s, &vars, depth + 1)?))
+                }
+                _ => Err(TemplateError::Invalid(
+                    "Sub takes a string or [string, variables]".into(),
+                )),
+            },
+            other => Err(TemplateError::Invalid(format!(
+                "intrinsic function {other} is not supported by the local cloud (Ref, GetAtt and Sub are)"
+            ))),
+        }
+    }
+}
+
+fn check_props(id: &str, kind: &str, props: Option<&Value>, allowed: &[&str]) -> Result<(), TemplateError> {
+    if let Some(Value::Mapping(m)) = props {
+        for k in m.keys() {
+            let k = k.as_str().unwrap_or_default();
+            if !allowed.contains(&k) {
+                return Err(unsupported(
+                    id,
+                    kind,
+                    format!("property {k} is not supported by the local cloud"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SAM's Globals rules: scalars from the resource win, maps merge key by
+/// key (recursively), lists are appended after the global entries.
+fn merge_globals(globals: Option<&Value>, own: Option<&Value>) -> Value {
+    fn merge(global: &Value, own: &Value) -> Value {
+        match (global, own) {
+            (Value::Mapping(g), Value::Mapping(o)) => {
+                let mut out = g.clone();
+                for (k, v) in o {
+                    let merged = match out.get(k) {
+                        Some(gv) => merge(gv, v),
+                        None => v.clone(),
+                    };
+                    out.insert(k.clone(), merged);
+                }
+                Value::Mapping(out)
+            }
+            (Value::Sequence(g), Value::Sequence(o)) => Value::Sequence(g.iter().chain(o).cloned().collect()),
+            (_, o) => o.clone(),
+        }
+    }
+    match (globals, own) {
+        (Some(g), Some(o)) => merge(g, o),
+        (Some(g), None) => g.clone(),
+        (None, Some(o)) => o.clone(),
+        (None, None) => Value::Mapping(serde_yaml::Mapping::new()),
+    }
+}
+
+fn num(v: Option<&Json>) -> Option<u64> {
+    match v? {
+        Json::Number(n) => n.as_u64(),
+        Json::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads a template. `root` is where DefinitionUri paths are relative to.
+pub fn load(path: &Path, stack: &str, overrides: &BTreeMap<String, String>) -> Result<Model, TemplateError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let root = path.parent().unwrap_or(Path::new("."));
+    parse(&text, root, stack, overrides)
+}
+
+pub fn parse(
+    text: &str,
+    root: &Path,
+    stack: &str,
+    overrides: &BTreeMap<String, String>,
+) -> Result<Model, TemplateError> {
+    let doc: Value = serde_yaml::from_str(text)?;
+    let empty = serde_yaml::Mapping::new();
+    let resources = doc.get("Resources").and_then(Value::as_mapping).unwrap_or(&empty);
+    let mut params = BTreeMap::new();
+    if let Some(Value::Mapping(ps)) = doc.get("Parameters") {
+        for (k, p) in ps {
+            let name = k.as_str().unwrap_or_default().to_string();
+            let default = p.get("Default").map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+            });
+            match overrides.get(&name).cloned().or(default) {
+                Some(v) => {
+                    params.insert(name, v);
+                }
+                None => {
+                    return Err(TemplateError::Invalid(format!(
+                        "parameter {name} has no Default; pass a value"
+                    )))
+                }
+            }
+        }
+    }
+    if let Some(g) = doc.get("Globals").and_then(Value::as_mapping) {
+        for k in g.keys() {
+            if k.as_str() != Some("Function") {
+                return Err(TemplateError::Invalid(format!(
+                    "Globals.{} is not supported by the local cloud (Globals.Function is)",
+                    k.as_str().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    if doc.get("Conditions").is_some() {
+        return Err(TemplateError::Invalid(
+            "Conditions are not supported by the local cloud".into(),
+        ));
+    }
+    let r = Resolver {
+        stack: stack.to_string(),
+        params,
+        resources,
+    };
+    let globals = doc.get("Globals").and_then(|g| g.get("Function"));
+    let mut model = Model {
+        stack_name: stack.to_string(),
+        ..Model::default()
+    };
+    let mut routes_by_api: BTreeMap<String, Vec<Route>> = BTreeMap::new();
+
+    for (k, res) in resources {
+        let id = k.as_str().unwrap_or_default();
+        let kind = res.get("Type").and_then(Value::as_str).unwrap_or_default();
+        if res.get("Condition").is_some() {
+            return Err(unsupported(id, kind, "Condition is not supported by the local cloud"));
+        }
+        let props = res.get("Properties");
+        match kind {
+            "AWS::Serverless::Function" => {
+                check_props(id, kind, props, FUNCTION_PROPS)?;
+                let merged = merge_globals(globals, props);
+                check_props(id, kind, Some(&merged), FUNCTION_PROPS)?;
+                let meta = res.get("Metadata");
+                if meta.and_then(|m| m.get("BuildMethod")).and_then(Value::as_str) != Some("rust-cargolambda") {
+                    return Err(unsupported(id, kind, "Metadata.BuildMethod must be rust-cargolambda"));
+                }
+                let binary = meta
+                    .and_then(|m| m.get("BuildProperties"))
+                    .and_then(|b| b.get("Binary"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| unsupported(id, kind, "Metadata.BuildProperties.Binary is required"))?
+                    .to_string();
+                let p = r.resolve(&merged, 0)?;
+                if let Some(rt) = p.get("Runtime").and_then(Json::as_str) {
+                    if !rt.starts_with("provided") {
+                        return Err(unsupported(
+                            id,
+                            kind,
+                            format!("Runtime {rt}: only provided.* (custom runtime) runs locally"),
+                        ));
+                    }
+                }
+                let mut env = BTreeMap::new();
+                if let Some(Json::Object(vars)) = p.get("Environment").and_then(|e| e.get("Variables")) {
+                    for (k, v) in vars {
+                        let v = match v {
+                            Json::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        env.insert(k.clone(), v);
+                    }
+                }
+                if let Some(lc) = p.get("LoggingConfig") {
+                    if let Some(f) = lc.get("LogFormat").and_then(Json::as_str) {
+                        env.insert("AWS_LAMBDA_LOG_FORMAT".into(), f.to_ascii_uppercase());
+                    }
+                }
+                let name = r.physical_name(id, 0)?;
+                let arn = r.arn(id, 0)?;
+                if let Some(Json::Object(events)) = p.get("Events") {
+                    for (ev_id, ev) in events {
+                        let ty = ev.get("Type").and_then(Json::as_str).unwrap_or_default();
+                        if ty != "HttpApi" {
+                            return Err(unsupported(
+                                id,
+                                kind,
+                                format!("event {ev_id}: type {ty} is not supported (HttpApi is)"),
+                            ));
+                        }
+                        let ep = ev.get("Properties").cloned().unwrap_or(json!({}));
+                        for key in ep
+                            .as_object()
+                            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                            .unwrap_or_default()
+                        {
+                            if ![
+                                "ApiId",
+                                "Method",
+                                "Path",
+                                "PayloadFormatVersion",
+                                "Auth",
+                                "TimeoutInMillis",
+                            ]
+                            .contains(&key.as_str())
+                            {
+                                return Err(unsupported(
+                                    id,
+                                    kind,
+                                    format!("event {ev_id}: property {key} is not supported"),
+                                ));
+                            }
+                        }
+                        if ep.get("PayloadFormatVersion").and_then(Json::as_str).unwrap_or("2.0") != "2.0" {
+                            return Err(unsupported(
+                                id,
+                                kind,
+                                format!("event {ev_id}: only PayloadFormatVersion 2.0 is supported"),
+                            ));
+                        }
+                        let api_id = ep
+                            .get("ApiId")
+                            .and_then(Json::as_str)
+                            .unwrap_or("ServerlessHttpApi")
+                            .to_string();
+                        let authorizer = match ep.get("Auth").and_then(|a| a.get("Authorizer")).and_then(Json::as_str) {
+                            Some("NONE") => Some("NONE".to_string()),
+                            other => other.map(str::to_string),
+                        };
+                        routes_by_api.entry(api_id).or_default().push(Route {
+                            method: ep
+                                .get("Method")
+                                .and_then(Json::as_str)
+                                .unwrap_or("ANY")
+                                .to_ascii_uppercase(),
+                            path: ep.get("Path").and_then(Json::as_str).unwrap_or("/").to_string(),
+                            function: name.clone(),
+                            authorizer,
+                        });
+                    }
+                }
+                let async_max_retries = p
+                    .get("EventInvokeConfig")
+                    .and_then(|c| num(c.get("MaximumRetryAttempts")))
+                    .unwrap_or(2) as u32;
+                model.functions.push(Function {
+                    logical_id: id.to_string(),
+                    name,
+                    arn,
+                    binary,
+                    env,
+                    timeout_secs: num(p.get("Timeout")).unwrap_or(3),
+                    memory_mb: num(p.get("MemorySize")).unwrap_or(128) as u32,
+                    reserved_concurrency: num(p.get("ReservedConcurrentExecutions")).map(|n| n as usize),
+                    async_max_retries,
+                });
+            }
+            "AWS::DynamoDB::Table" => {
+                check_props(id, kind, props, TABLE_PROPS)?;
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                if p.get("BillingMode").and_then(Json::as_str) != Some("PAY_PER_REQUEST") {
+                    return Err(unsupported(id, kind, "only BillingMode PAY_PER_REQUEST is supported"));
+                }
+                model.tables.push(Table {
+                    logical_id: id.to_string(),
+                    name: r.physical_name(id, 0)?,
+                    properties: p,
+                });
+            }
+            "AWS::Serverless::HttpApi" => {
+                check_props(id, kind, props, HTTPAPI_PROPS)?;
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let mut authorizers = Vec::new();
+                if let Some(auth) = p.get("Auth") {
+                    if let Some(Json::Object(list)) = auth.get("Authorizers") {
+                        for (name, a) in list {
+                            let fn_arn = a.get("FunctionArn").and_then(Json::as_str).ok_or_else(|| {
+                                unsupported(
+                                    id,
+                                    kind,
+                                    format!("authorizer {name}: only Lambda authorizers (FunctionArn) are supported"),
+                                )
+                            })?;
+                            if a.get("AuthorizerPayloadFormatVersion").and_then(Json::as_str) != Some("2.0")
+                                || a.get("EnableSimpleResponses") != Some(&Json::Bool(true))
+                            {
+                                return Err(unsupported(
+                                    id,
+                                    kind,
+                                    format!(
+                                        "authorizer {name}: only payload 2.0 with EnableSimpleResponses is supported"
+                                    ),
+                                ));
+                            }
+                            let identity = a.get("Identity").cloned().unwrap_or(json!({}));
+                            let headers = identity
+                                .get("Headers")
+                                .and_then(Json::as_array)
+                                .map(|h| h.iter().filter_map(Json::as_str).map(str::to_ascii_lowercase).collect())
+                                .unwrap_or_default();
+                            authorizers.push(Authorizer {
+                                name: name.clone(),
+                                function: fn_arn.rsplit(':').next().unwrap_or(fn_arn).to_string(),
+                                identity_headers: headers,
+                                ttl_secs: num(identity.get("ReauthorizeEvery")).unwrap_or(300),
+                            });
+                        }
+                    }
+                }
+                let default_auth = p
+                    .get("Auth")
+                    .and_then(|a| a.get("DefaultAuthorizer"))
+                    .and_then(Json::as_str)
+                    .map(str::to_string);
+                model.http_apis.push(HttpApi {
+                    logical_id: id.to_string(),
+                    routes: Vec::new(),
+                    authorizers,
+                });
+                // Remember the default authorizer on a pseudo route entry: applied below.
+                if let Some(d) = default_auth {
+                    routes_by_api.entry(format!("{id}#default")).or_default().push(Route {
+                        method: String::new(),
+                        path: String::new(),
+                        function: String::new(),
+                        authorizer: Some(d),
+                    });
+                }
+            }
+            "AWS::Events::EventBus" => {
+                check_props(id, kind, props, BUS_PROPS)?;
+                model.buses.push(r.physical_name(id, 0)?);
+            }
+            "AWS::Events::Rule" => {
+                check_props(id, kind, props, RULE_PROPS)?;
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let pattern = p.get("EventPattern").cloned().ok_or_else(|| {
+                    unsupported(
+                        id,
+                        kind,
+                        "only rules with an EventPattern are supported (no ScheduleExpression)",
+                    )
+                })?;
+                let mut targets = Vec::new();
+                for t in p.get("Targets").and_then(Json::as_array).cloned().unwrap_or_default() {
+                    if let Some(o) = t.as_object() {
+                        for key in o.keys() {
+                            if !TARGET_PROPS.contains(&key.as_str()) {
+                                return Err(unsupported(id, kind, format!("target property {key} is not supported")));
+                            }
+                        }
+                    }
+                    let arn = t.get("Arn").and_then(Json::as_str).unwrap_or_default().to_string();
+                    let tkind = if arn.starts_with("arn:aws:lambda:") {
+                        TargetKind::Lambda {
+                            function: arn.rsplit(':').next().unwrap_or_default().to_string(),
+                        }
+                    } else if arn.starts_with("arn:aws:states:") {
+                        TargetKind::StateMachine { arn: arn.clone() }
+                    } else {
+                        return Err(unsupported(
+                            id,
+                            kind,
+                            format!("target {arn}: only Lambda and Step Functions targets are supported"),
+                        ));
+                    };
+                    let transformer = match t.get("InputTransformer") {
+                        Some(it) => {
+                            let map = it
+                                .get("InputPathsMap")
+                                .and_then(Json::as_object)
+                                .map(|m| {
+                                    m.iter()
+                                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            let template = it
+                                .get("InputTemplate")
+                                .and_then(Json::as_str)
+                                .unwrap_or_default()
+                                .to_string();
+                            Some((map, template))
+                        }
+                        None => None,
+                    };
+                    let retry = t.get("RetryPolicy");
+                    targets.push(Target {
+                        id: t.get("Id").and_then(Json::as_str).unwrap_or_default().to_string(),
+                        kind: tkind,
+                        input_path: t.get("InputPath").and_then(Json::as_str).map(str::to_string),
+                        input: t.get("Input").and_then(Json::as_str).map(str::to_string),
+                        input_transformer: transformer,
+                        max_retries: retry.and_then(|r| num(r.get("MaximumRetryAttempts"))).unwrap_or(185) as u32,
+                        max_event_age_secs: retry
+                            .and_then(|r| num(r.get("MaximumEventAgeInSeconds")))
+                            .unwrap_or(86400),
+                        dead_letter_arn: t
+                            .get("DeadLetterConfig")
+                            .and_then(|d| d.get("Arn"))
+                            .and_then(Json::as_str)
+                            .map(str::to_string),
+                    });
+                }
+                let bus = p.get("EventBusName").and_then(Json::as_str).unwrap_or("default");
+                let bus = bus.rsplit('/').next().unwrap_or(bus).to_string();
+                model.rules.push(Rule {
+                    logical_id: id.to_string(),
+                    name: r.physical_name(id, 0)?,
+                    arn: r.arn(id, 0)?,
+                    bus,
+                    enabled: p.get("State").and_then(Json::as_str).unwrap_or("ENABLED") == "ENABLED",
+                    pattern,
+                    targets,
+                });
+            }
+            "AWS::Serverless::StateMachine" => {
+                check_props(id, kind, props, SM_PROPS)?;
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let (mut definition, definition_path) = match (p.get("DefinitionUri"), p.get("Definition")) {
+                    (Some(Json::String(uri)), _) => {
+                        let path = root.join(uri);
+                        let text = std::fs::read_to_string(&path).map_err(|source| TemplateError::Io {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
+                        (text, Some(path))
+                    }
+                    (None, Some(def)) => (def.to_string(), None),
+                    _ => {
+                        return Err(unsupported(
+                            id,
+                            kind,
+                            "DefinitionUri must be a local file path (or use Definition)",
+                        ))
+                    }
+                };
+                if let Some(Json::Object(subs)) = p.get("DefinitionSubstitutions") {
+                    for (k, v) in subs {
+                        let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                        definition = definition.replace(&format!("${{{k}}}"), &v);
+                    }
+                }
+                model.state_machines.push(StateMachineDef {
+                    logical_id: id.to_string(),
+                    name: r.physical_name(id, 0)?,
+                    arn: r.arn(id, 0)?,
+                    kind: p
+                        .get("Type")
+                        .and_then(Json::as_str)
+                        .unwrap_or("STANDARD")
+                        .to_ascii_uppercase(),
+                    definition,
+                    definition_path,
+                });
+            }
+            other => match INERT.iter().find(|(t, _)| *t == other) {
+                Some((_, why)) => model.not_emulated.push(format!("{id} ({other}): not emulated; {why}")),
+                None => {
+                    return Err(unsupported(
+                        id,
+                        other,
+                        "this resource type is not supported by the local cloud",
+                    ));
+                }
+            },
+        }
+    }
+
+    // Attach routes to their APIs, applying each API's default authorizer.
+    let mut seen = HashSet::new();
+    for api in &mut model.http_apis {
+        let default = routes_by_api
+            .get(&format!("{}#default", api.logical_id))
+            .and_then(|r| r.first())
+            .and_then(|r| r.authorizer.clone());
+        for mut route in routes_by_api.remove(&api.logical_id).unwrap_or_default() {
+            route.authorizer = match route.authorizer.as_deref() {
+                Some("NONE") => None,
+                Some(a) => Some(a.to_string()),
+                None => default.clone(),
+            };
+            if let Some(a) = &route.authorizer {
+                if !api.authorizers.iter().any(|x| &x.name == a) {
+                    return Err(TemplateError::Invalid(format!(
+                        "route {} {}: unknown authorizer {a}",
+                        route.method, route.path
+                    )));
+                }
+            }
+            if !seen.insert((route.method.clone(), route.path.clone())) {
+                return Err(TemplateError::Invalid(format!(
+                    "route {} {} is defined twice",
+                    route.method, route.path
+                )));
+            }
+            api.routes.push(route);
+        }
+    }
+    if let Some(orphan) = routes_by_api.keys().find(|k| !k.contains('#')) {
+        return Err(TemplateError::Invalid(format!(
+            "HttpApi events name an API that is not in the template: {orphan}"
+        )));
+    }
+    Ok(model)
+}

@@ -1,0 +1,336 @@
+//! End to end on a running local cloud, only through its public endpoints:
+//! the partner API with reqwest, and the AWS endpoint with the real AWS SDK
+//! clients (Step Functions, EventBridge, Lambda).
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use zb_tests::cloud::{sdk, start, Options};
+use zb_tests::fixtures::{a_feed, a_order, b_feed, b_order};
+use zb_tests::receiver::Receiver;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Client {
+    http: reqwest::Client,
+    api: String,
+}
+
+impl Client {
+    fn new(api: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            api: api.to_string(),
+        }
+    }
+
+    async fn post(&self, key: &str, content_type: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/feeds", self.api))
+            .header("x-api-key", key)
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST /v1/feeds");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, key: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .expect("GET");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Posts a feed and waits until the pipeline has written its outcome.
+    async fn process(&self, key: &str, content_type: &str, body: &Value) -> Value {
+        let (status, accepted) = self.post(key, content_type, body).await;
+        assert_eq!(status, 202, "{accepted}");
+        let id = accepted["feedId"].as_str().expect("feedId").to_string();
+        let started = Instant::now();
+        loop {
+            let (_, feed) = self.get(key, &format!("/v1/feeds/{id}")).await;
+            if feed["status"] != "RECEIVED" {
+                return feed;
+            }
+            assert!(started.elapsed() < WAIT, "feed {id} still RECEIVED");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The execution that processed a feed, once it has finished.
+async fn execution_of(
+    sfn: &aws_sdk_sfn::Client,
+    feed_id: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let started = Instant::now();
+    let machines = sfn.list_state_machines().send().await.expect("ListStateMachines");
+    let arn = machines.state_machines()[0].state_machine_arn().to_string();
+    loop {
+        let list = sfn
+            .list_executions()
+            .state_machine_arn(&arn)
+            .send()
+            .await
+            .expect("ListExecutions");
+        for e in list.executions() {
+            let d = sfn
+                .describe_execution()
+                .execution_arn(e.execution_arn())
+                .send()
+                .await
+                .expect("DescribeExecution");
+            if d.input().unwrap_or_default().contains(feed_id) && d.status().as_str() != "RUNNING" {
+                return d;
+            }
+        }
+        assert!(started.elapsed() < WAIT, "no finished execution for feed {feed_id}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = sfn
+            .get_execution_history()
+            .execution_arn(arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("GetExecutionHistory");
+        events.extend(page.events().iter().cloned());
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return events;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_from_both_partners_end_as_orders_with_a_signed_webhook() {
+    let receiver = Receiver::start(vec![200]).await;
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let mut options = Options::default();
+    options.seed[0]["webhookUrl"] = json!(receiver.url);
+    options.seed[0]["webhookSecret"] = json!(secret);
+    let cloud = start(options).await;
+    let api = Client::new(&cloud.api_url);
+    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
+
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut order = a_order(11);
+    order["createdAt"] = json!(now - 1000);
+    let feed = api.process("key-a", "application/json", &a_feed(vec![order])).await;
+    assert_eq!(feed["status"], "COMPLETED", "{feed}");
+    let (status, stored) = api.get("key-a", "/v1/orders/11").await;
+    assert_eq!(status, 200);
+    assert_eq!(stored["externalId"], "A-11");
+    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
+    assert_eq!(exec.status().as_str(), "SUCCEEDED");
+
+    let mut b = b_order(21);
+    b["created_at"] = json!(chrono::Utc::now().to_rfc3339());
+    let feed = api
+        .process("key-b", "application/vnd.partner-b.feed+json", &b_feed(vec![b]))
+        .await;
+    assert_eq!(feed["status"], "COMPLETED", "{feed}");
+    assert_eq!(api.get("key-b", "/v1/orders/21").await.0, 200);
+    assert_eq!(
+        api.get("key-a", "/v1/orders/21").await.0,
+        404,
+        "partner A cannot see B's order"
+    );
+
+    // Partner A's webhook got the outcome, signed.
+    let started = Instant::now();
+    while receiver.received().is_empty() {
+        assert!(started.elapsed() < WAIT, "no webhook delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = receiver.received()[0].clone();
+    let h = &got.headers;
+    let ts: i64 = h["webhook-timestamp"].parse().unwrap();
+    zb_shared::signing::verify(
+        secret,
+        &h["webhook-id"],
+        ts,
+        &got.body,
+        &h["webhook-signature"],
+        ts,
+        300,
+    )
+    .expect("signature verifies");
+    let body: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(body["type"], "orders.persisted");
+    cloud.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_orders_go_to_the_errors_table_and_a_replay_creates_nothing() {
+    let cloud = start(Options::default()).await;
+    let api = Client::new(&cloud.api_url);
+    let now = chrono::Utc::now().timestamp_millis();
+    let fresh = |seq| {
+        let mut o = a_order(seq);
+        o["createdAt"] = json!(now - 1000);
+        o
+    };
+    let mut bad = fresh(32);
+    bad["items"][0]["quantity"] = json!(0);
+    let body = a_feed(vec![fresh(31), bad, fresh(33)]);
+    let feed = api.process("key-a", "application/json", &body).await;
+    assert_eq!(feed["status"], "COMPLETED_WITH_REJECTIONS", "{feed}");
+    assert_eq!(
+        feed["counts"],
+        json!({"received": 3, "persisted": 2, "duplicate": 0, "rejected": 1})
+    );
+    assert_eq!(feed["orders"][1]["code"], "INVALID_QUANTITY");
+    let started = Instant::now();
+    let errors = loop {
+        let (_, errors) = api.get("key-a", "/v1/errors").await;
+        if !errors["items"].as_array().unwrap().is_empty() {
+            break errors;
+        }
+        assert!(started.elapsed() < WAIT, "the rejection was never recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(errors["items"][0]["field"], "/orders/1/items/0/quantity");
+
+    let replay = api.process("key-a", "application/json", &body).await;
+    assert_eq!(replay["counts"]["duplicate"], 2);
+    assert_eq!(replay["counts"]["persisted"], 0);
+    let (_, orders) = api.get("key-a", "/v1/orders").await;
+    assert_eq!(orders["items"].as_array().unwrap().len(), 2, "still two orders");
+    cloud.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_failure_is_retried_and_the_feed_completes() {
+    let options = Options {
+        faults: vec![("ValidateFunction".into(), "TransientDependencyError*2".into())],
+        ..Options::default()
+    };
+    let cloud = start(options).await;
+    let api = Client::new(&cloud.api_url);
+    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
+    let mut order = a_order(41);
+    order["createdAt"] = json!(chrono::Utc::now().timestamp_millis() - 1000);
+    let feed = api.process("key-a", "application/json", &a_feed(vec![order])).await;
+    assert_eq!(feed["status"], "COMPLETED", "{feed}");
+    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
+    assert_eq!(exec.status().as_str(), "SUCCEEDED");
+    let events = history(&sfn, exec.execution_arn()).await;
+    let failed: Vec<_> = events.iter().filter(|e| e.r#type().as_str() == "TaskFailed").collect();
+    assert_eq!(failed.len(), 2, "two failed attempts, then success");
+    assert_eq!(
+        failed[0].task_failed_event_details().and_then(|d| d.error()),
+        Some("TransientDependencyError")
+    );
+    cloud.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_that_always_fails_ends_on_the_catch_path_and_loses_nothing() {
+    let options = Options {
+        faults: vec![("TransformFunction".into(), "InvalidPipelineInput".into())],
+        ..Options::default()
+    };
+    let cloud = start(options).await;
+    let api = Client::new(&cloud.api_url);
+    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
+    let now = chrono::Utc::now().timestamp_millis();
+    let orders: Vec<Value> = (51..=52)
+        .map(|s| {
+            let mut o = a_order(s);
+            o["createdAt"] = json!(now - 1000);
+            o
+        })
+        .collect();
+    let feed = api.process("key-a", "application/json", &a_feed(orders)).await;
+    assert_eq!(feed["status"], "FAILED", "{feed}");
+    assert_eq!(feed["failure"]["error"], "InvalidPipelineInput");
+    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
+    assert_eq!(exec.status().as_str(), "FAILED");
+    assert_eq!(exec.error(), Some("FeedFailed"));
+    let (_, errors) = api.get("key-a", "/v1/errors").await;
+    let codes: Vec<_> = errors["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![json!("PIPELINE_FAILED"), json!("PIPELINE_FAILED")],
+        "every order recorded"
+    );
+    cloud.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_endpoint_serves_the_sdks() {
+    let cloud = start(Options::default()).await;
+    let config = sdk(&cloud.aws_url).await;
+
+    // EventBridge: entries are validated one by one.
+    let eb = aws_sdk_eventbridge::Client::new(&config);
+    let good = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(format!("{}-orders", cloud.model.stack_name))
+        .source("zerobeta.tests")
+        .detail_type("Ping")
+        .detail("{}")
+        .build();
+    let bad = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .source("zerobeta.tests")
+        .detail_type("Ping")
+        .detail("not json")
+        .build();
+    let out = eb
+        .put_events()
+        .entries(good)
+        .entries(bad)
+        .send()
+        .await
+        .expect("PutEvents");
+    assert_eq!(out.failed_entry_count(), 1);
+    assert!(out.entries()[0].event_id().is_some());
+    assert_eq!(out.entries()[1].error_code(), Some("MalformedDetail"));
+
+    // Lambda Invoke: a function by name, with the template's environment.
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let event = std::fs::read(zb_tests::cloud::repo().join("events/transform.json")).unwrap();
+    let out = lambda
+        .invoke()
+        .function_name(format!("{}-transform", cloud.model.stack_name))
+        .payload(aws_sdk_lambda::primitives::Blob::new(event))
+        .send()
+        .await
+        .expect("Invoke");
+    assert_eq!(out.status_code(), 200);
+    assert!(out.function_error().is_none());
+    let payload: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert!(payload["orders"].is_array(), "{payload}");
+    let missing = lambda.invoke().function_name("nope").send().await.unwrap_err();
+    assert!(format!("{missing:?}").contains("ResourceNotFound"));
+
+    // Step Functions: a missing execution is a typed error.
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let err = sfn
+        .describe_execution()
+        .execution_arn("arn:aws:states:us-east-1:000000000000:execution:x:y")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_execution_does_not_exist());
+    cloud.shutdown().await;
+}

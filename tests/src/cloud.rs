@@ -1,0 +1,84 @@
+//! Starts a local cloud for an end-to-end test: its own stack name (so its
+//! tables are its own), free ports, a throwaway state folder, the debug
+//! function binaries, and DynamoDB from `scripts/with-dynamodb`. Tests then
+//! talk to it only through its public endpoints.
+
+use std::path::PathBuf;
+use zb_local::{Config, Running};
+
+pub fn repo() -> PathBuf {
+    crate::template::repo_root()
+}
+
+/// The function binaries `cargo build --workspace --bins` made.
+pub fn binaries() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("target"));
+    let dir = target.join("debug");
+    if !dir.join("ingest").exists() {
+        panic!(
+            "no function binaries in {}; run `cargo build --workspace --bins` first (make test does)",
+            dir.display()
+        );
+    }
+    dir
+}
+
+pub struct Options {
+    pub faults: Vec<(String, String)>,
+    pub seed: serde_json::Value,
+    pub parameters: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            faults: Vec::new(),
+            seed: serde_json::json!([
+                {"partnerId": "partner-a", "name": "A", "format": "partner-a@1", "apiKey": "key-a"},
+                {"partnerId": "partner-b", "name": "B", "format": "partner-b@1", "apiKey": "key-b"}
+            ]),
+            parameters: Vec::new(),
+        }
+    }
+}
+
+pub async fn start(options: Options) -> Running {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL_DYNAMODB is not set: run `make test` or `scripts/with-dynamodb cargo test`")
+    });
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let state = std::env::temp_dir().join(format!("zb-e2e-{id}"));
+    std::fs::create_dir_all(&state).unwrap_or_else(|e| panic!("state folder: {e}"));
+    let seed = state.join("partners.json");
+    std::fs::write(&seed, options.seed.to_string()).unwrap_or_else(|e| panic!("seed file: {e}"));
+    let mut c = Config::for_repo(repo());
+    c.stack = format!("e2e{}", &id[..10]);
+    c.api_port = 0;
+    c.aws_port = 0;
+    c.dynamodb_endpoint = Some(endpoint);
+    c.binaries = binaries();
+    c.state_dir = state;
+    c.seed_file = Some(seed);
+    // Retry delays 100x faster; no timed assertion depends on it.
+    c.time_scale = 0.01;
+    c.max_instances = 2;
+    c.faults = options.faults;
+    c.parameters = options.parameters.into_iter().collect();
+    zb_local::start(c)
+        .await
+        .unwrap_or_else(|e| panic!("the local cloud did not start: {e}"))
+}
+
+/// AWS SDK configuration pointed at the local cloud's AWS endpoint.
+pub async fn sdk(aws_url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(aws_url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "e2e",
+        ))
+        .load()
+        .await
+}
