@@ -334,3 +334,59 @@ async fn the_aws_endpoint_serves_the_sdks() {
     assert!(err.into_service_error().is_execution_does_not_exist());
     cloud.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execution_histories_survive_a_restart() {
+    let state = std::env::temp_dir().join(format!("zb-e2e-restart-{}", uuid::Uuid::new_v4().simple()));
+    let stack = format!("e2er{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let options = || Options {
+        state_dir: Some(state.clone()),
+        stack: Some(stack.clone()),
+        ..Options::default()
+    };
+    let cloud = start(options()).await;
+    let api = Client::new(&cloud.api_url);
+    let mut order = a_order(61);
+    order["createdAt"] = json!(chrono::Utc::now().timestamp_millis() - 1000);
+    let feed = api.process("key-a", "application/json", &a_feed(vec![order])).await;
+    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
+    let before = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
+    let events_before = history(&sfn, before.execution_arn()).await.len();
+    cloud.shutdown().await;
+
+    let again = start(options()).await;
+    let sfn = aws_sdk_sfn::Client::new(&sdk(&again.aws_url).await);
+    let after = sfn
+        .describe_execution()
+        .execution_arn(before.execution_arn())
+        .send()
+        .await
+        .expect("still there");
+    assert_eq!(after.status().as_str(), "SUCCEEDED");
+    assert_eq!(history(&sfn, before.execution_arn()).await.len(), events_before);
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_template_with_an_unsupported_feature_is_refused_by_name() {
+    let dir = std::env::temp_dir().join(format!("zb-e2e-bad-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let template = std::fs::read_to_string(zb_tests::cloud::repo().join("template.yaml")).unwrap();
+    let bad = template.replacen(
+        "  OrdersEventBus:\n",
+        "  Archive:\n    Type: AWS::Events::Archive\n    Properties:\n      SourceArn: x\n  OrdersEventBus:\n",
+        1,
+    );
+    std::fs::write(dir.join("template.yaml"), bad).unwrap();
+    let mut config = zb_local::Config::for_repo(zb_tests::cloud::repo());
+    config.template = dir.join("template.yaml");
+    config.api_port = 0;
+    config.aws_port = 0;
+    config.dynamodb_endpoint = Some("http://127.0.0.1:9".into());
+    config.state_dir = dir.clone();
+    let err = match zb_local::start(config).await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a template with AWS::Events::Archive was accepted"),
+    };
+    assert!(err.contains("Archive") && err.contains("AWS::Events::Archive"), "{err}");
+}

@@ -26,6 +26,10 @@ pub fn binaries() -> PathBuf {
 }
 
 pub struct Options {
+    /// Reuse a state folder (to restart a cloud); a fresh one otherwise.
+    pub state_dir: Option<PathBuf>,
+    /// Reuse a stack name (its tables); a fresh one otherwise.
+    pub stack: Option<String>,
     pub faults: Vec<(String, String)>,
     pub seed: serde_json::Value,
     pub parameters: Vec<(String, String)>,
@@ -34,6 +38,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            state_dir: None,
+            stack: None,
             faults: Vec::new(),
             seed: serde_json::json!([
                 {"partnerId": "partner-a", "name": "A", "format": "partner-a@1", "apiKey": "key-a"},
@@ -49,12 +55,15 @@ pub async fn start(options: Options) -> Running {
         panic!("AWS_ENDPOINT_URL_DYNAMODB is not set: run `make test` or `scripts/with-dynamodb cargo test`")
     });
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let state = std::env::temp_dir().join(format!("zb-e2e-{id}"));
+    let state = options
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("zb-e2e-{id}")));
     std::fs::create_dir_all(&state).unwrap_or_else(|e| panic!("state folder: {e}"));
     let seed = state.join("partners.json");
     std::fs::write(&seed, options.seed.to_string()).unwrap_or_else(|e| panic!("seed file: {e}"));
     let mut c = Config::for_repo(repo());
-    c.stack = format!("e2e{}", &id[..10]);
+    c.stack = options.stack.clone().unwrap_or_else(|| format!("e2e{}", &id[..10]));
     c.api_port = 0;
     c.aws_port = 0;
     c.dynamodb_endpoint = Some(endpoint);

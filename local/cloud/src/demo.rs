@@ -31,7 +31,11 @@ pub struct Expect {
 struct Sample {
     partner: String,
     content_type: String,
+    #[serde(default)]
     body: Value,
+    /// Send exactly the body an earlier sample sent (a replay).
+    #[serde(default)]
+    replay_of: Option<String>,
     expect: Expect,
 }
 
@@ -106,6 +110,7 @@ pub async fn run(
         .await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
     let mut rows = Vec::new();
+    let mut sent: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
     for path in files {
         let feed = path
             .file_stem()
@@ -122,7 +127,16 @@ pub async fn run(
                 path: path.display().to_string(),
                 detail: "not a sample feed".into(),
             })?;
-        fill_times(&mut sample.body, chrono::Utc::now().timestamp_millis());
+        match &sample.replay_of {
+            Some(earlier) => {
+                sample.body = sent
+                    .get(earlier)
+                    .cloned()
+                    .ok_or_else(|| fail(format!("replays {earlier}, which was not sent before it")))?;
+            }
+            None => fill_times(&mut sample.body, chrono::Utc::now().timestamp_millis()),
+        }
+        sent.insert(feed.clone(), sample.body.clone());
         let key =
             api_key(&seed, &sample.partner).ok_or_else(|| fail(format!("no seeded key for {}", sample.partner)))?;
         let started = Instant::now();
