@@ -49,6 +49,9 @@ pub struct CloudArgs {
     /// e.g. --fault ValidateFunction=TransientDependencyError*2.
     #[arg(long = "fault", value_parser = parse_kv)]
     pub faults: Vec<(String, String)>,
+    /// Warm instances per function at most (Lambda scales out up to its concurrency limit).
+    #[arg(long, default_value_t = 8)]
+    pub max_instances: usize,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +89,7 @@ fn config(args: &CloudArgs, api: u16, aws: u16, ddb: u16) -> Config {
     c.aws_port = aws;
     c.dynamodb_port = ddb;
     c.faults = args.faults.clone();
+    c.max_instances = args.max_instances;
     c
 }
 

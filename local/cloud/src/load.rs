@@ -305,18 +305,25 @@ fn field(line: &str, label: &str) -> Option<f64> {
 }
 
 impl ReportStats {
+    /// Reads a text REPORT line, or the JSON `platform.report` event Lambda
+    /// writes instead when the function's log format is JSON.
     pub fn add(&mut self, function: &str, line: &str) {
-        if !line.starts_with("REPORT ") {
+        let (duration, init, memory) = if line.starts_with("REPORT ") {
+            (field(line, "Duration:"), field(line, "Init Duration:"), field(line, "Max Memory Used:"))
+        } else if line.contains("\"platform.report\"") {
+            let Ok(v) = serde_json::from_str::<Value>(line) else { return };
+            let m = &v["record"]["metrics"];
+            (m["durationMs"].as_f64(), m["initDurationMs"].as_f64(), m["maxMemoryUsedMB"].as_f64())
+        } else {
             return;
-        }
+        };
         let s = self.functions.entry(function.to_string()).or_default();
         s.invocations += 1;
-        let duration = field(line, "Duration:");
-        match field(line, "Init Duration:") {
+        match init {
             Some(init) => s.init_ms.push(init),
             None => s.warm_ms.extend(duration),
         }
-        if let Some(m) = field(line, "Max Memory Used:") {
+        if let Some(m) = memory {
             s.max_memory_mb = s.max_memory_mb.max(m as u64);
         }
     }
