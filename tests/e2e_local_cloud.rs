@@ -390,3 +390,39 @@ async fn a_template_with_an_unsupported_feature_is_refused_by_name() {
     };
     assert!(err.contains("Archive") && err.contains("AWS::Events::Archive"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ops_follow_executions_with_zb() {
+    let cloud = start(Options::default()).await;
+    let api = Client::new(&cloud.api_url);
+    let mut bad = a_order(71);
+    bad["currency"] = json!("XYZ");
+    let feed = api.process("key-a", "application/json", &a_feed(vec![bad])).await;
+    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
+    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
+    let zb = |args: &[&str]| {
+        let out = std::process::Command::new(zb_tests::cloud::binaries().join("zb"))
+            .args(["--endpoint-url", &cloud.aws_url])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .output()
+            .expect("zb runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list = zb(&["executions", "list"]);
+    assert!(list.contains(exec.name().unwrap_or("?")) && list.contains("SUCCEEDED"), "{list}");
+    let show = zb(&["executions", "show", exec.execution_arn()]);
+    for state in [
+        "Validate",
+        "Transform",
+        "Persist",
+        "HasRejections",
+        "RecordErrors",
+        "Done",
+    ] {
+        assert!(show.contains(state), "{state} missing from:\n{show}");
+    }
+    cloud.shutdown().await;
+}

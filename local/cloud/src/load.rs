@@ -309,11 +309,21 @@ impl ReportStats {
     /// writes instead when the function's log format is JSON.
     pub fn add(&mut self, function: &str, line: &str) {
         let (duration, init, memory) = if line.starts_with("REPORT ") {
-            (field(line, "Duration:"), field(line, "Init Duration:"), field(line, "Max Memory Used:"))
+            (
+                field(line, "Duration:"),
+                field(line, "Init Duration:"),
+                field(line, "Max Memory Used:"),
+            )
         } else if line.contains("\"platform.report\"") {
-            let Ok(v) = serde_json::from_str::<Value>(line) else { return };
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                return;
+            };
             let m = &v["record"]["metrics"];
-            (m["durationMs"].as_f64(), m["initDurationMs"].as_f64(), m["maxMemoryUsedMB"].as_f64())
+            (
+                m["durationMs"].as_f64(),
+                m["initDurationMs"].as_f64(),
+                m["maxMemoryUsedMB"].as_f64(),
+            )
         } else {
             return;
         };
