@@ -412,7 +412,10 @@ async fn ops_follow_executions_with_zb() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let list = zb(&["executions", "list"]);
-    assert!(list.contains(exec.name().unwrap_or("?")) && list.contains("SUCCEEDED"), "{list}");
+    assert!(
+        list.contains(exec.name().unwrap_or("?")) && list.contains("SUCCEEDED"),
+        "{list}"
+    );
     let show = zb(&["executions", "show", exec.execution_arn()]);
     for state in [
         "Validate",
