@@ -332,6 +332,29 @@ async fn the_aws_endpoint_serves_the_sdks() {
         .await
         .unwrap_err();
     assert!(err.into_service_error().is_execution_does_not_exist());
+
+    // StartSyncExecution, in the awsJson1_0 wire format. (The Rust SDK
+    // prefixes this operation's host with "sync-", which a bare IP endpoint
+    // cannot take, so this call is made on the wire directly.)
+    let machine = sfn.list_state_machines().send().await.unwrap().state_machines()[0]
+        .state_machine_arn()
+        .to_string();
+    let input = json!({"feedId": uuid::Uuid::now_v7().to_string(), "partnerId": "partner-a", "format": "partner-a@1",
+                       "receivedAt": "2026-01-01T12:00:00.000Z", "requestId": "r", "correlationId": "c"});
+    let resp: Value = reqwest::Client::new()
+        .post(&cloud.aws_url)
+        .header("x-amz-target", "AWSStepFunctions.StartSyncExecution")
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(json!({"stateMachineArn": machine, "input": input.to_string()}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // No such feed: validate fails (FeedNotFound), the Catch records it, the machine ends in FeedFailed.
+    assert_eq!(resp["status"], "FAILED", "{resp}");
+    assert_eq!(resp["error"], "FeedFailed", "{resp}");
     cloud.shutdown().await;
 }
 

@@ -106,6 +106,7 @@ impl StepError {
         match self {
             Self::Store(e) if e.is_transient() => "TransientDependencyError",
             Self::Events(EventError::Transient(_)) => "TransientDependencyError",
+            Self::Store(crate::store::StoreError::Missing(_)) => "FeedNotFound",
             Self::Store(_) => "StoreError",
             Self::Events(_) => "EventRejected",
             Self::Format(_) => "UnknownFormat",

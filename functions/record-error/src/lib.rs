@@ -14,7 +14,7 @@ use zb_shared::feed::{summarize, Failure, FeedStatus};
 use zb_shared::format::FormatRegistry;
 use zb_shared::pipeline::{run_step, ErrorsRecorded, ErrorsToRecord, FeedRef, StepError};
 use zb_shared::rejection::{sequence_hint, Rejection, RejectionCode, Stage};
-use zb_shared::store::{ErrorItem, ErrorLog, FeedStore, FeedUpdate, ERROR_TTL_SECS};
+use zb_shared::store::{ErrorItem, ErrorLog, FeedStore, FeedUpdate, StoreError, ERROR_TTL_SECS};
 
 /// How many rejections the OrdersRejected event lists.
 const MAX_LISTED: usize = 100;
@@ -110,20 +110,20 @@ pub async fn handler<E: EventSink>(
                     let rejections = failed_feed_rejections(&orders, &pointer, &seq_path, failure);
                     let (outcomes, mut counts) = summarize(orders.len(), &[], &rejections);
                     counts.received = orders.len();
-                    app.feeds
-                        .update(
-                            &feed.partner_id,
-                            &feed.feed_id,
-                            &FeedUpdate {
-                                status: FeedStatus::Failed,
-                                counts,
-                                outcomes,
-                                failure: Some(failure.clone()),
-                                updated_at: now_text.clone(),
-                            },
-                            &meter,
-                        )
-                        .await?;
+                    let update = FeedUpdate {
+                        status: FeedStatus::Failed,
+                        counts,
+                        outcomes,
+                        failure: Some(failure.clone()),
+                        updated_at: now_text.clone(),
+                    };
+                    match app.feeds.update(&feed.partner_id, &feed.feed_id, &update, &meter).await {
+                        Ok(()) => {}
+                        // A pipeline started for a feed that was never stored (none we
+                        // answered 202 for): record the failure, there is nothing to mark.
+                        Err(StoreError::Missing(what)) => tracing::warn!(%what, "no feed record to mark FAILED"),
+                        Err(e) => return Err(e.into()),
+                    }
                     tracing::warn!(error = %failure.error, "the feed failed; recording every order as an error");
                     (rejections, FeedStatus::Failed)
                 }

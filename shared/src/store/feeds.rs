@@ -160,8 +160,19 @@ impl FeedStore {
                 .expression_attribute_names("#failure", "failure")
                 .expression_attribute_values(":failure", serde_dynamo::to_attribute_value(failure).map_err(corrupt)?);
         }
-        let out = req.update_expression(expr).send().await.map_err(classify)?;
-        meter.dynamodb_write(out.consumed_capacity());
-        Ok(())
+        match req.update_expression(expr).send().await {
+            Ok(out) => {
+                meter.dynamodb_write(out.consumed_capacity());
+                Ok(())
+            }
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() =>
+            {
+                // A failed condition still consumes a write unit.
+                meter.dynamodb_write(None);
+                Err(StoreError::Missing(format!("feed {feed_id} of partner {partner_id}")))
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 }

@@ -34,6 +34,9 @@ pub enum StoreError {
     /// An item that does not have the shape we write.
     #[error("a stored item could not be read: {0}")]
     Corrupt(String),
+    /// The item an update needs does not exist.
+    #[error("{0} does not exist")]
+    Missing(String),
 }
 
 impl StoreError {
