@@ -177,15 +177,20 @@ struct Targets {
     services: std::sync::OnceLock<std::sync::Weak<Services>>,
 }
 
+impl Targets {
+    fn services(&self) -> Result<Arc<Services>, String> {
+        self.services
+            .get()
+            .and_then(|w| w.upgrade())
+            .ok_or_else(|| "the local cloud is stopping".to_string())
+    }
+}
+
 impl Deliver for Targets {
     fn invoke_async(&self, function: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>> {
         let function = function.to_string();
         Box::pin(async move {
-            let s = self
-                .services
-                .get()
-                .and_then(|w| w.upgrade())
-                .ok_or("the local cloud is stopping")?;
+            let s = self.services()?;
             s.invoke_async(&function, payload);
             Ok(())
         })
@@ -194,11 +199,7 @@ impl Deliver for Targets {
     fn start_execution(&self, state_machine_arn: &str, input: String) -> BoxFuture<'_, Result<(), String>> {
         let arn = state_machine_arn.to_string();
         Box::pin(async move {
-            let s = self
-                .services
-                .get()
-                .and_then(|w| w.upgrade())
-                .ok_or("the local cloud is stopping")?;
+            let s = self.services()?;
             s.sfn
                 .start(&arn, None, Some(&input))
                 .map(|_| ())

@@ -424,17 +424,6 @@ impl StepFunctions {
             "ListExecutions" => {
                 let sm = self.machine(required(body, "stateMachineArn")?)?;
                 let filter = body.get("statusFilter").and_then(Value::as_str);
-                let max = body
-                    .get("maxResults")
-                    .and_then(Value::as_u64)
-                    .filter(|m| *m > 0)
-                    .unwrap_or(100)
-                    .min(1000) as usize;
-                let skip: usize = body
-                    .get("nextToken")
-                    .and_then(Value::as_str)
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
                 let order = self.order.read().unwrap_or_else(|e| e.into_inner()).clone();
                 let execs = self.executions.read().unwrap_or_else(|e| e.into_inner());
                 let matching: Vec<Value> = order
@@ -445,12 +434,7 @@ impl StepFunctions {
                     .filter(|r| r.state_machine_arn == sm.def.arn && filter.is_none_or(|f| r.status == f))
                     .map(|r| Self::summary(&r))
                     .collect();
-                let page: Vec<Value> = matching.iter().skip(skip).take(max).cloned().collect();
-                let mut out = json!({"executions": page});
-                if skip + max < matching.len() {
-                    out["nextToken"] = json!((skip + max).to_string());
-                }
-                Ok(out)
+                Ok(page(body, "executions", matching))
             }
             "GetExecutionHistory" => {
                 let r = self.execution(required(body, "executionArn")?)?;
@@ -458,23 +442,7 @@ impl StepFunctions {
                 if body.get("reverseOrder") == Some(&Value::Bool(true)) {
                     events.reverse();
                 }
-                let max = body
-                    .get("maxResults")
-                    .and_then(Value::as_u64)
-                    .filter(|m| *m > 0)
-                    .unwrap_or(100)
-                    .min(1000) as usize;
-                let skip: usize = body
-                    .get("nextToken")
-                    .and_then(Value::as_str)
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
-                let page: Vec<Value> = events.iter().skip(skip).take(max).cloned().collect();
-                let mut out = json!({"events": page});
-                if skip + max < events.len() {
-                    out["nextToken"] = json!((skip + max).to_string());
-                }
-                Ok(out)
+                Ok(page(body, "events", events))
             }
             "ListStateMachines" => {
                 let machines = self.machines.read().unwrap_or_else(|e| e.into_inner());
@@ -516,6 +484,28 @@ impl StepFunctions {
             done.await;
         }
     }
+}
+
+/// One page of a list, with the API's maxResults (1..=1000, default 100)
+/// and an opaque nextToken (here, the offset).
+fn page(body: &Value, key: &str, items: Vec<Value>) -> Value {
+    let max = body
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .filter(|m| *m > 0)
+        .unwrap_or(100)
+        .min(1000) as usize;
+    let skip: usize = body
+        .get("nextToken")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let total = items.len();
+    let mut out = json!({ key: items.into_iter().skip(skip).take(max).collect::<Vec<_>>() });
+    if skip + max < total {
+        out["nextToken"] = json!((skip + max).to_string());
+    }
+    out
 }
 
 impl Running {
