@@ -111,8 +111,15 @@ fn announce(r: &Running) {
     for n in &r.model.not_emulated {
         println!("  · {n}");
     }
-    println!("Try: curl -s -X POST {}/v1/feeds -H 'x-api-key: local-key-partner-a' -H 'content-type: application/json' -d @local/seed/feeds/01-partner-a-good.json", r.api_url);
-    println!("     (the body is the file's \"body\"; see README)  Ctrl-C stops everything.");
+    println!("Sample partners (local only): partner-a key local-key-partner-a, partner-b key local-key-partner-b.");
+    println!(
+        "Try: curl -s -X POST {}/v1/feeds -H 'x-api-key: local-key-partner-a' -H 'content-type: application/json' \\\n  \
+         -d '{{\"orders\":[{{\"sequenceNumber\":1,\"orderId\":\"A-1\",\"createdAt\":{},\"currency\":\"EUR\",\
+         \"items\":[{{\"sku\":\"S1\",\"quantity\":1,\"unitPriceCents\":100}}]}}]}}'",
+        r.api_url,
+        chrono::Utc::now().timestamp_millis()
+    );
+    println!("Ctrl-C stops everything.");
 }
 
 pub async fn up(args: UpArgs) -> Result<(), LocalError> {

@@ -153,7 +153,7 @@ impl Model {
 
 /// Types that are read and deliberately not emulated, and why.
 const INERT: &[(&str, &str)] = &[
-    ("AWS::Logs::LogGroup", "logs go to the terminal and .state/logs"),
+    ("AWS::Logs::LogGroup", "function logs print in the terminal"),
     ("AWS::IAM::Role", "IAM is not enforced locally"),
     ("AWS::IAM::Policy", "IAM is not enforced locally"),
     ("AWS::Lambda::Permission", "IAM is not enforced locally"),
