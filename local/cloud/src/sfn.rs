@@ -142,6 +142,24 @@ impl StepFunctions {
         }
     }
 
+    /// A finished execution's history, from its file.
+    fn saved_history(&self, exec_arn: &str) -> Result<Vec<Value>, ApiError> {
+        let path = self.file_for(exec_arn);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ApiError::new(
+                "ExecutionDoesNotExist",
+                format!("history of {exec_arn} is unreadable: {e}"),
+            )
+        })?;
+        let record: ExecutionRecord = serde_json::from_str(&text).map_err(|e| {
+            ApiError::new(
+                "ExecutionDoesNotExist",
+                format!("history of {exec_arn} is unreadable: {e}"),
+            )
+        })?;
+        Ok(record.history)
+    }
+
     /// Histories from earlier runs. An execution that was running when the
     /// cloud stopped can never finish: it is shown as ABORTED.
     fn load_saved(&self) {
@@ -165,6 +183,7 @@ impl StepFunctions {
                 r.cause = Some("the local cloud stopped while the execution was running".into());
                 self.save(&r);
             }
+            r.history = Vec::new();
             order.push(r.execution_arn.clone());
             execs.insert(
                 r.execution_arn.clone(),
@@ -332,6 +351,9 @@ impl StepFunctions {
         };
         tracing::info!(execution = %record.name, status = %record.status, "execution finished");
         self.save(&record);
+        // A finished history lives on disk only; memory keeps the summary, so
+        // a long-running local cloud does not grow with every execution.
+        running.record.lock().unwrap_or_else(|e| e.into_inner()).history = Vec::new();
         running.done.notify_waiters();
     }
 
@@ -438,7 +460,12 @@ impl StepFunctions {
             }
             "GetExecutionHistory" => {
                 let r = self.execution(required(body, "executionArn")?)?;
-                let mut events = r.record.lock().unwrap_or_else(|e| e.into_inner()).history.clone();
+                let record = r.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let mut events = if record.status == "RUNNING" {
+                    record.history
+                } else {
+                    self.saved_history(&record.execution_arn)?
+                };
                 if body.get("reverseOrder") == Some(&Value::Bool(true)) {
                     events.reverse();
                 }
