@@ -151,8 +151,18 @@ pub struct DemoArgs {
     pub timeout: u64,
 }
 
+/// demo and load keep their histories out of the developer's `.state/`.
+fn throwaway(args: &CloudArgs) -> CloudArgs {
+    let mut args = args.clone();
+    if args.state_dir.is_none() {
+        let dir = std::env::temp_dir().join(format!("zb-run-{}", std::process::id()));
+        args.state_dir = Some(dir);
+    }
+    args
+}
+
 pub async fn demo(args: DemoArgs) -> Result<bool, LocalError> {
-    let running = zb_local::start(config(&args.cloud, 0, 0, free_port())).await?;
+    let running = zb_local::start(config(&throwaway(&args.cloud), 0, 0, free_port())).await?;
     let repo = args.cloud.repo.clone();
     let rows = zb_local::demo::run(
         &running.api_url,
@@ -198,7 +208,7 @@ pub async fn load(args: LoadArgs) -> Result<(), LocalError> {
             "load is bounded: at most 600 s and 5000 feeds/s".into(),
         ));
     }
-    let mut running = zb_local::start(config(&args.cloud, 0, 0, free_port())).await?;
+    let mut running = zb_local::start(config(&throwaway(&args.cloud), 0, 0, free_port())).await?;
     let logs = running.take_logs();
     // Shared, not returned: the log channel may outlive the run.
     let stats = std::sync::Arc::new(std::sync::Mutex::new(zb_local::load::ReportStats::default()));

@@ -166,11 +166,39 @@ impl StepFunctions {
         let Ok(entries) = std::fs::read_dir(self.dir()) else {
             return;
         };
+        // Only the summaries: a history is read from its file when asked for,
+        // so start-up memory does not grow with the number of past executions.
+        #[derive(Deserialize)]
+        struct Summary {
+            execution_arn: String,
+            state_machine_arn: String,
+            name: String,
+            status: String,
+            start: DateTime<Utc>,
+            stop: Option<DateTime<Utc>>,
+            input: String,
+            output: Option<String>,
+            error: Option<String>,
+            cause: Option<String>,
+        }
         let mut loaded: Vec<ExecutionRecord> = entries
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
             .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .filter_map(|t| serde_json::from_str(&t).ok())
+            .filter_map(|t| serde_json::from_str::<Summary>(&t).ok())
+            .map(|s| ExecutionRecord {
+                execution_arn: s.execution_arn,
+                state_machine_arn: s.state_machine_arn,
+                name: s.name,
+                status: s.status,
+                start: s.start,
+                stop: s.stop,
+                input: s.input,
+                output: s.output,
+                error: s.error,
+                cause: s.cause,
+                history: Vec::new(),
+            })
             .collect();
         loaded.sort_by_key(|r| r.start);
         let mut execs = self.executions.write().unwrap_or_else(|e| e.into_inner());
@@ -181,9 +209,11 @@ impl StepFunctions {
                 r.stop = Some(Utc::now());
                 r.error = Some("States.Aborted".into());
                 r.cause = Some("the local cloud stopped while the execution was running".into());
-                self.save(&r);
+                // Keep the history recorded so far in the rewritten file.
+                let mut full = r.clone();
+                full.history = self.saved_history(&r.execution_arn).unwrap_or_default();
+                self.save(&full);
             }
-            r.history = Vec::new();
             order.push(r.execution_arn.clone());
             execs.insert(
                 r.execution_arn.clone(),
