@@ -333,6 +333,36 @@ async fn the_aws_endpoint_serves_the_sdks() {
         .unwrap_err();
     assert!(err.into_service_error().is_execution_does_not_exist());
 
+    // Bad input gets AWS's typed errors.
+    let machine_arn = sfn.list_state_machines().send().await.unwrap().state_machines()[0]
+        .state_machine_arn()
+        .to_string();
+    let err = sfn
+        .start_execution()
+        .state_machine_arn(&machine_arn)
+        .input("{not json")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_invalid_execution_input());
+    let err = sfn
+        .start_execution()
+        .state_machine_arn("arn:aws:states:us-east-1:000000000000:stateMachine:nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_state_machine_does_not_exist());
+    let raw = reqwest::Client::new()
+        .post(&cloud.aws_url)
+        .header("x-amz-target", "AWSStepFunctions.CreateActivity")
+        .header("content-type", "application/x-amz-json-1.0")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 400);
+    assert_eq!(raw.headers()["x-amzn-errortype"], "UnknownOperationException");
+
     // StartSyncExecution, in the awsJson1_0 wire format. (The Rust SDK
     // prefixes this operation's host with "sync-", which a bare IP endpoint
     // cannot take, so this call is made on the wire directly.)

@@ -73,6 +73,8 @@ pub enum CloudError {
         port: u16,
         source: std::io::Error,
     },
+    #[error("creating the state folder {path}: {source}")]
+    StateDir { path: String, source: std::io::Error },
     #[error(transparent)]
     Dynamo(#[from] crate::dynamodb_local::DynamoError),
     #[error(transparent)]
@@ -285,37 +287,22 @@ impl Running {
     }
 }
 
-async fn bind(what: &'static str, port: u16) -> Result<TcpListener, CloudError> {
-    TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|source| CloudError::Bind { what, port, source })
+/// Binds 127.0.0.1:`port` (0 = any free port) and returns the listener and its URL.
+async fn bind(what: &'static str, port: u16) -> Result<(TcpListener, String), CloudError> {
+    let err = |source| CloudError::Bind { what, port, source };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(err)?;
+    let url = format!("http://{}", listener.local_addr().map_err(err)?);
+    Ok((listener, url))
 }
 
 pub async fn start(config: Config) -> Result<Running, CloudError> {
     let model = crate::template::load(&config.template, &config.stack, &config.parameters)?;
-    std::fs::create_dir_all(&config.state_dir).map_err(|source| CloudError::Bind {
-        what: "state folder",
-        port: 0,
+    std::fs::create_dir_all(&config.state_dir).map_err(|source| CloudError::StateDir {
+        path: config.state_dir.display().to_string(),
         source,
     })?;
-    let api_listener = bind("the partner API", config.api_port).await?;
-    let aws_listener = bind("the AWS endpoint", config.aws_port).await?;
-    let api_url = format!(
-        "http://{}",
-        api_listener.local_addr().map_err(|source| CloudError::Bind {
-            what: "the partner API",
-            port: config.api_port,
-            source
-        })?
-    );
-    let aws_url = format!(
-        "http://{}",
-        aws_listener.local_addr().map_err(|source| CloudError::Bind {
-            what: "the AWS endpoint",
-            port: config.aws_port,
-            source
-        })?
-    );
+    let (api_listener, api_url) = bind("the partner API", config.api_port).await?;
+    let (aws_listener, aws_url) = bind("the AWS endpoint", config.aws_port).await?;
 
     let (dynamo, dynamodb_url) = match &config.dynamodb_endpoint {
         Some(url) => (None, url.clone()),
