@@ -482,3 +482,77 @@ async fn ops_follow_executions_with_zb() {
     }
     cloud.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_answers_unknown_routes_methods_and_keys() {
+    let cloud = start(Options::default()).await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", cloud.api_url);
+    let r = http
+        .get(url("/v1/nothing"))
+        .header("x-api-key", "key-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = http
+        .delete(url("/v1/feeds"))
+        .header("x-api-key", "key-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        http.get(url("/v1/orders")).send().await.unwrap().status().as_u16(),
+        401,
+        "no key"
+    );
+    let r = http
+        .get(url("/v1/orders"))
+        .header("x-api-key", "not-a-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "unknown key");
+    let r = http
+        .get(url("/v1/orders"))
+        .header("x-api-key", "key-a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "a known key reaches the function");
+    // 3 MB passes the gateway (its limit is 10 MB) and ingest refuses it itself.
+    let big = vec![b'x'; 3 * 1024 * 1024];
+    let r = http
+        .post(url("/v1/feeds"))
+        .header("x-api-key", "key-a")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/problem+json",
+        "ingest's own answer"
+    );
+    let huge = vec![b'x'; 10 * 1024 * 1024 + 1];
+    let r = http
+        .post(url("/v1/feeds"))
+        .header("x-api-key", "key-a")
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413, "over API Gateway's 10 MB payload limit");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json",
+        "the gateway's own answer"
+    );
+    cloud.shutdown().await;
+}

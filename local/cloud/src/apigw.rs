@@ -143,7 +143,12 @@ impl Gateway {
     }
 
     pub fn router(self: &Arc<Self>) -> axum::Router {
-        axum::Router::new().fallback(handle).with_state(self.clone())
+        // One byte over the limit still reaches `route`, which answers 413 the
+        // way API Gateway does; axum's own 2 MB default would be too small.
+        axum::Router::new()
+            .fallback(handle)
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_PAYLOAD + 1))
+            .with_state(self.clone())
     }
 
     fn request_context(

@@ -19,6 +19,10 @@ pub fn router(services: Arc<Services>) -> axum::Router {
     axum::Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(lambda_invoke))
         .fallback(json_protocol)
+        // Lambda's synchronous payload limit is 6 MB; axum's default is 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            zb_lambda_host::MAX_SYNC_PAYLOAD + 1024,
+        ))
         .with_state(services)
 }
 
