@@ -211,7 +211,9 @@ async fn execution_timeout_aborts_the_running_state() {
     let definition = json!({
         "StartAt": "Long",
         "TimeoutSeconds": 1,
-        "States": {"Long": {"Type": "Wait", "Seconds": 1000, "End": true}}
+        // Timeouts are real time and Waits are scaled (0.001): 100000 s of
+        // Wait is 100 s of real time, far past the 1 s timeout.
+        "States": {"Long": {"Type": "Wait", "Seconds": 100000, "End": true}}
     });
     let (outcome, history) = run(&definition.to_string(), json!({}), &ScriptedInvoker::new()).await;
     assert_eq!(outcome, Outcome::TimedOut);
