@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use zb_event_pattern::{input_path, InputTransformer, Pattern};
+use zb_event_pattern::{input_path, InputTransformer, Pattern, TransformContext};
 
 /// PutEvents limits, as AWS documents them.
 const MAX_ENTRIES: usize = 10;
@@ -227,8 +227,13 @@ fn target_input(target: &Target, event: &Value, rule: &Rule) -> Result<String, S
             input_paths_map: map.clone(),
             input_template: template.clone(),
         };
-        let _ = rule;
-        return t.apply(event).map_err(|e| e.to_string());
+        // <aws.events.rule-name> and <aws.events.rule-arn> come from the rule, not the event.
+        let ctx = TransformContext {
+            rule_name: Some(rule.name.clone()),
+            rule_arn: Some(rule.arn.clone()),
+            ingestion_time: None,
+        };
+        return t.apply_with(event, &ctx).map_err(|e| e.to_string());
     }
     Ok(event.to_string())
 }
@@ -281,5 +286,56 @@ fn write_dead_letter(path: &PathBuf, rule: &Rule, target: &Target, event: &Value
     }
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
         let _ = writeln!(f, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn rule(target: Target) -> Rule {
+        Rule {
+            logical_id: "R".into(),
+            name: "zb-R".into(),
+            arn: "arn:aws:events:us-east-1:000000000000:rule/zb-R".into(),
+            bus: "zb-orders".into(),
+            enabled: true,
+            pattern: json!({"source": ["x"]}),
+            targets: vec![target],
+        }
+    }
+
+    fn target() -> Target {
+        Target {
+            id: "T".into(),
+            kind: TargetKind::Lambda { function: "f".into() },
+            input_path: None,
+            input: None,
+            input_transformer: None,
+            max_retries: 0,
+            max_event_age_secs: 60,
+            dead_letter_arn: None,
+        }
+    }
+
+    #[test]
+    fn target_input_follows_input_path_input_and_transformer() {
+        let event = json!({"source": "x", "detail-type": "D", "detail": {"feedId": "f-1"}});
+        let mut t = target();
+        assert_eq!(target_input(&t, &event, &rule(t.clone())).unwrap(), event.to_string());
+        t.input_path = Some("$.detail".into());
+        assert_eq!(
+            target_input(&t, &event, &rule(t.clone())).unwrap(),
+            r#"{"feedId":"f-1"}"#
+        );
+        t.input_path = None;
+        let mut map = BTreeMap::new();
+        map.insert("feed".to_string(), "$.detail.feedId".to_string());
+        t.input_transformer = Some((map, r#"{"feed": <feed>, "rule": <aws.events.rule-name>}"#.to_string()));
+        let out: Value = serde_json::from_str(&target_input(&t, &event, &rule(t.clone())).unwrap()).unwrap();
+        assert_eq!(out, json!({"feed": "f-1", "rule": "zb-R"}));
+        t.input = Some("constant".into());
+        assert_eq!(target_input(&t, &event, &rule(t.clone())).unwrap(), "constant");
     }
 }
