@@ -17,16 +17,11 @@ pub mod template;
 pub mod wiring;
 
 use aws_config::BehaviorVersion;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TableStatus, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::{IndexStatus, TableStatus};
 use aws_sdk_dynamodb::Client;
-use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use template::{get, scalar_text, untag, Template};
+use template::Template;
 use zb_shared::apikey::hash_api_key;
 use zb_shared::cost::CostMeter;
 use zb_shared::partner::{ApiKey, Partner, PartnerStatus};
@@ -93,14 +88,23 @@ pub async fn create_tables(client: &Client) -> Tables {
 }
 
 /// Creates every table of `template`; returns logical id -> physical name.
+/// The tables are built by the local cloud's own code from the template's
+/// properties (one reader of template.yaml, one CreateTable builder), under
+/// a unique name per call.
 pub async fn create_template_tables(client: &Client, template: &Template) -> BTreeMap<String, String> {
+    let text = serde_yaml::to_string(&template.doc).unwrap_or_else(|e| panic!("template.yaml: {e}"));
+    let model = zb_local::template::parse(&text, &template::repo_root(), "test", &BTreeMap::new())
+        .unwrap_or_else(|e| panic!("the local cloud cannot read template.yaml: {e}"));
     let mut tasks = tokio::task::JoinSet::new();
-    for (logical_id, resource) in template.resources_of_type("AWS::DynamoDB::Table") {
-        let spec = TableSpec::from_template(logical_id, resource);
+    for table in model.tables {
         let client = client.clone();
         tasks.spawn(async move {
-            let name = spec.create(&client).await;
-            (spec.logical_id, name)
+            let name = format!("{}-{}", table.logical_id, uuid::Uuid::new_v4().simple());
+            zb_local::tables::create(&client, &table, &name)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            wait_until_active(&client, &name).await;
+            (table.logical_id, name)
         });
     }
     let mut names = BTreeMap::new();
@@ -113,192 +117,6 @@ pub async fn create_template_tables(client: &Client, template: &Template) -> BTr
         names.insert(logical_id, name);
     }
     names
-}
-
-/// What the harness reproduces of an `AWS::DynamoDB::Table`.
-#[derive(Debug, Clone)]
-struct TableSpec {
-    logical_id: String,
-    key_schema: Vec<KeySchemaElement>,
-    attributes: Vec<AttributeDefinition>,
-    gsis: Vec<GlobalSecondaryIndex>,
-    lsis: Vec<LocalSecondaryIndex>,
-    ttl_attribute: Option<String>,
-    stream: Option<StreamSpecification>,
-}
-
-/// Properties that change nothing DynamoDB Local can observe (encryption,
-/// backups, tags, ...), or that the harness replaces (`TableName`: every
-/// test gets its own).
-const IGNORED_TABLE_PROPERTIES: &[&str] = &[
-    "TableName",
-    "SSESpecification",
-    "PointInTimeRecoverySpecification",
-    "Tags",
-    "TableClass",
-    "DeletionProtectionEnabled",
-    "ContributorInsightsSpecification",
-    "KinesisStreamSpecification",
-    "ResourcePolicy",
-    "WarmThroughput",
-    "OnDemandThroughput",
-];
-
-const HANDLED_TABLE_PROPERTIES: &[&str] = &[
-    "BillingMode",
-    "KeySchema",
-    "AttributeDefinitions",
-    "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
-    "TimeToLiveSpecification",
-    "StreamSpecification",
-];
-
-impl TableSpec {
-    fn from_template(logical_id: &str, resource: &Value) -> Self {
-        let at = |what: &str| format!("template.yaml: {logical_id}.Properties.{what}");
-        let props = get(resource, &["Properties"]).unwrap_or_else(|| panic!("{}", at("")));
-        if let Some(map) = untag(props).as_mapping() {
-            for key in map.keys().filter_map(Value::as_str) {
-                if !HANDLED_TABLE_PROPERTIES.contains(&key) && !IGNORED_TABLE_PROPERTIES.contains(&key) {
-                    panic!(
-                        "{}: the test harness (tests/src/lib.rs) does not know how to reproduce this \
-                         table property in DynamoDB Local; teach it, so tests keep running against \
-                         the template's real table design",
-                        at(key)
-                    );
-                }
-            }
-        }
-        let billing = get(props, &["BillingMode"]).and_then(scalar_text);
-        if billing.as_deref() != Some(BillingMode::PayPerRequest.as_str()) {
-            panic!(
-                "{}: is {billing:?}; the pipeline contract makes every table PAY_PER_REQUEST",
-                at("BillingMode")
-            );
-        }
-        let key_schema = parse_key_schema(get(props, &["KeySchema"]), &at("KeySchema"));
-        let attributes = sequence(get(props, &["AttributeDefinitions"]), &at("AttributeDefinitions"))
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let field = |f: &str| text(get(a, &[f]), &at(&format!("AttributeDefinitions[{i}].{f}")));
-                AttributeDefinition::builder()
-                    .attribute_name(field("AttributeName"))
-                    .attribute_type(ScalarAttributeType::from(field("AttributeType").as_str()))
-                    .build()
-                    .unwrap_or_else(|e| panic!("{}: {e}", at("AttributeDefinitions")))
-            })
-            .collect();
-        let gsis = match get(props, &["GlobalSecondaryIndexes"]) {
-            None => Vec::new(),
-            Some(list) => sequence(Some(list), &at("GlobalSecondaryIndexes"))
-                .iter()
-                .enumerate()
-                .map(|(i, index)| {
-                    let at = at(&format!("GlobalSecondaryIndexes[{i}]"));
-                    GlobalSecondaryIndex::builder()
-                        .index_name(text(get(index, &["IndexName"]), &format!("{at}.IndexName")))
-                        .set_key_schema(Some(parse_key_schema(
-                            get(index, &["KeySchema"]),
-                            &format!("{at}.KeySchema"),
-                        )))
-                        .projection(projection(get(index, &["Projection"]), &format!("{at}.Projection")))
-                        .build()
-                        .unwrap_or_else(|e| panic!("{at}: {e}"))
-                })
-                .collect(),
-        };
-        let lsis = match get(props, &["LocalSecondaryIndexes"]) {
-            None => Vec::new(),
-            Some(list) => sequence(Some(list), &at("LocalSecondaryIndexes"))
-                .iter()
-                .enumerate()
-                .map(|(i, index)| {
-                    let at = at(&format!("LocalSecondaryIndexes[{i}]"));
-                    LocalSecondaryIndex::builder()
-                        .index_name(text(get(index, &["IndexName"]), &format!("{at}.IndexName")))
-                        .set_key_schema(Some(parse_key_schema(
-                            get(index, &["KeySchema"]),
-                            &format!("{at}.KeySchema"),
-                        )))
-                        .projection(projection(get(index, &["Projection"]), &format!("{at}.Projection")))
-                        .build()
-                        .unwrap_or_else(|e| panic!("{at}: {e}"))
-                })
-                .collect(),
-        };
-        let ttl_attribute = get(props, &["TimeToLiveSpecification"]).and_then(|ttl| {
-            let enabled = get(ttl, &["Enabled"]).and_then(scalar_text);
-            (enabled.as_deref() == Some("true")).then(|| {
-                text(
-                    get(ttl, &["AttributeName"]),
-                    &at("TimeToLiveSpecification.AttributeName"),
-                )
-            })
-        });
-        let stream = get(props, &["StreamSpecification"]).map(|s| {
-            let view = text(get(s, &["StreamViewType"]), &at("StreamSpecification.StreamViewType"));
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::from(view.as_str()))
-                .build()
-                .unwrap_or_else(|e| panic!("{}: {e}", at("StreamSpecification")))
-        });
-        Self {
-            logical_id: logical_id.to_string(),
-            key_schema,
-            attributes,
-            gsis,
-            lsis,
-            ttl_attribute,
-            stream,
-        }
-    }
-
-    /// Creates the table under a fresh name, enables TTL, waits for ACTIVE.
-    async fn create(&self, client: &Client) -> String {
-        let name = format!("{}-{}", self.logical_id, uuid::Uuid::new_v4().simple());
-        client
-            .create_table()
-            .table_name(&name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .set_key_schema(Some(self.key_schema.clone()))
-            .set_attribute_definitions(Some(self.attributes.clone()))
-            .set_global_secondary_indexes((!self.gsis.is_empty()).then(|| self.gsis.clone()))
-            .set_local_secondary_indexes((!self.lsis.is_empty()).then(|| self.lsis.clone()))
-            .set_stream_specification(self.stream.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "CreateTable {name} (template.yaml {}) failed: {}",
-                    self.logical_id,
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                )
-            });
-        wait_until_active(client, &name).await;
-        if let Some(attribute) = &self.ttl_attribute {
-            let spec = TimeToLiveSpecification::builder()
-                .attribute_name(attribute)
-                .enabled(true)
-                .build()
-                .unwrap_or_else(|e| panic!("TTL specification of {name}: {e}"));
-            client
-                .update_time_to_live()
-                .table_name(&name)
-                .time_to_live_specification(spec)
-                .send()
-                .await
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "UpdateTimeToLive {name} failed: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    )
-                });
-        }
-        name
-    }
 }
 
 /// Polls DescribeTable until the table and its indexes are ACTIVE.
@@ -331,49 +149,6 @@ async fn wait_until_active(client: &Client, name: &str) {
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
-}
-
-fn text(v: Option<&Value>, at: &str) -> String {
-    v.and_then(scalar_text)
-        .unwrap_or_else(|| panic!("{at}: expected a string"))
-}
-
-fn sequence<'a>(v: Option<&'a Value>, at: &str) -> &'a Vec<Value> {
-    v.map(untag)
-        .and_then(Value::as_sequence)
-        .unwrap_or_else(|| panic!("{at}: expected a list"))
-}
-
-fn parse_key_schema(v: Option<&Value>, at: &str) -> Vec<KeySchemaElement> {
-    sequence(v, at)
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            KeySchemaElement::builder()
-                .attribute_name(text(get(k, &["AttributeName"]), &format!("{at}[{i}].AttributeName")))
-                .key_type(KeyType::from(
-                    text(get(k, &["KeyType"]), &format!("{at}[{i}].KeyType")).as_str(),
-                ))
-                .build()
-                .unwrap_or_else(|e| panic!("{at}[{i}]: {e}"))
-        })
-        .collect()
-}
-
-fn projection(v: Option<&Value>, at: &str) -> Projection {
-    let v = v.unwrap_or_else(|| panic!("{at}: an index needs a Projection"));
-    let non_key = get(v, &["NonKeyAttributes"]).map(|list| {
-        sequence(Some(list), &format!("{at}.NonKeyAttributes"))
-            .iter()
-            .map(|a| text(Some(a), &format!("{at}.NonKeyAttributes")))
-            .collect::<Vec<_>>()
-    });
-    Projection::builder()
-        .projection_type(ProjectionType::from(
-            text(get(v, &["ProjectionType"]), &format!("{at}.ProjectionType")).as_str(),
-        ))
-        .set_non_key_attributes(non_key)
-        .build()
 }
 
 /// A partner (PARTNER# item) and one of its API keys (KEY# item) to seed.
