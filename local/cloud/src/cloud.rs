@@ -423,6 +423,6 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         model,
         _dynamo: dynamo,
         servers,
-        logs: Some(logs),
+        logs: Some(crate::logs::persist(&config.state_dir, logs)),
     })
 }

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dynamodb_local;
 pub mod eventbridge;
 pub mod load;
+pub mod logs;
 pub mod sfn;
 pub mod tables;
 pub mod template;
