@@ -6,7 +6,7 @@
 #   make bench          criterion benchmarks of the pipeline
 #   make build          release build of the whole workspace
 #   make sam-build      SAM build (needs `cargo lambda`)
-#   make run            local cloud (not yet: arrives with the local-cloud issue)
+#   make run            the local cloud (zb up)
 #   make clean          build outputs (distclean: also .venv/ and .cache/)
 #
 # Everything a target installs goes into ignored folders: .venv/ and .cache/.
@@ -14,10 +14,6 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-
-# Pinned tool versions (verified to install together on Python 3.11).
-CFN_LINT_VERSION    := 1.58.0
-AWS_SAM_CLI_VERSION := 1.170.0
 
 PYTHON ?= python3
 VENV   := .venv
@@ -28,8 +24,8 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 # Never phone home from sam, never page in CI.
 export SAM_CLI_TELEMETRY := 0
 
-# Re-created automatically when a pinned version changes.
-TOOLS_STAMP := $(VENV)/.tools-$(CFN_LINT_VERSION)-$(AWS_SAM_CLI_VERSION).stamp
+# Re-created automatically when tools/requirements.txt (the pinned versions) changes.
+TOOLS_STAMP := $(VENV)/.tools.stamp
 
 .PHONY: all tools fmt-check clippy lint-template test bench build sam-build run demo load release clean distclean
 
@@ -39,11 +35,10 @@ all: test
 tools: $(TOOLS_STAMP)
 	@scripts/dynamodb-local install   # idempotent: instant when .cache/dynamodb-local exists
 
-$(TOOLS_STAMP):
+$(TOOLS_STAMP): tools/requirements.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-	    "cfn-lint==$(CFN_LINT_VERSION)" "aws-sam-cli==$(AWS_SAM_CLI_VERSION)"
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 
 # --------------------------------------------------------------------------- checks
