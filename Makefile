@@ -7,6 +7,7 @@
 #   make build          release build of the whole workspace
 #   make sam-build      SAM build (needs `cargo lambda`)
 #   make run            the local cloud (zb up)
+#   make fuzz           cargo-fuzz targets, FUZZ_SECONDS (200) each; not part of `make test`
 #   make clean          build outputs (distclean: also .venv/ and .cache/)
 #
 # Everything a target installs goes into ignored folders: .venv/ and .cache/.
@@ -27,7 +28,7 @@ export SAM_CLI_TELEMETRY := 0
 # Re-created automatically when tools/requirements.txt (the pinned versions) changes.
 TOOLS_STAMP := $(VENV)/.tools.stamp
 
-.PHONY: all tools fmt-check clippy lint-template test bench build sam-build run demo load release clean distclean
+.PHONY: all tools fmt-check clippy lint-template test bench build sam-build run demo load release fuzz clean distclean
 
 all: test
 
@@ -95,6 +96,33 @@ load: tools release
 
 release:
 	cargo build --release --workspace --bins
+
+# --------------------------------------------------------------------------- fuzz
+# cargo-fuzz targets (fuzz/, outside the workspace): each partner format's
+# parse -> validate -> transform path and the problem renderer, FUZZ_SECONDS
+# each, one process (-jobs=1). Not part of `make test`. cargo fuzz needs
+# nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain take them. No
+# sanitizer: the code is safe Rust, and debug assertions (-a) turn integer
+# overflow into a crash. New inputs go to .cache/fuzz/corpus, libFuzzer's
+# log to .cache/fuzz/<target>.log, crashes to fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 200
+FUZZ_TARGETS ?= partner_a_feed partner_b_feed problem_renderer
+CARGO_FUZZ   := $(CACHE)/cargo-fuzz/bin/cargo-fuzz
+
+$(CARGO_FUZZ):
+	cargo install cargo-fuzz --version 0.13.2 --locked --root $(CACHE)/cargo-fuzz
+
+fuzz: $(CARGO_FUZZ)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(CACHE)/fuzz/corpus/$$t; \
+	    dict=""; [ -f fuzz/dict/$$t.dict ] && dict="-dict=fuzz/dict/$$t.dict"; \
+	    echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	    ok=0; RUSTC_BOOTSTRAP=1 $(CARGO_FUZZ) fuzz run --fuzz-dir fuzz -s none -a $$t \
+	        $(CACHE)/fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	        -max_total_time=$(FUZZ_SECONDS) -jobs=1 -print_final_stats=1 $$dict || ok=$$?; \
+	    mv -f fuzz-0.log $(CACHE)/fuzz/$$t.log 2>/dev/null || true; \
+	    [ $$ok -eq 0 ] || exit $$ok; \
+	done
 
 # --------------------------------------------------------------------------- clean
 # clean: build outputs; distclean: also the installed tools.

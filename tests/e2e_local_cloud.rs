@@ -66,14 +66,24 @@ impl Client {
     }
 }
 
+/// The order pipeline's ARN (the stack also has the webhook-delivery machine).
+async fn pipeline_arn(sfn: &aws_sdk_sfn::Client) -> String {
+    let machines = sfn.list_state_machines().send().await.expect("ListStateMachines");
+    machines
+        .state_machines()
+        .iter()
+        .find(|m| m.name().ends_with("order-pipeline"))
+        .map(|m| m.state_machine_arn().to_string())
+        .expect("an order-pipeline state machine")
+}
+
 /// The execution that processed a feed, once it has finished.
 async fn execution_of(
     sfn: &aws_sdk_sfn::Client,
     feed_id: &str,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
     let started = Instant::now();
-    let machines = sfn.list_state_machines().send().await.expect("ListStateMachines");
-    let arn = machines.state_machines()[0].state_machine_arn().to_string();
+    let arn = pipeline_arn(sfn).await;
     loop {
         let list = sfn
             .list_executions()
@@ -334,9 +344,7 @@ async fn the_aws_endpoint_serves_the_sdks() {
     assert!(err.into_service_error().is_execution_does_not_exist());
 
     // Bad input gets AWS's typed errors.
-    let machine_arn = sfn.list_state_machines().send().await.unwrap().state_machines()[0]
-        .state_machine_arn()
-        .to_string();
+    let machine_arn = pipeline_arn(&sfn).await;
     let err = sfn
         .start_execution()
         .state_machine_arn(&machine_arn)
@@ -366,9 +374,7 @@ async fn the_aws_endpoint_serves_the_sdks() {
     // StartSyncExecution, in the awsJson1_0 wire format. (The Rust SDK
     // prefixes this operation's host with "sync-", which a bare IP endpoint
     // cannot take, so this call is made on the wire directly.)
-    let machine = sfn.list_state_machines().send().await.unwrap().state_machines()[0]
-        .state_machine_arn()
-        .to_string();
+    let machine = pipeline_arn(&sfn).await;
     let input = json!({"feedId": uuid::Uuid::now_v7().to_string(), "partnerId": "partner-a", "format": "partner-a@1",
                        "receivedAt": "2026-01-01T12:00:00.000Z", "requestId": "r", "correlationId": "c"});
     let resp: Value = reqwest::Client::new()

@@ -31,6 +31,7 @@ const SAMPLES: &[(&str, &str)] = &[
     ("record-error.json", "record-error"),
     ("record-error-failure.json", "record-error"),
     ("notify.json", "notify"),
+    ("deliver.json", "deliver"),
     ("query-feed.json", "query"),
     ("query-orders.json", "query"),
 ];
@@ -494,4 +495,11 @@ fn the_query_samples_are_requests_on_the_query_routes() {
         .orders
         .iter()
         .all(|o| from <= o.order.event_time && o.order.event_time <= to));
+}
+
+#[test]
+fn the_deliver_sample_is_the_input_notify_starts_a_delivery_run_with() {
+    let step: zb_shared::delivery::DeliveryStep = parse_exact("deliver.json");
+    assert_eq!((step.partner_id.as_str(), step.attempt), ("partner-a", 0));
+    assert!(step.outcome.is_none() && step.wait_seconds.is_none());
 }

@@ -46,7 +46,11 @@ async fn a_known_key_authorizes_its_partner() {
     )
     .await;
     let ctx = authorize(&env, Some("key-a")).await.expect("authorized");
-    assert_eq!(ctx, json!({"partnerId": "partner-a", "format": "partner-a@1"}));
+    // No limit on the record: the defaults travel in the context.
+    assert_eq!(
+        ctx,
+        json!({"partnerId": "partner-a", "format": "partner-a@1", "rate": 100, "burst": 200})
+    );
 }
 
 #[tokio::test]

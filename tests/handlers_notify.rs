@@ -1,9 +1,21 @@
-//! notify against a real HTTP receiver on 127.0.0.1 and a partners table
-//! in DynamoDB Local.
+//! notify and deliver against DynamoDB Local and a real HTTP receiver on
+//! 127.0.0.1. notify records the delivery and starts its run (the Step
+//! Functions start is behind our ExecutionStarter port here; the
+//! end-to-end test runs the real state machine); the tests then drive
+//! deliver attempt by attempt, as the state machine does, with the clock
+//! pinned so that "24 h of failures" needs no waiting.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use zb_shared::delivery::{DeliveryStatus, DeliveryStep};
+use zb_shared::events::RecordingSink;
+use zb_shared::partner::WebhookStatus;
+use zb_shared::ssrf::UrlPolicy;
+use zb_shared::webhook::Schedule;
+use zb_shared::workflow::RecordingStarter;
 use zb_tests::api::{eventbridge_event, from_json, lambda_event};
+use zb_tests::fixtures::now;
 use zb_tests::receiver::Receiver;
 use zb_tests::wiring::Env;
 
@@ -33,30 +45,77 @@ async fn env_with_webhook(url: Option<&str>) -> Env {
     env
 }
 
+/// notify for `event`; returns the first run's input.
+async fn notified(env: &Env, event: EventBridgeEvent<Value>) -> DeliveryStep {
+    let starter = RecordingStarter::default();
+    let app = env.notify(starter);
+    let outcome = notify::handler(&app, lambda_event(event)).await.expect("notified");
+    assert!(
+        matches!(outcome, notify::Outcome::DeliveryStarted { .. }),
+        "{outcome:?}"
+    );
+    let started = app.starter.started();
+    assert_eq!(started.len(), 1);
+    serde_json::from_str(&started[0].1).expect("the run's input is a DeliveryStep")
+}
+
+/// One deliver attempt at `t`, as the state machine's Attempt state runs it.
+async fn attempt(
+    env: &Env,
+    step: &DeliveryStep,
+    t: DateTime<Utc>,
+    schedule: &Schedule,
+) -> (DeliveryStep, RecordingSink) {
+    let app = env.deliver(RecordingSink::default(), t, schedule.clone());
+    let next = deliver::handler(&app, lambda_event(step.clone()))
+        .await
+        .expect("attempt ran");
+    (next, app.events)
+}
+
 #[tokio::test]
-async fn a_partner_with_a_webhook_gets_a_signed_notification() {
+async fn notify_records_the_delivery_once_and_starts_one_run_per_event() {
+    let env = env_with_webhook(Some("http://127.0.0.1:9/hook")).await;
+    let event = persisted_event();
+    let event_id = event.id.clone().expect("id");
+    let app = env.notify(RecordingStarter::default());
+    let first = notify::handler(&app, lambda_event(event.clone())).await.expect("first");
+    // EventBridge or Lambda retrying the same event: same delivery, no second run.
+    let again = notify::handler(&app, lambda_event(event)).await.expect("retry");
+    assert_eq!(first, again);
+    let started = app.starter.started();
+    assert_eq!(started.len(), 1, "{started:?}");
+    let step: DeliveryStep = serde_json::from_str(&started[0].1).expect("input");
+    assert_eq!(
+        started[0].0, step.delivery_id,
+        "the execution is named after the delivery"
+    );
+    let d = env
+        .deliveries()
+        .get("partner-a", &step.delivery_id, &Default::default())
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(d.status, DeliveryStatus::Pending);
+    assert_eq!(d.webhook_id, format!("msg_{event_id}"));
+    let body: Value = serde_json::from_str(&d.body).expect("json body");
+    assert_eq!(body["type"], "orders.persisted");
+    assert_eq!(body["data"]["counts"]["persisted"], 1);
+}
+
+#[tokio::test]
+async fn an_attempt_is_signed_and_a_2xx_delivers_it() {
     let receiver = Receiver::start(vec![204]).await;
     let env = env_with_webhook(Some(&receiver.url)).await;
-    let event = persisted_event();
-    let event_id = event.id.clone().unwrap();
-    let app = env.notify(notify::http_client().unwrap());
-    let delivery = notify::handler(&app, lambda_event(event)).await.expect("delivered");
-    assert_eq!(
-        delivery,
-        notify::Delivery::Delivered {
-            webhook_id: format!("msg_{event_id}"),
-            status: 204
-        }
-    );
+    let step = notified(&env, persisted_event()).await;
+    let (next, _) = attempt(&env, &step, now(), &Schedule::default()).await;
+    assert_eq!(next.outcome.as_deref(), Some("delivered"));
 
     let got = receiver.received();
     assert_eq!(got.len(), 1);
     let h = &got[0].headers;
-    assert_eq!(h["webhook-id"], format!("msg_{event_id}"));
-    assert_eq!(h["content-type"], "application/json");
-    let ts: i64 = h["webhook-timestamp"].parse().unwrap();
-    assert_eq!(ts, zb_tests::fixtures::now().timestamp());
-    // The receiver verifies as a partner would: HMAC over id.timestamp.body.
+    let ts: i64 = h["webhook-timestamp"].parse().expect("timestamp");
+    assert_eq!(ts, now().timestamp());
     zb_shared::signing::verify(
         SECRET,
         &h["webhook-id"],
@@ -67,77 +126,253 @@ async fn a_partner_with_a_webhook_gets_a_signed_notification() {
         300,
     )
     .expect("the signature verifies");
-    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
-    assert_eq!(body["type"], "orders.persisted");
-    assert_eq!(body["data"]["feedId"], "0190b6b0-0000-7000-8000-000000000001");
-    assert_eq!(body["data"]["counts"]["persisted"], 1);
-}
-
-#[tokio::test]
-async fn a_non_2xx_answer_fails_the_invocation_so_the_platform_retries() {
-    let receiver = Receiver::start(vec![503, 200]).await;
-    let env = env_with_webhook(Some(&receiver.url)).await;
-    let app = env.notify(notify::http_client().unwrap());
-    let event = persisted_event();
-    let err = notify::handler(&app, lambda_event(event.clone())).await.unwrap_err();
-    assert_eq!(
-        lambda_runtime::Diagnostic::from(err).error_type,
-        "WebhookDeliveryFailed"
-    );
-    // The platform's retry of the same event carries the same webhook-id.
-    notify::handler(&app, lambda_event(event))
+    let d = env
+        .deliveries()
+        .get("partner-a", &step.delivery_id, &Default::default())
         .await
-        .expect("second attempt delivered");
-    let got = receiver.received();
-    assert_eq!(got.len(), 2);
-    assert_eq!(got[0].headers["webhook-id"], got[1].headers["webhook-id"]);
-}
-
-#[tokio::test]
-async fn an_unreachable_or_slow_endpoint_fails_the_invocation() {
-    // A port nothing listens on: bind, note the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env = env_with_webhook(Some(&format!("http://127.0.0.1:{port}/hook"))).await;
-    let app = env.notify(notify::http_client().unwrap());
-    let err = notify::handler(&app, lambda_event(persisted_event()))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        lambda_runtime::Diagnostic::from(err).error_type,
-        "WebhookDeliveryFailed"
-    );
-
-    // An endpoint that accepts but never answers hits the client timeout.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", silent.local_addr().unwrap());
-    let env = env_with_webhook(Some(&url)).await;
-    let quick = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_millis(300))
-        .build()
         .unwrap();
-    let err = notify::handler(&env.notify(quick), lambda_event(persisted_event()))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("could not be reached"), "{err}");
-    drop(silent);
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+    assert_eq!(d.attempts.len(), 1);
+    assert_eq!(d.attempts[0].status_code, Some(204));
+    assert_eq!(h["webhook-id"], d.webhook_id);
 }
 
 #[tokio::test]
-async fn a_partner_without_a_webhook_is_left_for_the_outbox() {
+async fn failures_wait_on_the_schedule_honour_retry_after_and_keep_the_webhook_id() {
+    let receiver = Receiver::start_with(vec![
+        (500, ""),
+        (503, "retry-after: 1000"),
+        (429, "retry-after: 7"),
+        (200, ""),
+    ])
+    .await;
+    let env = env_with_webhook(Some(&receiver.url)).await;
+    let step = notified(&env, persisted_event()).await;
+    let schedule = Schedule::default();
+    let (s1, _) = attempt(&env, &step, now(), &schedule).await;
+    assert_eq!((s1.outcome.as_deref(), s1.wait_seconds), (Some("retry"), Some(5)));
+    // Still retrying: not a dead letter, so it cannot be replayed alongside its run.
+    let reopened = env
+        .deliveries()
+        .reopen("partner-a", &step.delivery_id, "x", &Default::default())
+        .await;
+    assert!(reopened.expect("store").is_none());
+    let (s2, _) = attempt(&env, &s1, now(), &schedule).await;
+    assert_eq!(
+        (s2.outcome.as_deref(), s2.wait_seconds),
+        (Some("retry"), Some(1000)),
+        "Retry-After is longer: it wins"
+    );
+    let (s3, _) = attempt(&env, &s2, now(), &schedule).await;
+    assert_eq!(
+        (s3.outcome.as_deref(), s3.wait_seconds),
+        (Some("retry"), Some(1800)),
+        "the schedule is longer: it wins"
+    );
+    let (s4, _) = attempt(&env, &s3, now(), &schedule).await;
+    assert_eq!(s4.outcome.as_deref(), Some("delivered"));
+
+    let ids: Vec<_> = receiver
+        .received()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    assert!(ids.iter().all(|i| i == &ids[0]), "{ids:?}");
+    let d = env
+        .deliveries()
+        .get("partner-a", &step.delivery_id, &Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let codes: Vec<_> = d.attempts.iter().map(|a| a.status_code).collect();
+    assert_eq!(codes, vec![Some(500), Some(503), Some(429), Some(200)]);
+    assert_eq!(d.attempts[0].error.as_deref(), Some("answered 500"));
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+}
+
+#[tokio::test]
+async fn an_exhausted_schedule_is_a_dead_letter_that_can_be_replayed() {
+    let receiver = Receiver::start(vec![500, 500, 500, 204]).await;
+    let env = env_with_webhook(Some(&receiver.url)).await;
+    let step = notified(&env, persisted_event()).await;
+    let schedule = Schedule(vec![1, 1]);
+    let mut s = step.clone();
+    for _ in 0..3 {
+        s = attempt(&env, &s, now(), &schedule).await.0;
+    }
+    assert_eq!(s.outcome.as_deref(), Some("dead"));
+    let store = env.deliveries();
+    let d = store
+        .get("partner-a", &step.delivery_id, &Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((d.status, d.attempts.len()), (DeliveryStatus::Dead, 3));
+    let dead = store
+        .list_all("partner-a", Some(DeliveryStatus::Dead), "", &Default::default())
+        .await
+        .expect("list");
+    assert_eq!(dead.len(), 1);
+
+    // Replay: the same delivery, a new run name, the same webhook-id.
+    let reopened = store
+        .reopen(
+            "partner-a",
+            &step.delivery_id,
+            "2026-01-01T13:00:00.000Z",
+            &Default::default(),
+        )
+        .await
+        .unwrap()
+        .expect("reopened");
+    assert_eq!((reopened.status, reopened.replays), (DeliveryStatus::Pending, 1));
+    assert_eq!(reopened.execution_name(), format!("{}-r1", step.delivery_id));
+    let (s, _) = attempt(&env, &step, now(), &schedule).await;
+    assert_eq!(s.outcome.as_deref(), Some("delivered"));
+    let got = receiver.received();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3].headers["webhook-id"], got[0].headers["webhook-id"]);
+    // A delivered notification is never reopened.
+    assert!(store
+        .reopen("partner-a", &step.delivery_id, "x", &Default::default())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_410_disables_the_endpoint_and_tells_ops() {
+    let receiver = Receiver::start(vec![410]).await;
+    let env = env_with_webhook(Some(&receiver.url)).await;
+    let step = notified(&env, persisted_event()).await;
+    let (s, events) = attempt(&env, &step, now(), &Schedule::default()).await;
+    assert_eq!(s.outcome.as_deref(), Some("dead"));
+    let record = env
+        .partners()
+        .get_record("partner-a", &Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state.webhook_status, WebhookStatus::Disabled);
+    let published = events.events();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].detail_type, "WebhookEndpointDisabled");
+    assert_eq!(published[0].detail["partnerId"], "partner-a");
+
+    // Later notifications are dead letters at once: no run, no request.
+    let app = env.notify(RecordingStarter::default());
+    let outcome = notify::handler(&app, lambda_event(persisted_event()))
+        .await
+        .expect("handled");
+    assert!(matches!(outcome, notify::Outcome::DeadLettered { .. }), "{outcome:?}");
+    assert!(app.starter.started().is_empty());
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_24_hours_is_disabled() {
+    let receiver = Receiver::start(vec![500]).await;
+    let env = env_with_webhook(Some(&receiver.url)).await;
+    let schedule = Schedule::default();
+    let first = notified(&env, persisted_event()).await;
+    let (s, events) = attempt(&env, &first, now(), &schedule).await;
+    assert_eq!(s.outcome.as_deref(), Some("retry"));
+    assert!(events.events().is_empty());
+    // Another notification failing just under 24 h later keeps retrying...
+    let second = notified(&env, persisted_event()).await;
+    let almost = now() + chrono::Duration::hours(24) - chrono::Duration::seconds(1);
+    assert_eq!(
+        attempt(&env, &second, almost, &schedule).await.0.outcome.as_deref(),
+        Some("retry")
+    );
+    // ...and at 24 h of failures without a success the endpoint is disabled.
+    let (s, events) = attempt(&env, &s, now() + chrono::Duration::hours(24), &schedule).await;
+    assert_eq!(s.outcome.as_deref(), Some("dead"));
+    assert_eq!(events.events().len(), 1);
+    assert_eq!(events.events()[0].detail["reason"], "failing continuously for 24 h");
+    let record = env
+        .partners()
+        .get_record("partner-a", &Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.state.webhook_status, WebhookStatus::Disabled);
+}
+
+#[tokio::test]
+async fn a_success_resets_the_24_hour_clock() {
+    let receiver = Receiver::start(vec![500, 200, 500]).await;
+    let env = env_with_webhook(Some(&receiver.url)).await;
+    let schedule = Schedule::default();
+    let a = notified(&env, persisted_event()).await;
+    let a1 = attempt(&env, &a, now(), &schedule).await.0;
+    assert_eq!(
+        attempt(&env, &a1, now() + chrono::Duration::hours(1), &schedule)
+            .await
+            .0
+            .outcome
+            .as_deref(),
+        Some("delivered")
+    );
+    let b = notified(&env, persisted_event()).await;
+    let (s, events) = attempt(&env, &b, now() + chrono::Duration::hours(25), &schedule).await;
+    assert_eq!(
+        s.outcome.as_deref(),
+        Some("retry"),
+        "the run of failures began after the success"
+    );
+    assert!(events.events().is_empty());
+}
+
+#[tokio::test]
+async fn the_ssrf_guard_refuses_a_url_before_any_request() {
+    let receiver = Receiver::start(vec![204]).await;
+    let env = env_with_webhook(Some(&receiver.url)).await;
+    let step = notified(&env, persisted_event()).await;
+    let mut app = env.deliver(RecordingSink::default(), now(), Schedule::default());
+    app.url_policy = UrlPolicy::PublicHttps;
+    let s = deliver::handler(&app, lambda_event(step.clone())).await.expect("ran");
+    assert_eq!(s.outcome.as_deref(), Some("retry"));
+    assert!(receiver.received().is_empty(), "a request went to a refused URL");
+    let d = env
+        .deliveries()
+        .get("partner-a", &step.delivery_id, &Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.attempts[0].error.as_deref(), Some("the webhook URL must use https"));
+}
+
+#[tokio::test]
+async fn a_partner_without_a_webhook_gets_each_event_once_in_its_outbox() {
     let env = env_with_webhook(None).await;
-    let app = env.notify(notify::http_client().unwrap());
-    let delivery = notify::handler(&app, lambda_event(persisted_event())).await.unwrap();
-    assert_eq!(delivery, notify::Delivery::NoWebhook);
+    let app = env.notify(RecordingStarter::default());
+    let first = persisted_event();
+    let outcome = notify::handler(&app, lambda_event(first.clone())).await.unwrap();
+    assert_eq!(outcome, notify::Outcome::Outboxed { seq: Some(1) });
+    // A retry of the same event appends nothing; the next event comes next.
+    let retried = notify::handler(&app, lambda_event(first)).await.unwrap();
+    assert_eq!(retried, notify::Outcome::Outboxed { seq: None });
+    let next = notify::handler(&app, lambda_event(persisted_event())).await.unwrap();
+    assert_eq!(next, notify::Outcome::Outboxed { seq: Some(2) });
+    assert!(app.starter.started().is_empty());
+    let page = env
+        .outbox()
+        .read("partner-a", None, 10, &Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+    let body: Value = serde_json::from_str(&page.entries[0].body).unwrap();
+    assert_eq!(body["type"], "orders.persisted");
 }
 
 #[tokio::test]
 async fn an_event_without_a_partner_is_a_named_error() {
     let env = env_with_webhook(None).await;
-    let app = env.notify(notify::http_client().unwrap());
+    let app = env.notify(RecordingStarter::default());
     let event = from_json(eventbridge_event("OrdersPersisted", &json!({"feedId": "f"})));
     let err = notify::handler(&app, lambda_event(event)).await.unwrap_err();
     assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "InvalidEvent");

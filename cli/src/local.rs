@@ -128,12 +128,16 @@ pub async fn up(args: UpArgs) -> Result<(), LocalError> {
     let Some(mut logs) = running.take_logs() else {
         return Err(LocalError::Usage("the function logs were already taken".into()));
     };
+    // Reload on save: template.yaml, statemachines/ and the function binaries.
+    let mut reloads = running.watch();
+    println!("Watching template.yaml, the state machine definitions and the function binaries for changes.");
     loop {
         tokio::select! {
             line = logs.recv() => match line {
                 Some(l) => println!("[{}] {}", l.function, l.line),
                 None => break,
             },
+            Some(event) = reloads.recv() => println!("[reload] {event}"),
             _ = tokio::signal::ctrl_c() => break,
         }
     }

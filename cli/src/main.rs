@@ -4,11 +4,17 @@
 //! type; main only parses, dispatches and turns errors into exit code 1.
 
 mod aws;
+mod cost;
+mod deliveries;
 mod executions;
 mod history;
 mod local;
+mod logs;
+mod partners;
 mod render;
 mod source;
+mod test_pattern;
+mod test_state;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +44,18 @@ enum Command {
     Demo(local::DemoArgs),
     /// Bounded load test against a local cloud on 127.0.0.1
     Load(local::LoadArgs),
+    /// Run one state of a state machine on the local cloud (TestState) and show each processing step
+    TestState(test_state::TestStateArgs),
+    /// Does an event match a rule's pattern, and if not, which field failed
+    TestPattern(test_pattern::TestPatternArgs),
+    /// The local functions' logs, with the REPORT lines (--follow to keep tailing)
+    Logs(logs::LogsArgs),
+    /// What each partner request costs: per feed, partner and service, and what-if repricing
+    Cost(cost::CostArgs),
+    /// Onboard partners: create, rotate keys and secrets, set webhooks, disable, list
+    Partners(partners::PartnersArgs),
+    /// Webhook deliveries: list them with their attempts, replay dead letters
+    Deliveries(deliveries::DeliveriesArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +64,18 @@ enum CliError {
     Executions(#[from] executions::ExecError),
     #[error(transparent)]
     Local(#[from] local::LocalError),
+    #[error(transparent)]
+    TestState(#[from] test_state::TestStateError),
+    #[error(transparent)]
+    TestPattern(#[from] test_pattern::TestPatternError),
+    #[error(transparent)]
+    Logs(#[from] logs::LogsError),
+    #[error(transparent)]
+    Cost(#[from] cost::CostError),
+    #[error(transparent)]
+    Partners(#[from] partners::PartnersError),
+    #[error(transparent)]
+    Deliveries(#[from] deliveries::DeliveriesError),
     /// A command that ran but whose outcome was a failure (already reported).
     #[error("{0}")]
     Failed(&'static str),
@@ -55,7 +85,10 @@ impl CliError {
     fn is_broken_pipe(&self) -> bool {
         match self {
             Self::Executions(e) => e.is_broken_pipe(),
-            Self::Local(_) | Self::Failed(_) => false,
+            Self::Logs(e) => e.is_broken_pipe(),
+            Self::TestState(_) | Self::TestPattern(_) => false,
+            Self::Cost(e) => e.is_broken_pipe(),
+            Self::Local(_) | Self::Partners(_) | Self::Deliveries(_) | Self::Failed(_) => false,
         }
     }
 }
@@ -75,6 +108,20 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Load(args) => local::load(args).await?,
+        Command::TestState(args) => {
+            if !test_state::run(&cli.aws, cli.output, args).await? {
+                return Err(CliError::Failed("the state did not succeed"));
+            }
+        }
+        Command::TestPattern(args) => {
+            if !test_pattern::run(cli.output, args)? {
+                return Err(CliError::Failed("the event does not match the pattern"));
+            }
+        }
+        Command::Logs(args) => logs::run(cli.output, args).await?,
+        Command::Cost(args) => cost::run(&cli.aws, args).await?,
+        Command::Partners(args) => partners::run(&cli.aws, cli.output, args).await?,
+        Command::Deliveries(args) => deliveries::run(&cli.aws, cli.output, args).await?,
     }
     Ok(())
 }

@@ -80,6 +80,12 @@ pub struct CostRecord {
     pub feed_id: Option<String>,
     pub partner_id: Option<String>,
     pub request_id: Option<String>,
+    /// API Gateway's `requestContext.requestId`, on invocations an API request
+    /// caused: it joins the authorizer's invocation to the feed ingest created
+    /// for the same request.
+    pub api_request_id: Option<String>,
+    /// The request body size API Gateway metered (HTTP APIs bill per 512 KB).
+    pub api_request_bytes: Option<u64>,
     pub orders: usize,
     pub duration_ms: f64,
     pub counters: Counters,
@@ -96,6 +102,8 @@ impl CostRecord {
                 feed_id: None,
                 partner_id: None,
                 request_id: None,
+                api_request_id: None,
+                api_request_bytes: None,
                 orders: 0,
                 duration_ms: 0.0,
                 counters: Counters::default(),
@@ -149,6 +157,12 @@ impl CostRecord {
         if let Some(r) = &self.request_id {
             doc.insert("RequestId".into(), json!(r));
         }
+        if let Some(a) = &self.api_request_id {
+            doc.insert("ApiRequestId".into(), json!(a));
+        }
+        if let Some(b) = self.api_request_bytes {
+            doc.insert("ApiRequestBytes".into(), json!(b));
+        }
         let c = &self.counters;
         doc.insert("OrdersHandled".into(), json!(self.orders));
         doc.insert("DurationMs".into(), json!((self.duration_ms * 1000.0).round() / 1000.0));
@@ -184,6 +198,8 @@ mod tests {
         rec.partner_id = Some("partner-a".into());
         rec.feed_id = Some("f-1".into());
         rec.orders = 2;
+        rec.api_request_id = Some("api-1".into());
+        rec.api_request_bytes = Some(830);
         rec.metrics.push(("OrdersPersisted", 2.0));
         let doc = rec.finish(started, &meter).to_emf("ZeroBeta", 1_700_000_000_000);
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "ZeroBeta");
@@ -202,6 +218,8 @@ mod tests {
         assert_eq!(doc["EventBridgeEntries"], 1);
         assert_eq!(doc["EventBridgeBytes"], 321);
         assert_eq!(doc["FeedId"], "f-1");
+        assert_eq!(doc["ApiRequestId"], "api-1");
+        assert_eq!(doc["ApiRequestBytes"], 830);
     }
 
     #[test]
@@ -210,5 +228,6 @@ mod tests {
         let doc = rec.finish(started, &CostMeter::default()).to_emf("ZeroBeta", 0);
         assert!(doc.get("_aws").is_none());
         assert_eq!(doc["FunctionName"], "authorizer");
+        assert!(doc.get("ApiRequestId").is_none() && doc.get("ApiRequestBytes").is_none());
     }
 }

@@ -2,6 +2,7 @@
 //! query: headers, the request id, the authorizer context, and responses.
 
 use crate::problem::{Problem, ProblemKind, CONTENT_TYPE};
+use crate::ratelimit::RateLimit;
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
@@ -30,6 +31,18 @@ pub fn request_id(req: &ApiGatewayV2httpRequest) -> String {
 pub struct Caller {
     pub partner_id: String,
     pub format: String,
+    /// The partner's limit (`rate`, `burst` in the context); the defaults
+    /// when the authorizer sent none.
+    pub rate_limit: RateLimit,
+}
+
+/// A context number, as a JSON number or a numeric string.
+fn context_u32(fields: &std::collections::HashMap<String, serde_json::Value>, name: &str) -> Option<u32> {
+    match fields.get(name)? {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|v| u32::try_from(v).ok()),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
 }
 
 /// Reads the authorizer context. Missing means the route was wired without
@@ -45,7 +58,16 @@ pub fn caller(req: &ApiGatewayV2httpRequest) -> Option<Caller> {
     if partner_id.is_empty() {
         return None;
     }
-    Some(Caller { partner_id, format })
+    let defaults = RateLimit::default();
+    let rate_limit = RateLimit {
+        rate: context_u32(fields, "rate").unwrap_or(defaults.rate),
+        burst: context_u32(fields, "burst").unwrap_or(defaults.burst),
+    };
+    Some(Caller {
+        partner_id,
+        format,
+        rate_limit,
+    })
 }
 
 /// The request body as bytes, decoding base64 when API Gateway encoded it.

@@ -76,6 +76,7 @@ pub enum ProblemKind {
     PayloadTooLarge,
     UnsupportedMediaType,
     IdempotencyKeyReused,
+    TooManyRequests,
     ServiceUnavailable,
     Internal,
 }
@@ -91,6 +92,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::IdempotencyKeyReused => 422,
+            Self::TooManyRequests => 429,
             Self::ServiceUnavailable => 503,
             Self::Internal => 500,
         }
@@ -106,6 +108,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::IdempotencyKeyReused => "idempotency-key-reused",
+            Self::TooManyRequests => "too-many-requests",
             Self::ServiceUnavailable => "service-unavailable",
             Self::Internal => "internal",
         }
@@ -121,6 +124,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Unsupported content type",
             Self::IdempotencyKeyReused => "Idempotency-Key reused with a different body",
+            Self::TooManyRequests => "Too many requests",
             Self::ServiceUnavailable => "Service temporarily unavailable",
             Self::Internal => "Internal error",
         }

@@ -32,6 +32,8 @@ pub enum RejectionCode {
     InvalidTimestamp,
     /// The event time is more than 5 minutes in the future.
     EventTimeInFuture,
+    /// The event time is before 2000-01-01T00:00:00Z.
+    EventTimeTooOld,
     /// The partner's total differs from the sum of the lines.
     TotalMismatch,
     /// The sequence number appears twice in the same feed.
@@ -57,6 +59,7 @@ impl RejectionCode {
             Self::InvalidAmount => "INVALID_AMOUNT",
             Self::InvalidTimestamp => "INVALID_TIMESTAMP",
             Self::EventTimeInFuture => "EVENT_TIME_IN_FUTURE",
+            Self::EventTimeTooOld => "EVENT_TIME_TOO_OLD",
             Self::TotalMismatch => "TOTAL_MISMATCH",
             Self::DuplicateSequence => "DUPLICATE_SEQUENCE",
             Self::SequenceConflict => "SEQUENCE_CONFLICT",

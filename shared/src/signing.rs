@@ -40,6 +40,17 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
     Ok(format!("v1,{}", STANDARD.encode(tag)))
 }
 
+/// The `webhook-signature` header value during a secret rotation: one
+/// `v1,<sig>` entry per valid secret, space-separated, as the specification
+/// allows, so receivers holding either secret verify it.
+pub fn sign_all(secrets: &[&str], id: &str, timestamp: i64, body: &[u8]) -> Result<String, SigningError> {
+    let entries = secrets
+        .iter()
+        .map(|s| sign(s, id, timestamp, body))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(entries.join(" "))
+}
+
 /// Verifies a `webhook-signature` header (space-separated `v1,<sig>` list)
 /// in constant time, and that the timestamp is within `tolerance_secs` of `now`.
 pub fn verify(
@@ -97,5 +108,19 @@ mod tests {
             Err(SigningError::StaleTimestamp(TS))
         );
         assert_eq!(sign("whsec_!!!", ID, TS, BODY), Err(SigningError::BadSecret));
+    }
+
+    #[test]
+    fn during_a_rotation_either_secret_verifies() {
+        let other = "whsec_c2Vjb25kIHNlY3JldCBmb3IgdGhlIHRlc3Q=";
+        let header = sign_all(&[other, SECRET], ID, TS, BODY).unwrap();
+        assert_eq!(header.split(' ').count(), 2);
+        assert!(header.ends_with(EXPECTED));
+        assert_eq!(verify(SECRET, ID, TS, BODY, &header, TS, 300), Ok(()));
+        assert_eq!(verify(other, ID, TS, BODY, &header, TS, 300), Ok(()));
+        assert_eq!(
+            verify("whsec_dGhpcmQ=", ID, TS, BODY, &header, TS, 300),
+            Err(SigningError::NoMatch)
+        );
     }
 }

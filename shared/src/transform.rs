@@ -14,6 +14,10 @@ use std::collections::HashSet;
 
 /// How far in the future an event time may be (clock skew allowance).
 pub const MAX_FUTURE_SKEW: Duration = Duration::minutes(5);
+/// The earliest event time accepted, 2000-01-01T00:00:00Z: older ones are
+/// a partner's bug (an unset field read as 0), and years before 0000 would
+/// break the fixed-width timestamps the byEventTime index sorts on.
+pub const MIN_EVENT_TIME_SECS: i64 = 946_684_800;
 
 /// Canonical orders and the orders that broke a rule.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -228,6 +232,16 @@ pub fn transform_order(format: &Format, index: usize, raw: &Value, now: DateTime
             format!("{time_value} is not a valid {:?} timestamp", m.event_time.conversion),
         )
     })?;
+    if event_time.timestamp() < MIN_EVENT_TIME_SECS {
+        return Err(ctx.reject(
+            At::order(time_path),
+            RejectionCode::EventTimeTooOld,
+            format!(
+                "{} is before 2000-01-01T00:00:00Z, the earliest event time accepted",
+                crate::time::format_utc(event_time)
+            ),
+        ));
+    }
     if event_time > now + MAX_FUTURE_SKEW {
         return Err(ctx.reject(
             At::order(time_path),
@@ -436,6 +450,11 @@ mod tests {
                 Box::new(|o| o["totalCents"] = json!(1)),
                 RejectionCode::TotalMismatch,
                 "/orders/0/totalCents",
+            ),
+            (
+                Box::new(|o| o["createdAt"] = json!(0)),
+                RejectionCode::EventTimeTooOld,
+                "/orders/0/createdAt",
             ),
             // 12:06 is more than five minutes after "now" (12:00).
             (

@@ -32,6 +32,8 @@ pub struct Request {
     headers: Map<String, Value>,
     body: Option<String>,
     authorizer: Option<(String, String)>,
+    /// The whole authorizer context, when a test got it from the authorizer.
+    context: Option<Value>,
 }
 
 impl Request {
@@ -45,6 +47,7 @@ impl Request {
             headers: Map::new(),
             body: None,
             authorizer: None,
+            context: None,
         }
     }
 
@@ -68,6 +71,13 @@ impl Request {
 
     pub fn anonymous(mut self) -> Self {
         self.authorizer = None;
+        self.context = None;
+        self
+    }
+
+    /// Uses the context an authorizer answered (partnerId, format, limits).
+    pub fn authorized_as(mut self, context: Value) -> Self {
+        self.context = Some(context);
         self
     }
 
@@ -121,6 +131,9 @@ impl Request {
         });
         if let Some((partner, format)) = &self.authorizer {
             ctx["authorizer"] = json!({"lambda": {"partnerId": partner, "format": format}});
+        }
+        if let Some(context) = &self.context {
+            ctx["authorizer"] = json!({ "lambda": context });
         }
         let mut v = json!({
             "version": "2.0",

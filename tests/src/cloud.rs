@@ -33,6 +33,10 @@ pub struct Options {
     pub faults: Vec<(String, String)>,
     pub seed: serde_json::Value,
     pub parameters: Vec<(String, String)>,
+    /// A template other than the repository's (a temp copy a test may edit).
+    pub template: Option<PathBuf>,
+    /// Function binaries other than `binaries()`.
+    pub binaries: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -46,6 +50,8 @@ impl Default for Options {
                 {"partnerId": "partner-b", "name": "B", "format": "partner-b@1", "apiKey": "key-b"}
             ]),
             parameters: Vec::new(),
+            template: None,
+            binaries: None,
         }
     }
 }
@@ -67,7 +73,10 @@ pub async fn start(options: Options) -> Running {
     c.api_port = 0;
     c.aws_port = 0;
     c.dynamodb_endpoint = Some(endpoint);
-    c.binaries = binaries();
+    c.binaries = options.binaries.clone().unwrap_or_else(binaries);
+    if let Some(template) = &options.template {
+        c.template = template.clone();
+    }
     c.state_dir = state;
     c.seed_file = Some(seed);
     // Retry delays 100x faster; no timed assertion depends on it.

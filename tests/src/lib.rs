@@ -61,6 +61,9 @@ pub struct Tables {
     pub orders: String,
     pub errors: String,
     pub idempotency: String,
+    pub rate_limits: String,
+    pub deliveries: String,
+    pub outbox: String,
 }
 
 /// Creates every `AWS::DynamoDB::Table` of template.yaml under a unique name
@@ -84,6 +87,9 @@ pub async fn create_tables(client: &Client) -> Tables {
         orders: take("OrdersTable"),
         errors: take("ErrorsTable"),
         idempotency: take("IdempotencyTable"),
+        rate_limits: take("RateLimitTable"),
+        deliveries: take("DeliveriesTable"),
+        outbox: take("OutboxTable"),
     }
 }
 
@@ -206,6 +212,7 @@ impl<'a> PartnerSeed<'a> {
             format: self.format.to_string(),
             webhook_url: self.webhook.map(|(url, _)| url.to_string()),
             webhook_secret: self.webhook.map(|(_, secret)| secret.to_string()),
+            rate_limit: None,
         };
         store
             .put_partner(&partner, &meter)

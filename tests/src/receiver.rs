@@ -23,6 +23,11 @@ pub struct Receiver {
 impl Receiver {
     /// Starts a receiver that answers `statuses` in turn (the last one repeats).
     pub async fn start(statuses: Vec<u16>) -> Self {
+        Self::start_with(statuses.into_iter().map(|s| (s, "")).collect()).await
+    }
+
+    /// The same, each answer with extra header lines (e.g. "retry-after: 120").
+    pub async fn start_with(replies: Vec<(u16, &'static str)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
         let url = format!("http://{}/hooks/zerobeta", listener.local_addr().expect("addr"));
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -30,12 +35,17 @@ impl Receiver {
         let task = tokio::spawn(async move {
             let mut n = 0usize;
             while let Ok((mut sock, _)) = listener.accept().await {
-                let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
+                let (status, extra) = replies.get(n).or(replies.last()).copied().unwrap_or((200, ""));
                 n += 1;
                 if let Some(req) = read_request(&mut sock).await {
                     log.lock().expect("log").push(req);
                 }
-                let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let extra = if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!("{extra}\r\n")
+                };
+                let reply = format!("HTTP/1.1 {status} X\r\n{extra}content-length: 0\r\nconnection: close\r\n\r\n");
                 let _ = sock.write_all(reply.as_bytes()).await;
             }
         });

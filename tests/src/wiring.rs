@@ -6,7 +6,7 @@ use crate::fixtures::clock;
 use crate::{create_tables, dynamodb, Tables};
 use zb_shared::events::RecordingSink;
 use zb_shared::format::FormatRegistry;
-use zb_shared::store::{ErrorLog, FeedStore, IdempotencyStore, OrderStore, PartnerStore};
+use zb_shared::store::{ErrorLog, FeedStore, IdempotencyStore, OrderStore, PartnerStore, RateLimitStore};
 
 pub struct Env {
     pub ddb: aws_sdk_dynamodb::Client,
@@ -48,10 +48,14 @@ impl Env {
     pub fn idempotency(&self) -> IdempotencyStore {
         IdempotencyStore::new(self.ddb.clone(), &self.tables.idempotency)
     }
+    pub fn rate_limits(&self) -> RateLimitStore {
+        RateLimitStore::new(self.ddb.clone(), &self.tables.rate_limits)
+    }
 
     pub fn authorizer(&self) -> authorizer::App {
         authorizer::App {
             partners: self.partners(),
+            clock: clock(),
             function_name: "authorizer".into(),
         }
     }
@@ -60,6 +64,7 @@ impl Env {
         ingest::App {
             feeds: self.feeds(),
             idempotency: self.idempotency(),
+            rate_limits: self.rate_limits(),
             events,
             formats: self.formats.clone(),
             clock: clock(),
@@ -105,12 +110,42 @@ impl Env {
         }
     }
 
-    pub fn notify(&self, http: reqwest::Client) -> notify::App {
+    pub fn outbox(&self) -> zb_shared::store::OutboxStore {
+        zb_shared::store::OutboxStore::new(self.ddb.clone(), &self.tables.outbox)
+    }
+
+    pub fn deliveries(&self) -> zb_shared::store::DeliveryStore {
+        zb_shared::store::DeliveryStore::new(self.ddb.clone(), &self.tables.deliveries)
+    }
+
+    pub fn notify<S: zb_shared::workflow::ExecutionStarter>(&self, starter: S) -> notify::App<S> {
         notify::App {
             partners: self.partners(),
-            http,
+            deliveries: self.deliveries(),
+            outbox: self.outbox(),
+            starter,
             clock: clock(),
             function_name: "notify".into(),
+        }
+    }
+
+    /// Deliver with the clock at `now`, the given schedule, loopback URLs
+    /// allowed (the receiver is on 127.0.0.1) and jitter pinned to the middle.
+    pub fn deliver(
+        &self,
+        events: RecordingSink,
+        now: chrono::DateTime<chrono::Utc>,
+        schedule: zb_shared::webhook::Schedule,
+    ) -> deliver::App<RecordingSink> {
+        deliver::App {
+            partners: self.partners(),
+            deliveries: self.deliveries(),
+            events,
+            clock: std::sync::Arc::new(zb_shared::clock::FixedClock(now)),
+            schedule,
+            url_policy: zb_shared::ssrf::UrlPolicy::AllowLoopbackHttp,
+            jitter: || 0.5,
+            function_name: "deliver".into(),
         }
     }
 
@@ -119,6 +154,10 @@ impl Env {
             feeds: self.feeds(),
             orders: self.orders(),
             errors: self.errors(),
+            rate_limits: self.rate_limits(),
+            deliveries: self.deliveries(),
+            outbox: self.outbox(),
+            clock: clock(),
             function_name: "query".into(),
         }
     }

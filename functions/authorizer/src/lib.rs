@@ -1,12 +1,15 @@
 //! The HTTP API's Lambda authorizer (payload 2.0, simple responses): hashes
 //! the x-api-key, finds the partner, and puts partnerId and format in the
-//! authorizer context. API Gateway caches the answer per key.
+//! authorizer context. API Gateway caches the answer per key. A key rotated
+//! out carries `expiresAt` (the end of its overlap) and is refused from then.
 
 use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::json;
+use std::sync::Arc;
 use tracing::Instrument;
 use zb_shared::apikey::hash_api_key;
+use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::{CostMeter, CostRecord};
 use zb_shared::partner::PartnerStatus;
 use zb_shared::store::{PartnerStore, StoreError};
@@ -39,6 +42,7 @@ impl From<AuthError> for Diagnostic {
 
 pub struct App {
     pub partners: PartnerStore,
+    pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
 
@@ -47,6 +51,7 @@ impl App {
         let table = zb_shared::config::required_env("PARTNERS_TABLE")?;
         Ok(Self {
             partners: PartnerStore::new(zb_shared::aws::dynamodb_client().await, table),
+            clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("authorizer"),
         })
     }
@@ -71,6 +76,8 @@ pub async fn handler(
     let span = zb_shared::invocation_span!(event.context.request_id);
     let (mut cost, started) = CostRecord::start(&app.function_name);
     cost.request_id = Some(event.context.request_id.clone());
+    // Ingest records the same id, which ties this invocation to its feed (`zb cost`).
+    cost.api_request_id = event.payload.request_context.request_id.clone();
     let meter = CostMeter::default();
     let result = authorize(app, &event.payload, &meter).instrument(span.clone()).await;
     if let Ok(resp) = &result {
@@ -99,9 +106,10 @@ async fn authorize(
     let key = api_key(req).ok_or(AuthError::Unauthorized)?;
     let key = app
         .partners
-        .get_key(&hash_api_key(&key), meter)
+        .get_key_record(&hash_api_key(&key), meter)
         .await?
-        .filter(|k| k.status == PartnerStatus::Active)
+        .filter(|k| k.is_valid_at(app.clock.now().timestamp()))
+        .map(|k| k.key)
         .ok_or(AuthError::Unauthorized)?;
     let partner = app
         .partners
@@ -112,6 +120,9 @@ async fn authorize(
     tracing::Span::current().record("partnerId", partner.partner_id.as_str());
     let mut resp = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     resp.is_authorized = true;
-    resp.context = json!({"partnerId": partner.partner_id, "format": partner.format});
+    // The limit travels in the (cached) context, so ingest needs no read of its own.
+    let limit = partner.rate_limit.unwrap_or_default();
+    resp.context = json!({"partnerId": partner.partner_id, "format": partner.format,
+                          "rate": limit.rate, "burst": limit.burst});
     Ok(resp)
 }

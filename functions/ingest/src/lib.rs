@@ -17,7 +17,9 @@ use zb_shared::http::{self, header};
 use zb_shared::idempotency::{self, Claim, StoredResponse};
 use zb_shared::pipeline::FeedRef;
 use zb_shared::problem::{FieldError, Problem, ProblemKind};
-use zb_shared::store::{FeedStore, IdempotencyStore, StoreError};
+use zb_shared::ratelimit::{Decision, Policy};
+use zb_shared::store::{FeedStore, IdempotencyStore, RateLimitStore, StoreError};
+use zb_shared::strict_json::{self, StrictJsonError};
 
 /// 256 KB: what a partner may send in one feed.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -27,6 +29,7 @@ pub const CORRELATION_ID_HEADER: &str = "x-correlation-id";
 pub struct App<E: EventSink> {
     pub feeds: FeedStore,
     pub idempotency: IdempotencyStore,
+    pub rate_limits: RateLimitStore,
     pub events: E,
     pub formats: FormatRegistry,
     pub clock: Arc<dyn Clock>,
@@ -40,7 +43,8 @@ impl App<EventBridgeSink> {
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         Ok(Self {
             feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?),
-            idempotency: IdempotencyStore::new(ddb, required_env("IDEMPOTENCY_TABLE")?),
+            idempotency: IdempotencyStore::new(ddb.clone(), required_env("IDEMPOTENCY_TABLE")?),
+            rate_limits: RateLimitStore::new(ddb, required_env("RATE_LIMIT_TABLE")?),
             events: EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&sdk), required_env("EVENT_BUS_NAME")?),
             formats: FormatRegistry::builtin()?,
             clock: Arc::new(SystemClock),
@@ -58,6 +62,10 @@ pub async fn handler<E: EventSink>(
     let span = zb_shared::invocation_span!(request_id);
     let (mut cost, started) = CostRecord::start(&app.function_name);
     cost.request_id = Some(request_id.clone());
+    // Joins this request's authorizer invocation to the feed (`zb cost`); the
+    // body as API Gateway passed it is what the HTTP API meters.
+    cost.api_request_id = req.request_context.request_id.clone();
+    cost.api_request_bytes = Some(req.body.as_deref().map_or(0, str::len) as u64);
     let meter = CostMeter::default();
     let resp = ingest(app, &req, &request_id, &meter, &mut cost)
         .instrument(span.clone())
@@ -154,11 +162,16 @@ fn check_request(
             ))
         }
     };
-    let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    let body: Value = strict_json::parse(&bytes).map_err(|e| {
+        let detail = match &e {
+            StrictJsonError::Syntax(_) => "the body is not valid JSON",
+            StrictJsonError::DuplicateKey { .. } => "the body names a key twice in one object",
+            StrictJsonError::NullCharacter { .. } => "the body holds a null character (U+0000)",
+        };
         boxed_refuse(
             ProblemKind::MalformedBody,
-            "the body is not valid JSON",
-            FieldError::pointer("", format!("{e}")),
+            detail,
+            FieldError::pointer(e.pointer(), e.to_string()),
             request_id,
         )
     })?;
@@ -210,6 +223,68 @@ async fn ingest<E: EventSink>(
         .to_string();
     span.record("correlationId", correlation_id.as_str());
 
+    // Counted first, before any work on the body: a partner over its limit
+    // costs one conditional write and nothing else.
+    let policy = caller.rate_limit.policy();
+    let decision = match app
+        .rate_limits
+        .consume(&caller.partner_id, policy, app.clock.now(), meter)
+        .await
+    {
+        Ok(d) => Some(d),
+        Err(e) => {
+            // Fail open: an unreachable limiter must not stop every partner;
+            // the stage throttle in the template still bounds the total.
+            tracing::warn!(error = %e, "the rate limiter is unavailable; serving without a limit");
+            None
+        }
+    };
+    if let Some(d) = decision.filter(|d| !d.allowed) {
+        tracing::info!(quota = policy.quota, window = policy.window_secs, "over the rate limit");
+        let resp = refuse(
+            ProblemKind::TooManyRequests,
+            format!(
+                "this partner may send {} requests per {} s; retry in {} s",
+                policy.quota, policy.window_secs, d.reset_secs
+            ),
+            FieldError::header("x-api-key", "the rate limit of this key's partner is used up"),
+            request_id,
+        );
+        return with_rate_limit(
+            http::with_header(resp, "retry-after", &d.retry_after()),
+            policy,
+            Some(d),
+        );
+    }
+    let resp = accept(app, req, &caller, request_id, meter, cost, &correlation_id).await;
+    with_rate_limit(resp, policy, decision)
+}
+
+/// RateLimit-Policy always; RateLimit when the limiter answered.
+fn with_rate_limit(
+    resp: ApiGatewayV2httpResponse,
+    policy: Policy,
+    decision: Option<Decision>,
+) -> ApiGatewayV2httpResponse {
+    let resp = http::with_header(resp, "ratelimit-policy", &policy.header());
+    match decision {
+        Some(d) => http::with_header(resp, "ratelimit", &d.header()),
+        None => resp,
+    }
+}
+
+/// Everything after the rate limit: checks, idempotency, storage, the event.
+async fn accept<E: EventSink>(
+    app: &App<E>,
+    req: &ApiGatewayV2httpRequest,
+    caller: &http::Caller,
+    request_id: &str,
+    meter: &CostMeter,
+    cost: &mut CostRecord,
+    correlation_id: &str,
+) -> ApiGatewayV2httpResponse {
+    let span = tracing::Span::current();
+    let correlation_id = correlation_id.to_string();
     let format = match app.formats.get(&caller.format) {
         Ok(f) => f,
         Err(e) => {

@@ -1,23 +1,30 @@
 //! Notify: tells a partner the outcome of its feed. The target of the
-//! EventBridge rule on OrdersPersisted / OrdersRejected. For a partner with
-//! a webhook it POSTs a Standard Webhooks-signed notification and fails on
-//! a non-2xx answer or a timeout, so the platform retries. Partners without
-//! a webhook are left for the outbox.
+//! EventBridge rule on OrdersPersisted / OrdersRejected. It builds the
+//! notification once and hands it on:
+//! - a partner with a webhook: a delivery record (PENDING) in the deliveries
+//!   table and a run of the webhook-delivery state machine, which retries
+//!   for about a day (functions/deliver does each attempt);
+//! - a partner whose webhook is disabled: the delivery is a dead letter at
+//!   once, to replay after `zb partners set-webhook`;
+//! - a partner without a webhook: appended to its outbox, in order, for
+//!   GET /v1/outbox (once per event, however often the event is retried).
+//!
+//! Both ids derive from the EventBridge event (its id and time), so a
+//! retried invocation finds the same delivery and the same execution name:
+//! nothing is sent twice, and `webhook-id` is the same on every attempt.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 use tracing::Instrument;
 use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::{CostMeter, CostRecord};
-use zb_shared::signing::{self, SigningError};
-use zb_shared::store::{PartnerStore, StoreError};
-
-/// How long we wait for a partner's endpoint.
-pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+use zb_shared::delivery::{Delivery, DeliveryStatus, DeliveryStep, DELIVERY_TTL_SECS};
+use zb_shared::partner::PartnerStatus;
+use zb_shared::store::{DeliveryStore, OutboxEntry, OutboxStore, PartnerStore, StoreError, OUTBOX_TTL_SECS};
+use zb_shared::workflow::{ExecutionStarter, SfnStarter, StartError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -25,12 +32,10 @@ pub enum NotifyError {
     BadEvent(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the partner's webhook secret is unusable: {0}")]
-    Secret(#[from] SigningError),
-    #[error("the webhook answered {0}")]
-    Rejected(u16),
-    #[error("the webhook could not be reached: {0}")]
-    Unreachable(String),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("the notification could not be serialized: {0}")]
+    Body(String),
 }
 
 impl From<NotifyError> for Diagnostic {
@@ -38,9 +43,10 @@ impl From<NotifyError> for Diagnostic {
         let error_type = match &e {
             NotifyError::BadEvent(_) => "InvalidEvent",
             NotifyError::Store(s) if s.is_transient() => "TransientDependencyError",
+            NotifyError::Start(StartError::Transient(_)) => "TransientDependencyError",
             NotifyError::Store(_) => "StoreError",
-            NotifyError::Secret(_) => "WebhookSecretInvalid",
-            NotifyError::Rejected(_) | NotifyError::Unreachable(_) => "WebhookDeliveryFailed",
+            NotifyError::Start(_) => "DeliveryStartFailed",
+            NotifyError::Body(_) => "NotificationInvalid",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -49,35 +55,32 @@ impl From<NotifyError> for Diagnostic {
     }
 }
 
-pub struct App {
+pub struct App<S: ExecutionStarter> {
     pub partners: PartnerStore,
-    pub http: reqwest::Client,
+    pub deliveries: DeliveryStore,
+    pub outbox: OutboxStore,
+    pub starter: S,
     pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
 
-impl App {
+impl App<SfnStarter> {
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        use zb_shared::config::required_env;
+        let sdk = zb_shared::aws::sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         Ok(Self {
-            partners: PartnerStore::new(
-                zb_shared::aws::dynamodb_client().await,
-                zb_shared::config::required_env("PARTNERS_TABLE")?,
+            partners: PartnerStore::new(ddb.clone(), required_env("PARTNERS_TABLE")?),
+            deliveries: DeliveryStore::new(ddb.clone(), required_env("DELIVERIES_TABLE")?),
+            outbox: OutboxStore::new(ddb, required_env("OUTBOX_TABLE")?),
+            starter: SfnStarter::new(
+                aws_sdk_sfn::Client::new(&sdk),
+                required_env("WEBHOOK_DELIVERY_STATE_MACHINE_ARN")?,
             ),
-            http: http_client()?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("notify"),
         })
     }
-}
-
-/// The webhook client: a hard timeout, and no redirects (a redirect could
-/// send a signed payload somewhere the partner did not register).
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .timeout(WEBHOOK_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent("ZeroBeta-Webhooks/1")
-        .build()
 }
 
 /// What the partner receives.
@@ -92,13 +95,14 @@ pub struct Notification<'a> {
 /// What happened to one event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "result")]
-pub enum Delivery {
-    Delivered {
-        webhook_id: String,
-        status: u16,
-    },
-    /// No webhook: the notification waits for the partner to pull it.
-    NoWebhook,
+pub enum Outcome {
+    /// A delivery run was started (or already had been, for a retried event).
+    DeliveryStarted { delivery_id: String, webhook_id: String },
+    /// The partner's webhook is disabled: kept as a dead letter to replay.
+    DeadLettered { delivery_id: String },
+    /// No webhook: appended to the outbox at `seq` (None: it already was,
+    /// by an earlier try of the same event).
+    Outboxed { seq: Option<u64> },
     /// Unknown or disabled partner: nothing to deliver to.
     Skipped,
 }
@@ -111,7 +115,10 @@ fn notification_type(detail_type: &str) -> String {
     }
 }
 
-pub async fn handler(app: &App, event: LambdaEvent<EventBridgeEvent<Value>>) -> Result<Delivery, NotifyError> {
+pub async fn handler<S: ExecutionStarter>(
+    app: &App<S>,
+    event: LambdaEvent<EventBridgeEvent<Value>>,
+) -> Result<Outcome, NotifyError> {
     let ev = event.payload;
     let span = zb_shared::invocation_span!(event.context.request_id);
     let (mut cost, started) = CostRecord::start(&app.function_name);
@@ -135,50 +142,101 @@ pub async fn handler(app: &App, event: LambdaEvent<EventBridgeEvent<Value>>) -> 
         }
         cost.partner_id = Some(partner_id.clone());
         cost.feed_id = Some(feed_id.clone());
-        let Some(partner) = app.partners.get_partner(&partner_id, &meter).await? else {
-            tracing::warn!("notification for an unknown partner dropped");
-            return Ok(Delivery::Skipped);
+        let Some(record) = app
+            .partners
+            .get_record(&partner_id, &meter)
+            .await?
+            .filter(|r| r.partner.status == PartnerStatus::Active)
+        else {
+            tracing::warn!("notification for an unknown or disabled partner dropped");
+            return Ok(Outcome::Skipped);
         };
-        let (Some(url), Some(secret)) = (&partner.webhook_url, &partner.webhook_secret) else {
-            tracing::info!("partner has no webhook; left for the outbox");
-            return Ok(Delivery::NoWebhook);
-        };
-        // Stable across retries of the same event, so receivers can
-        // deduplicate on it (EventBridge keeps the id when it retries).
-        let webhook_id = match &ev.id {
-            Some(id) => format!("msg_{id}"),
-            None => format!("msg_{feed_id}_{}", ev.detail_type),
-        };
-        let timestamp = app.clock.now().timestamp();
-        let body = serde_json::to_vec(&Notification {
-            kind: &notification_type(&ev.detail_type),
-            timestamp: zb_shared::time::format_utc(app.clock.now()),
+        // The event's id and time are the same on every retry of it.
+        let event_id = ev
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("{feed_id}-{}", ev.detail_type.to_ascii_lowercase()));
+        let created = ev.time.unwrap_or_else(|| app.clock.now());
+        let kind = notification_type(&ev.detail_type);
+        let body = serde_json::to_string(&Notification {
+            kind: &kind,
+            timestamp: zb_shared::time::format_utc(created),
             data: &ev.detail,
         })
-        .unwrap_or_else(|_| json!({}).to_string().into_bytes());
-        let signature = signing::sign(secret, &webhook_id, timestamp, &body)?;
-        let resp = app
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &webhook_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| NotifyError::Unreachable(e.to_string()))?;
-        let status = resp.status().as_u16();
-        if !resp.status().is_success() {
-            return Err(NotifyError::Rejected(status));
+        .map_err(|e| NotifyError::Body(e.to_string()))?;
+        let now = app.clock.now();
+        let now_text = zb_shared::time::format_utc(now);
+        if record.partner.webhook_url.is_none() {
+            let entry = OutboxEntry {
+                partner_id: partner_id.clone(),
+                seq: 0,
+                webhook_id: format!("msg_{event_id}"),
+                event_type: kind,
+                body,
+                created_at: zb_shared::time::format_utc(created),
+                expires_at: now.timestamp() + OUTBOX_TTL_SECS,
+            };
+            let seq = app.outbox.append(&partner_id, &event_id, entry, &meter).await?;
+            tracing::info!(seq, "partner has no webhook; appended to its outbox");
+            return Ok(Outcome::Outboxed { seq });
         }
-        Ok(Delivery::Delivered { webhook_id, status })
+        let fresh = Delivery {
+            partner_id: partner_id.clone(),
+            delivery_id: Delivery::id_for(created, &event_id),
+            webhook_id: format!("msg_{event_id}"),
+            event_type: kind,
+            body,
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            replays: 0,
+            created_at: zb_shared::time::format_utc(created),
+            updated_at: now_text.clone(),
+            last_error: None,
+            expires_at: now.timestamp() + DELIVERY_TTL_SECS,
+        };
+        let delivery = if app.deliveries.create(&fresh, &meter).await? {
+            fresh
+        } else {
+            // A retried event: carry on with what the first try stored.
+            app.deliveries
+                .get(&partner_id, &fresh.delivery_id, &meter)
+                .await?
+                .unwrap_or(fresh)
+        };
+        if record.active_webhook().is_none() {
+            app.deliveries
+                .mark_dead(
+                    &partner_id,
+                    &delivery.delivery_id,
+                    "the webhook endpoint is disabled",
+                    &now_text,
+                    &meter,
+                )
+                .await?;
+            tracing::warn!("webhook disabled; the notification is a dead letter");
+            return Ok(Outcome::DeadLettered {
+                delivery_id: delivery.delivery_id,
+            });
+        }
+        let step = DeliveryStep {
+            partner_id: partner_id.clone(),
+            delivery_id: delivery.delivery_id.clone(),
+            attempt: 0,
+            outcome: None,
+            wait_seconds: None,
+        };
+        let input = serde_json::to_string(&step).map_err(|e| NotifyError::Body(e.to_string()))?;
+        app.starter.start(&delivery.execution_name(), input).await?;
+        Ok(Outcome::DeliveryStarted {
+            delivery_id: delivery.delivery_id,
+            webhook_id: delivery.webhook_id,
+        })
     }
     .instrument(span.clone())
     .await;
     span.in_scope(|| {
         match &result {
-            Ok(d) => tracing::info!(delivery = ?d, "notification handled"),
+            Ok(d) => tracing::info!(outcome = ?d, "notification handled"),
             Err(e) => tracing::warn!(error = %e, "notification failed; the platform retries"),
         }
         cost.finish(started, &meter).emit();

@@ -7,11 +7,18 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use lambda_runtime::LambdaEvent;
 use serde_json::{json, Value};
 use std::convert::Infallible;
+use std::sync::Arc;
 use tracing::Instrument;
+use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::{CostMeter, CostRecord};
 use zb_shared::http::{self, Caller};
 use zb_shared::problem::{FieldError, Problem, ProblemKind};
-use zb_shared::store::{ErrorLog, FeedStore, OrderStore, Page, StoreError, StoredOrder};
+use zb_shared::store::{
+    DeliveryStore, ErrorLog, FeedStore, OrderStore, OutboxStore, Page, RateLimitStore, StoreError, StoredOrder,
+};
+
+mod deliveries;
+mod outbox;
 
 pub const DEFAULT_LIMIT: i32 = 50;
 pub const MAX_LIMIT: i32 = 100;
@@ -22,6 +29,13 @@ pub struct App {
     pub feeds: FeedStore,
     pub orders: OrderStore,
     pub errors: ErrorLog,
+    /// Read only: the GET routes report the partner's feed quota, they do not spend it.
+    pub rate_limits: RateLimitStore,
+    /// GET /v1/deliveries.
+    pub deliveries: DeliveryStore,
+    /// GET /v1/outbox, POST /v1/outbox/ack.
+    pub outbox: OutboxStore,
+    pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
 
@@ -32,7 +46,11 @@ impl App {
         Ok(Self {
             feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?),
             orders: OrderStore::new(ddb.clone(), required_env("ORDERS_TABLE")?),
-            errors: ErrorLog::new(ddb, required_env("ERRORS_TABLE")?),
+            errors: ErrorLog::new(ddb.clone(), required_env("ERRORS_TABLE")?),
+            rate_limits: RateLimitStore::new(ddb.clone(), required_env("RATE_LIMIT_TABLE")?),
+            deliveries: DeliveryStore::new(ddb.clone(), required_env("DELIVERIES_TABLE")?),
+            outbox: OutboxStore::new(ddb, required_env("OUTBOX_TABLE")?),
+            clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("query"),
         })
     }
@@ -54,24 +72,8 @@ pub async fn handler(
         };
         tracing::Span::current().record("partnerId", caller.partner_id.as_str());
         cost.partner_id = Some(caller.partner_id.clone());
-        match route(app, &req, &caller, &meter).await {
-            Ok(Ok(body)) => http::json_response(200, &body, &request_id),
-            Ok(Err(problem)) => http::problem_response(problem.with_instance(path(&req)), &request_id),
-            Err(e) => {
-                tracing::error!(error = %e, "query failed");
-                let (kind, retry) = if e.is_transient() {
-                    (ProblemKind::ServiceUnavailable, true)
-                } else {
-                    (ProblemKind::Internal, false)
-                };
-                let resp = http::problem_response(Problem::new(kind, "the read failed; retry later"), &request_id);
-                if retry {
-                    http::with_header(resp, "retry-after", "1")
-                } else {
-                    resp
-                }
-            }
-        }
+        let resp = answer(app, &req, &caller, &meter, &request_id).await;
+        with_rate_limit(app, resp, &caller, &meter).await
     }
     .instrument(span.clone())
     .await;
@@ -80,6 +82,57 @@ pub async fn handler(
         cost.finish(started, &meter).emit();
     });
     Ok(resp)
+}
+
+/// RateLimit-Policy, and the quota left in the current window (one
+/// eventually consistent read; left out if the read fails).
+async fn with_rate_limit(
+    app: &App,
+    resp: ApiGatewayV2httpResponse,
+    caller: &Caller,
+    meter: &CostMeter,
+) -> ApiGatewayV2httpResponse {
+    let policy = caller.rate_limit.policy();
+    let resp = http::with_header(resp, "ratelimit-policy", &policy.header());
+    match app
+        .rate_limits
+        .peek(&caller.partner_id, policy, app.clock.now(), meter)
+        .await
+    {
+        Ok(d) => http::with_header(resp, "ratelimit", &d.header()),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the rate limit");
+            resp
+        }
+    }
+}
+
+async fn answer(
+    app: &App,
+    req: &ApiGatewayV2httpRequest,
+    caller: &Caller,
+    meter: &CostMeter,
+    request_id: &str,
+) -> ApiGatewayV2httpResponse {
+    // Boxed: the SDK's nested futures otherwise exceed rustc's layout depth limit.
+    match Box::pin(route(app, req, caller, meter)).await {
+        Ok(Ok(body)) => http::json_response(200, &body, request_id),
+        Ok(Err(problem)) => http::problem_response(problem.with_instance(path(req)), request_id),
+        Err(e) => {
+            tracing::error!(error = %e, "query failed");
+            let (kind, retry) = if e.is_transient() {
+                (ProblemKind::ServiceUnavailable, true)
+            } else {
+                (ProblemKind::Internal, false)
+            };
+            let resp = http::problem_response(Problem::new(kind, "the read failed; retry later"), request_id);
+            if retry {
+                http::with_header(resp, "retry-after", "1")
+            } else {
+                resp
+            }
+        }
+    }
 }
 
 fn path(req: &ApiGatewayV2httpRequest) -> String {
@@ -111,6 +164,9 @@ async fn route(app: &App, req: &ApiGatewayV2httpRequest, caller: &Caller, meter:
         "GET /v1/orders/{sequenceNumber}" => get_order(app, caller, param("sequenceNumber"), meter).await,
         "GET /v1/orders" => list_orders(app, req, caller, meter).await,
         "GET /v1/errors" => list_errors(app, req, caller, meter).await,
+        "GET /v1/deliveries" => deliveries::list(&app.deliveries, req, caller, meter).await,
+        "GET /v1/outbox" => outbox::read(&app.outbox, req, caller, meter).await,
+        "POST /v1/outbox/ack" => outbox::ack(&app.outbox, req, caller, meter).await,
         other => Ok(Err(Problem::new(ProblemKind::NotFound, format!("no route {other:?}")))),
     }
 }

@@ -141,6 +141,7 @@ pub async fn execute<I: TaskInvoker>(
         context: &context,
         clock,
         region: &region,
+        inspector: None,
     };
 
     recorder.record_at(

@@ -7,6 +7,10 @@
 //! functions; Retry and Catch; task and execution timeouts; stopping an execution. Everything else
 //! (other service integrations, `.sync`, callbacks, activities, Distributed Map, JSONata,
 //! variables) is refused by [`StateMachine::parse`] with an error naming the state and feature.
+//!
+//! A refusal also reads the way CreateStateMachine words it ([`DefinitionError::aws_message`]:
+//! AWS's diagnostic code, message and JSON pointer). [`test_state`] is the TestState API's core:
+//! one state, one attempt, and the data after each processing step.
 
 mod choice;
 mod context;
@@ -19,10 +23,15 @@ mod path;
 mod retry;
 mod task;
 mod template;
+mod test_state;
 mod timing;
 mod value;
 
-pub use definition::{DefinitionError, Location, StateMachine};
+pub use definition::{DefinitionError, Diagnostic, Location, StateMachine};
 pub use execution::{execute, ExecutionOptions, Outcome, StopHandle, StopReason};
 pub use history::{render_event, render_history, HistoryEvent, HistorySink};
 pub use task::{TaskFailure, TaskInvoker};
+pub use test_state::{
+    test_state, ErrorDetails, InspectionData, InspectionLevel, TestOptions, TestStateError, TestStateResult,
+    TestStatus, TestTarget, TEST_STATE_TIME_LIMIT,
+};

@@ -376,3 +376,70 @@ fn accepted_definitions() {
     assert_eq!(names, ["Each", "Fail", "Fetch"]);
     assert_eq!(machine.timeout_seconds(), Some(60));
 }
+
+#[test]
+fn refusals_read_like_create_state_machine() {
+    // (definition, CreateStateMachine's InvalidDefinition message)
+    let cases: Vec<(String, &str)> = vec![
+        (
+            json!({"States": {"A": {"Type": "Succeed"}}}).to_string(),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: These fields are required: [StartAt] at /'",
+        ),
+        (
+            machine(json!({"A": {"Type": "Pass", "Next": "Nope"}})),
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: Nope at /States/A/Next'",
+        ),
+        (
+            json!({"StartAt": "Nope", "States": {"A": {"Type": "Succeed"}}}).to_string(),
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: Nope at /StartAt'",
+        ),
+        (
+            machine(
+                json!({"A": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsNull": true, "Next": "Gone"}], "Default": "B"}, "B": {"Type": "Succeed"}}),
+            ),
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: Gone at /States/A/Choices/0/Next'",
+        ),
+        (
+            machine(json!({"A": {"Type": "Pass", "End": true}, "Orphan": {"Type": "Succeed"}})),
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: State \"Orphan\" is not reachable. at /States/Orphan'",
+        ),
+        (
+            machine(json!({"A": task(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "A"}, {"ErrorEquals": ["X"], "Next": "A"}]}))})),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Catch[0]: States.ALL must appear in the last entry at /States/A/Catch/0'",
+        ),
+        (
+            machine(json!({"A": task(json!({"Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}))})),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Retry[0]: States.ALL must appear in the last entry at /States/A/Retry/0'",
+        ),
+        (
+            machine(json!({"A": {"Type": "Pass", "Parameters": {"x.$": "States.Nope($.a)"}, "End": true}})),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: field \"Parameters\": field \"x.$\": unknown intrinsic function States.Nope at /States/A/Parameters'",
+        ),
+        (
+            machine(
+                json!({"A": {"Type": "Parallel", "Branches": [{"StartAt": "In", "States": {"In": {"Type": "Pass", "Next": "Out"}}}], "End": true}}),
+            ),
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: Out at /States/A/Branches/0/States/In/Next'",
+        ),
+        (
+            machine(json!({"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}})),
+            "Invalid State Machine Definition: 'MISSING_END_STATE: Workflow has no terminal state at /States'",
+        ),
+        (
+            "{".to_owned(),
+            "Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: The definition is not valid JSON: EOF while parsing an object at line 1 column 1 at /'",
+        ),
+    ];
+    for (definition, expected) in cases {
+        assert_eq!(refused(&definition).aws_message(), expected, "{definition}");
+    }
+    let unsupported = refused(&machine(
+        json!({"A": task(json!({"Resource": "arn:aws:states:::sqs:sendMessage"}))}),
+    ));
+    let d = unsupported.diagnostic();
+    assert_eq!(
+        (d.code, d.location.as_str()),
+        ("UNSUPPORTED_BY_LOCAL_CLOUD", "/States/A")
+    );
+    assert!(d.message.contains("not supported by the local cloud"), "{}", d.message);
+}

@@ -1,7 +1,8 @@
 //! API Gateway HTTP API (payload format 2.0): routes from the functions'
 //! HttpApi events, the Lambda authorizer with its identity source and cache
 //! TTL, the body limit, and 404/405 problem responses for unknown routes and
-//! methods.
+//! methods. It also serves the partner API's contract, openapi.yaml as
+//! JSON, at GET /v1/openapi.json (local only: see [`OPENAPI_PATH`]).
 
 use crate::template::{Authorizer, HttpApi, Route};
 use axum::body::Bytes;
@@ -14,9 +15,32 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use zb_shared::problem::{Problem, ProblemKind};
 
 /// API Gateway's own payload limit for HTTP APIs.
 pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
+
+/// Where the local cloud serves openapi.yaml (as JSON, unauthenticated).
+/// Local only: on AWS an HTTP API has no mock integration, so serving a
+/// static document would take a Lambda route outside the authorizer; the
+/// document ships with the repository instead. A route of the template
+/// with the same path would take precedence.
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+/// The contract, compiled in so the gateway needs no path to the repository.
+const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
+
+/// openapi.yaml as JSON, converted once.
+fn openapi_json() -> Result<&'static str, &'static str> {
+    static JSON: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| {
+        serde_yaml::from_str::<Value>(OPENAPI_YAML)
+            .map(|v| v.to_string())
+            .map_err(|e| format!("openapi.yaml does not parse: {e}"))
+    })
+    .as_deref()
+    .map_err(String::as_str)
+}
 
 /// Ok(the response payload) or Err((errorType, the error document)).
 pub type InvokeResult = Result<Vec<u8>, (String, Vec<u8>)>;
@@ -34,10 +58,15 @@ pub struct Gateway {
     time_scale: f64,
 }
 
-/// A matched route and its path parameters.
-fn match_route<'a>(routes: &'a [Route], method: &str, path: &str) -> Result<(&'a Route, Map<String, Value>), bool> {
+/// A matched route and its path parameters; otherwise the methods the path
+/// takes (empty: no such path).
+fn match_route<'a>(
+    routes: &'a [Route],
+    method: &str,
+    path: &str,
+) -> Result<(&'a Route, Map<String, Value>), Vec<String>> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let mut path_matched = false;
+    let mut allowed = Vec::new();
     for route in routes {
         let rsegs: Vec<&str> = route.path.trim_end_matches('/').split('/').collect();
         let mut params = Map::new();
@@ -68,13 +97,13 @@ fn match_route<'a>(routes: &'a [Route], method: &str, path: &str) -> Result<(&'a
             i += 1;
         }
         if ok && i == segs.len() {
-            path_matched = true;
             if route.method == method || route.method == "ANY" {
                 return Ok((route, params));
             }
+            allowed.push(route.method.clone());
         }
     }
-    Err(path_matched)
+    Err(allowed)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -96,17 +125,42 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn problem(status: StatusCode, title: &str, detail: String) -> Response {
-    let body = json!({
-        "type": format!("{}{}", zb_shared::problem::PROBLEM_BASE, title.to_ascii_lowercase().replace(' ', "-")),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/problem+json"));
+fn problem(kind: ProblemKind, detail: String) -> Response {
+    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, Problem::new(kind, detail).to_json()).into_response();
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static(zb_shared::problem::CONTENT_TYPE),
+    );
     resp
+}
+
+/// 405 with the Allow header RFC 9110 asks for.
+fn method_not_allowed(method: &str, path: &str, allowed: &[String]) -> Response {
+    let mut resp = problem(
+        ProblemKind::MethodNotAllowed,
+        format!("{method} is not allowed on {path}; it takes {}", allowed.join(", ")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+        resp.headers_mut().insert("allow", v);
+    }
+    resp
+}
+
+/// GET /v1/openapi.json.
+fn serve_openapi(method: &str) -> Response {
+    if method != "GET" && method != "HEAD" {
+        return method_not_allowed(method, OPENAPI_PATH, &["GET".to_string()]);
+    }
+    match openapi_json() {
+        Ok(json) => {
+            let mut resp = (StatusCode::OK, json).into_response();
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            resp
+        }
+        Err(e) => problem(ProblemKind::Internal, e.to_string()),
+    }
 }
 
 /// API Gateway's own bare answers (what AWS sends when no function runs).
@@ -312,20 +366,11 @@ async fn handle(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, header
 async fn route(gw: &Gateway, method: &str, uri: &Uri, headers: &HeaderMap, body: Bytes, request_id: &str) -> Response {
     let (route, params) = match match_route(&gw.api.routes, method, uri.path()) {
         Ok(found) => found,
-        Err(true) => {
-            return problem(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-                format!("{method} is not allowed on {}", uri.path()),
-            )
+        Err(allowed) if allowed.is_empty() && uri.path() == OPENAPI_PATH => return serve_openapi(method),
+        Err(allowed) if allowed.is_empty() => {
+            return problem(ProblemKind::NotFound, format!("no route for {method} {}", uri.path()))
         }
-        Err(false) => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "Not found",
-                format!("no route for {method} {}", uri.path()),
-            )
-        }
+        Err(allowed) => return method_not_allowed(method, uri.path(), &allowed),
     };
     if body.len() > MAX_PAYLOAD {
         return gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -421,15 +466,23 @@ mod tests {
         assert_eq!(r.path, "/v1/feeds/{feedId}");
         assert_eq!(p["feedId"], "abc d");
         assert!(match_route(&routes, "POST", "/v1/feeds").is_ok());
-        assert!(
+        assert_eq!(
             match_route(&routes, "DELETE", "/v1/feeds").unwrap_err(),
-            "known path, wrong method: 405"
+            vec!["POST".to_string()],
+            "known path, wrong method: 405 with Allow"
         );
         assert!(
-            !match_route(&routes, "GET", "/v2/feeds").unwrap_err(),
+            match_route(&routes, "GET", "/v2/feeds").unwrap_err().is_empty(),
             "unknown path: 404"
         );
         let (_, p) = match_route(&routes, "PUT", "/files/a/b/c").unwrap();
         assert_eq!(p["proxy"], "a/b/c");
+    }
+
+    #[test]
+    fn the_contract_converts_to_json() {
+        let json: Value = serde_json::from_str(openapi_json().unwrap()).unwrap();
+        assert_eq!(json["openapi"], "3.1.0");
+        assert!(json["paths"]["/v1/feeds"]["post"].is_object());
     }
 }

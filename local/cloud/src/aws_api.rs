@@ -1,6 +1,7 @@
 //! One AWS-compatible endpoint for the SDKs and the AWS CLI: Step Functions
-//! (awsJson1_0, X-Amz-Target AWSStepFunctions.*), EventBridge (awsJson1_1,
-//! AWSEvents.*) and the Lambda Invoke API (REST:
+//! (awsJson1_0, X-Amz-Target AWSStepFunctions.*: executions, state machines,
+//! TestState), EventBridge (awsJson1_1, AWSEvents.*: PutEvents, rules,
+//! targets, TestEventPattern) and the Lambda Invoke API (REST:
 //! POST /2015-03-31/functions/{name}/invocations). Signatures are accepted
 //! unchecked: the local cloud has no IAM.
 
@@ -51,13 +52,7 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
     match target.split_once('.') {
         Some(("AWSStepFunctions", op)) => respond("1.0", s.sfn.call(op, &body).await),
         Some(("AWSEvents", "PutEvents")) => respond("1.1", s.events.put_events(&body).await),
-        Some(("AWSEvents", op)) => respond(
-            "1.1",
-            Err(ApiError::new(
-                "UnknownOperationException",
-                format!("the local cloud does not serve EventBridge {op}"),
-            )),
-        ),
+        Some(("AWSEvents", op)) => respond("1.1", s.events.call(op, &body)),
         _ => respond(
             "1.1",
             Err(ApiError::new(

@@ -221,6 +221,8 @@ struct SeedPartner {
     webhook_url: Option<String>,
     #[serde(default)]
     webhook_secret: Option<String>,
+    #[serde(default)]
+    rate_limit: Option<zb_shared::ratelimit::RateLimit>,
 }
 
 async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::Path) -> Result<usize, CloudError> {
@@ -245,6 +247,7 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::P
             format: p.format.clone(),
             webhook_url: p.webhook_url.clone(),
             webhook_secret: p.webhook_secret.clone(),
+            rate_limit: p.rate_limit,
         };
         store
             .put_partner(&partner, &meter)
@@ -270,9 +273,25 @@ pub struct Running {
     _dynamo: Option<crate::dynamodb_local::DynamoLocal>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     logs: Option<tokio::sync::mpsc::UnboundedReceiver<LogLine>>,
+    config: Config,
 }
 
 impl Running {
+    /// Reload on save: from now on, changes to template.yaml, the state
+    /// machine definitions and the function binaries are picked up (see
+    /// [`crate::reload`]). What each reload did arrives on the receiver.
+    pub fn watch(&mut self) -> tokio::sync::mpsc::UnboundedReceiver<crate::reload::ReloadEvent> {
+        let config = crate::reload::WatchConfig {
+            template: self.config.template.clone(),
+            stack: self.config.stack.clone(),
+            parameters: self.config.parameters.clone(),
+            binaries: self.config.binaries.clone(),
+        };
+        let (handle, events) = crate::reload::spawn(config, self.model.clone(), self.services.clone());
+        self.servers.push(handle);
+        events
+    }
+
     /// The function logs (stdout/stderr lines and START/END/REPORT), once.
     pub fn take_logs(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<LogLine>> {
         self.logs.take()
@@ -424,5 +443,6 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         _dynamo: dynamo,
         servers,
         logs: Some(crate::logs::persist(&config.state_dir, logs)),
+        config,
     })
 }

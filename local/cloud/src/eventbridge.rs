@@ -1,17 +1,22 @@
-//! EventBridge: PutEvents with per-entry validation, custom buses and rules
-//! from the template, pattern matching, and delivery to Lambda (async) and
-//! Step Functions targets with the target's retry policy and a dead-letter
-//! log for what could not be delivered.
+//! EventBridge: PutEvents with per-entry validation, custom buses, rules from
+//! the template and from the API (see `rules_api`), pattern matching, and
+//! delivery to Lambda (async) and Step Functions targets with the target's
+//! retry policy and a dead-letter log for what could not be delivered.
+
+mod rules_api;
 
 use crate::awsjson::ApiError;
+use crate::origin::Origin;
 use crate::template::{Rule, Target, TargetKind, ACCOUNT, REGION};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use zb_event_pattern::{input_path, InputTransformer, Pattern, TransformContext};
+
+pub use rules_api::RuleSwap;
 
 /// PutEvents limits, as AWS documents them.
 const MAX_ENTRIES: usize = 10;
@@ -26,14 +31,36 @@ pub trait Deliver: Send + Sync + 'static {
     fn start_execution(&self, state_machine_arn: &str, input: String) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// A rule ready to route: replaced as a whole when it changes, so a
+/// delivery in flight keeps the version that matched.
 struct CompiledRule {
     rule: Rule,
     pattern: Pattern,
+    /// The pattern as given, which DescribeRule and ListRules return.
+    pattern_text: String,
+    description: Option<String>,
+    origin: Origin,
+}
+
+impl CompiledRule {
+    fn from_template(rule: &Rule) -> Result<Self, RuleError> {
+        let pattern = Pattern::parse(&rule.pattern).map_err(|e| RuleError::Pattern {
+            rule: rule.logical_id.clone(),
+            detail: e.to_string(),
+        })?;
+        Ok(Self {
+            rule: rule.clone(),
+            pattern,
+            pattern_text: rule.pattern.to_string(),
+            description: None,
+            origin: Origin::Template,
+        })
+    }
 }
 
 pub struct EventBridge {
     buses: HashSet<String>,
-    rules: Vec<CompiledRule>,
+    rules: RwLock<Vec<Arc<CompiledRule>>>,
     deliver: Arc<dyn Deliver>,
     dead_letters: PathBuf,
     time_scale: f64,
@@ -43,7 +70,7 @@ pub struct EventBridge {
 pub enum RuleError {
     #[error("rule {rule}: invalid EventPattern: {detail}")]
     Pattern { rule: String, detail: String },
-    #[error("rule {rule}: bus {bus} is not in the template")]
+    #[error("rule {rule}: bus {bus} is not one the local cloud started with (a new bus needs a restart)")]
     Bus { rule: String, bus: String },
 }
 
@@ -57,26 +84,10 @@ impl EventBridge {
     ) -> Result<Self, RuleError> {
         let mut bus_set: HashSet<String> = buses.iter().cloned().collect();
         bus_set.insert("default".into());
-        let mut compiled = Vec::new();
-        for rule in rules {
-            if !bus_set.contains(&rule.bus) {
-                return Err(RuleError::Bus {
-                    rule: rule.logical_id.clone(),
-                    bus: rule.bus.clone(),
-                });
-            }
-            let pattern = Pattern::parse(&rule.pattern).map_err(|e| RuleError::Pattern {
-                rule: rule.logical_id.clone(),
-                detail: e.to_string(),
-            })?;
-            compiled.push(CompiledRule {
-                rule: rule.clone(),
-                pattern,
-            });
-        }
+        let compiled = compile_template(&bus_set, rules)?;
         Ok(Self {
             buses: bus_set,
-            rules: compiled,
+            rules: RwLock::new(compiled),
             deliver,
             dead_letters,
             time_scale,
@@ -167,7 +178,8 @@ impl EventBridge {
             .and_then(|o| o.remove("__bus"))
             .and_then(|b| b.as_str().map(str::to_string))
             .unwrap_or_default();
-        for c in &self.rules {
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for c in &rules {
             if !c.rule.enabled || c.rule.bus != bus || !c.pattern.matches(&event) {
                 continue;
             }
@@ -199,11 +211,29 @@ impl EventBridge {
     /// Which rules of a bus an event would match (TestEventPattern's cousin).
     pub fn matching_rules(&self, event: &Value) -> Vec<String> {
         self.rules
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|c| c.pattern.matches(event))
             .map(|c| c.rule.name.clone())
             .collect()
     }
+}
+
+/// Compiles the template's rules, all or none.
+fn compile_template(buses: &HashSet<String>, rules: &[Rule]) -> Result<Vec<Arc<CompiledRule>>, RuleError> {
+    rules
+        .iter()
+        .map(|rule| {
+            if !buses.contains(&rule.bus) {
+                return Err(RuleError::Bus {
+                    rule: rule.logical_id.clone(),
+                    bus: rule.bus.clone(),
+                });
+            }
+            CompiledRule::from_template(rule).map(Arc::new)
+        })
+        .collect()
 }
 
 /// The size PutEvents counts for an entry.

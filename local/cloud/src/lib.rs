@@ -10,6 +10,8 @@ pub mod dynamodb_local;
 pub mod eventbridge;
 pub mod load;
 pub mod logs;
+pub mod origin;
+pub mod reload;
 pub mod sfn;
 pub mod tables;
 pub mod template;

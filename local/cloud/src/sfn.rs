@@ -1,11 +1,19 @@
-//! Step Functions: the template's state machines run by the zb-asl
-//! interpreter, with StartExecution, StartSyncExecution, DescribeExecution,
-//! ListExecutions, GetExecutionHistory, StopExecution, ListStateMachines and
-//! DescribeStateMachine served in AWS's JSON shapes. Every execution, Express
-//! or Standard, keeps its history, written under the state folder so it
-//! survives a restart.
+//! Step Functions: the template's state machines (and those created through
+//! the API, see `machines`) run by the zb-asl interpreter, with
+//! StartExecution, StartSyncExecution, DescribeExecution, ListExecutions,
+//! GetExecutionHistory and StopExecution served in AWS's JSON shapes, and
+//! TestState (see `test_state`). Every execution, Express or Standard, keeps
+//! its history, written under the state folder so it survives a restart, and
+//! the definition it started with, whatever happens to its machine later.
+
+mod machines;
+mod test_state;
+
+use machines::validate_definition;
+pub use machines::TemplateSwap;
 
 use crate::awsjson::{epoch, required, ApiError};
+use crate::origin::Origin;
 use crate::template::StateMachineDef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -60,6 +68,13 @@ struct Machine {
     def: StateMachineDef,
     parsed: zb_asl::StateMachine,
     created: DateTime<Utc>,
+    role_arn: String,
+    origin: Origin,
+}
+
+/// The role the template's machines report (IAM is not emulated).
+fn local_role() -> String {
+    format!("arn:aws:iam::{}:role/local", crate::template::ACCOUNT)
 }
 
 /// An execution: its record, a signal when it ends, and its stop handle.
@@ -81,8 +96,13 @@ pub struct StepFunctions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SfnError {
-    #[error("state machine {name}: {detail}")]
-    Definition { name: String, detail: String },
+    #[error("state machine {name}{}: {detail}", file.as_ref().map(|f| format!(" ({f})")).unwrap_or_default())]
+    Definition {
+        name: String,
+        /// The ASL file, when the definition came from one.
+        file: Option<String>,
+        detail: String,
+    },
 }
 
 impl StepFunctions {
@@ -92,21 +112,10 @@ impl StepFunctions {
         state_dir: PathBuf,
         time_scale: f64,
     ) -> Result<Arc<Self>, SfnError> {
-        let mut machines = HashMap::new();
-        for def in defs {
-            let parsed = zb_asl::StateMachine::parse(&def.definition).map_err(|e| SfnError::Definition {
-                name: def.logical_id.clone(),
-                detail: e.to_string(),
-            })?;
-            machines.insert(
-                def.arn.clone(),
-                Arc::new(Machine {
-                    def: def.clone(),
-                    parsed,
-                    created: Utc::now(),
-                }),
-            );
-        }
+        let machines = parse_template(defs)?
+            .into_iter()
+            .map(|m| (m.def.arn.clone(), Arc::new(m)))
+            .collect();
         let sfn = Arc::new(Self {
             machines: RwLock::new(machines),
             executions: RwLock::new(HashMap::new()),
@@ -346,7 +355,7 @@ impl StepFunctions {
             execution_name: name,
             state_machine_arn: machine.def.arn.clone(),
             state_machine_name: machine.def.name.clone(),
-            role_arn: format!("arn:aws:iam::{}:role/local", crate::template::ACCOUNT),
+            role_arn: machine.role_arn.clone(),
             start_time: start,
             time_scale: self.time_scale,
             cancel: running.cancel.clone(),
@@ -501,27 +510,13 @@ impl StepFunctions {
                 }
                 Ok(page(body, "events", events))
             }
-            "ListStateMachines" => {
-                let machines = self.machines.read().unwrap_or_else(|e| e.into_inner());
-                let list: Vec<Value> = machines
-                    .values()
-                    .map(|m| json!({"stateMachineArn": m.def.arn, "name": m.def.name, "type": m.def.kind, "creationDate": epoch(m.created)}))
-                    .collect();
-                Ok(json!({"stateMachines": list}))
-            }
-            "DescribeStateMachine" => {
-                let m = self.machine(required(body, "stateMachineArn")?)?;
-                Ok(json!({
-                    "stateMachineArn": m.def.arn,
-                    "name": m.def.name,
-                    "status": "ACTIVE",
-                    "definition": m.def.definition,
-                    "roleArn": format!("arn:aws:iam::{}:role/local", crate::template::ACCOUNT),
-                    "type": m.def.kind,
-                    "creationDate": epoch(m.created),
-                    "loggingConfiguration": {"level": "ALL", "includeExecutionData": true, "destinations": []},
-                }))
-            }
+            "CreateStateMachine" => self.create_machine(body),
+            "UpdateStateMachine" => self.update_machine(body),
+            "DeleteStateMachine" => self.delete_machine(body),
+            "DescribeStateMachine" => self.describe_machine(body),
+            "ListStateMachines" => Ok(self.list_machines(body)),
+            "ValidateStateMachineDefinition" => validate_definition(body),
+            "TestState" => self.test_state(body).await,
             other => Err(ApiError::new(
                 "UnknownOperationException",
                 format!("the local cloud does not serve Step Functions {other}"),
@@ -541,6 +536,27 @@ impl StepFunctions {
             done.await;
         }
     }
+}
+
+/// Parses the template's machines, all or none.
+fn parse_template(defs: &[StateMachineDef]) -> Result<Vec<Machine>, SfnError> {
+    let now = Utc::now();
+    defs.iter()
+        .map(|def| {
+            let parsed = zb_asl::StateMachine::parse(&def.definition).map_err(|e| SfnError::Definition {
+                name: def.logical_id.clone(),
+                file: def.definition_path.as_ref().map(|p| p.display().to_string()),
+                detail: e.to_string(),
+            })?;
+            Ok(Machine {
+                def: def.clone(),
+                parsed,
+                created: now,
+                role_arn: local_role(),
+                origin: Origin::Template,
+            })
+        })
+        .collect()
 }
 
 /// One page of a list, with the API's maxResults (1..=1000, default 100)

@@ -20,12 +20,14 @@ fn the_repo_template_resolves_to_local_names_and_arns() {
     assert_eq!(ingest.env["EVENT_BUS_NAME"], "zb-orders");
     assert_eq!(ingest.env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
     assert_eq!(ingest.memory_mb, 128);
-    assert_eq!(model.tables.len(), 5);
+    // partners, feeds, orders, errors, idempotency, rate limits, deliveries, outbox.
+    assert_eq!(model.tables.len(), 8);
     let api = &model.http_apis[0];
     let post = api.routes.iter().find(|r| r.method == "POST").unwrap();
     assert_eq!((post.path.as_str(), post.function.as_str()), ("/v1/feeds", "zb-ingest"));
     assert_eq!(post.authorizer.as_deref(), Some("ApiKeyAuthorizer"));
-    assert_eq!(api.routes.len(), 5);
+    // POST /v1/feeds; GET feeds/{id}, orders, orders/{seq}, errors, deliveries, outbox; POST outbox/ack.
+    assert_eq!(api.routes.len(), 8);
     assert_eq!(api.authorizers[0].identity_headers, vec!["x-api-key"]);
     assert_eq!(api.authorizers[0].function, "zb-authorizer");
     let sm = &model.state_machines[0];

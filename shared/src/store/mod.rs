@@ -3,17 +3,23 @@
 //!
 //! [`CostMeter`]: crate::cost::CostMeter
 
+mod deliveries;
 mod error_log;
 mod feeds;
 mod idempotency;
 mod orders;
+mod outbox;
 mod partners;
+mod rate_limits;
 
+pub use deliveries::DeliveryStore;
 pub use error_log::{ErrorItem, ErrorLog, ERROR_TTL_SECS};
 pub use feeds::{FeedStore, FeedUpdate};
 pub use idempotency::IdempotencyStore;
 pub use orders::{OrderStore, PutOutcome, StoredOrder};
+pub use outbox::{cursor_of, seq_of, OutboxEntry, OutboxPage, OutboxStore, OUTBOX_TTL_SECS};
 pub use partners::PartnerStore;
+pub use rate_limits::RateLimitStore;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -37,6 +43,9 @@ pub enum StoreError {
     /// The item an update needs does not exist.
     #[error("{0} does not exist")]
     Missing(String),
+    /// A create whose item already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
 }
 
 impl StoreError {

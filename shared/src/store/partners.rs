@@ -1,9 +1,9 @@
 //! The partners table: `PARTNER#<id>` records and `KEY#<sha256>` key records.
 
-use super::{classify, corrupt, s, Item, StoreError};
+use super::{classify, corrupt, n, s, Item, StoreError};
 use crate::cost::CostMeter;
-use crate::partner::{ApiKey, Partner};
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use crate::partner::{ApiKey, KeyRecord, Partner, PartnerRecord, WebhookStatus};
+use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem, Update};
 
 #[derive(Debug, Clone)]
 pub struct PartnerStore {
@@ -70,5 +70,234 @@ impl PartnerStore {
     pub async fn put_key(&self, key: &ApiKey, meter: &CostMeter) -> Result<(), StoreError> {
         let item: Item = serde_dynamo::to_item(key).map_err(corrupt)?;
         self.put(format!("KEY#{}", key.key_hash), item, meter).await
+    }
+
+    /// The whole `PARTNER#` item, with its webhook and rotation state.
+    pub async fn get_record(&self, partner_id: &str, meter: &CostMeter) -> Result<Option<PartnerRecord>, StoreError> {
+        match self.get(format!("PARTNER#{partner_id}"), meter).await? {
+            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// The whole `KEY#` item, with the end of its rotation overlap.
+    pub async fn get_key_record(&self, key_hash: &str, meter: &CostMeter) -> Result<Option<KeyRecord>, StoreError> {
+        match self.get(format!("KEY#{key_hash}"), meter).await? {
+            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces the whole `PARTNER#` item (operator commands: read, change, write).
+    pub async fn put_record(&self, record: &PartnerRecord, meter: &CostMeter) -> Result<(), StoreError> {
+        let item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
+        self.put(format!("PARTNER#{}", record.partner.partner_id), item, meter)
+            .await
+    }
+
+    fn put_item(&self, pk: String, item: Item) -> Result<Put, StoreError> {
+        let mut item = item;
+        item.insert("pk".into(), s(pk));
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(corrupt)
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>, meter: &CostMeter) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| {
+                let cancelled = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_transaction_canceled_exception());
+                if cancelled {
+                    StoreError::Missing("the partner (or it already exists)".into())
+                } else {
+                    classify(e)
+                }
+            })?;
+        meter.dynamodb_batch_write(out.consumed_capacity());
+        Ok(())
+    }
+
+    /// Writes a new partner and its first key in one transaction; refuses
+    /// (`StoreError::Conflict`) a partner id that exists.
+    pub async fn create(&self, record: &PartnerRecord, key: &KeyRecord, meter: &CostMeter) -> Result<(), StoreError> {
+        let partner_item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
+        let key_item: Item = serde_dynamo::to_item(key).map_err(corrupt)?;
+        let mut put_partner = self.put_item(format!("PARTNER#{}", record.partner.partner_id), partner_item)?;
+        put_partner.condition_expression = Some("attribute_not_exists(pk)".into());
+        let put_key = self.put_item(format!("KEY#{}", key.key.key_hash), key_item)?;
+        self.transact(
+            vec![
+                TransactWriteItem::builder().put(put_partner).build(),
+                TransactWriteItem::builder().put(put_key).build(),
+            ],
+            meter,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Missing(_) => StoreError::Conflict(format!("partner {}", record.partner.partner_id)),
+            other => other,
+        })
+    }
+
+    /// A key rotation in one transaction: the new key, the old key's
+    /// `expiresAt` (the end of the overlap), and the partner's current key.
+    pub async fn rotate_key(
+        &self,
+        record: &PartnerRecord,
+        new_key: &KeyRecord,
+        old_key_hash: Option<&str>,
+        old_expires_at: i64,
+        meter: &CostMeter,
+    ) -> Result<(), StoreError> {
+        let partner_item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
+        let key_item: Item = serde_dynamo::to_item(new_key).map_err(corrupt)?;
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(self.put_item(format!("PARTNER#{}", record.partner.partner_id), partner_item)?)
+                .build(),
+            TransactWriteItem::builder()
+                .put(self.put_item(format!("KEY#{}", new_key.key.key_hash), key_item)?)
+                .build(),
+        ];
+        if let Some(old) = old_key_hash {
+            // Only shortens: an old key already expiring sooner keeps its earlier end.
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(format!("KEY#{old}")))
+                .update_expression("SET expiresAt = :t")
+                .condition_expression("attribute_exists(pk) AND (attribute_not_exists(expiresAt) OR expiresAt > :t)")
+                .expression_attribute_values(":t", n(old_expires_at))
+                .build()
+                .map_err(corrupt)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.transact(items, meter).await
+    }
+
+    /// Every `PARTNER#` item (a Scan: the table holds partners and keys only).
+    pub async fn list_records(&self, meter: &CostMeter) -> Result<Vec<PartnerRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :p)")
+                .expression_attribute_values(":p", s("PARTNER#"))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(classify)?;
+            meter.dynamodb_read(page.consumed_capacity());
+            for item in page.items.unwrap_or_default() {
+                out.push(serde_dynamo::from_item(item).map_err(corrupt)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a: &PartnerRecord, b| a.partner.partner_id.cmp(&b.partner.partner_id));
+        Ok(out)
+    }
+
+    /// A failed delivery: remembers when the current run of failures began
+    /// (kept if already set) and returns it. A targeted update, so it cannot
+    /// undo an operator's concurrent change to the rest of the item.
+    pub async fn note_webhook_failure(&self, partner_id: &str, now: i64, meter: &CostMeter) -> Result<i64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("PARTNER#{partner_id}")))
+            .update_expression("SET failingSince = if_not_exists(failingSince, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(classify)?;
+        meter.dynamodb_write(out.consumed_capacity());
+        out.attributes
+            .as_ref()
+            .and_then(|a| a.get("failingSince"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("failingSince was not returned".into()))
+    }
+
+    /// A successful delivery ends the run of failures.
+    pub async fn note_webhook_success(&self, partner_id: &str, meter: &CostMeter) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("PARTNER#{partner_id}")))
+            .update_expression("REMOVE failingSince")
+            .condition_expression("attribute_exists(failingSince)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => meter.dynamodb_write(out.consumed_capacity()),
+            // Nothing to clear: the usual case.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(classify(e)),
+        }
+        Ok(())
+    }
+
+    /// Stops pushes to the partner's webhook (410, or 24 h of failures).
+    /// Returns false when it was already disabled.
+    pub async fn disable_webhook(&self, partner_id: &str, reason: &str, meter: &CostMeter) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("PARTNER#{partner_id}")))
+            .update_expression("SET webhookStatus = :d, disabledReason = :r REMOVE failingSince")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(webhookStatus) OR webhookStatus <> :d)",
+            )
+            .expression_attribute_values(":d", s(status_name(WebhookStatus::Disabled)))
+            .expression_attribute_values(":r", s(reason))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                meter.dynamodb_write(out.consumed_capacity());
+                Ok(true)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+fn status_name(status: WebhookStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "DISABLED".into(),
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::states::IoPath;
-use super::{DefinitionError, Location};
+use super::{code, field_pointer, DefinitionError, Diagnostic, Location};
 use crate::intrinsic::Intrinsic;
 use crate::path::Path;
 use crate::template::Template;
@@ -51,20 +51,25 @@ const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
     ("Label", "Distributed Map features are not supported by the local cloud"),
 ];
 
-/// A JSON object being parsed, and where it sits in the definition.
+/// A JSON object being parsed, and where it sits in the definition: the state it belongs to (for
+/// our messages) and its JSON pointer (for AWS's).
 pub(crate) struct Fields<'a> {
     location: Location,
+    pointer: String,
     map: &'a Map<String, Value>,
 }
 
 impl<'a> Fields<'a> {
-    pub(crate) fn new(location: Location, value: &'a Value) -> Result<Self, DefinitionError> {
+    pub(crate) fn new(location: Location, pointer: String, value: &'a Value) -> Result<Self, DefinitionError> {
         match value.as_object() {
-            Some(map) => Ok(Self { location, map }),
-            None => Err(DefinitionError::Invalid {
+            Some(map) => Ok(Self { location, pointer, map }),
+            None => Err(DefinitionError::invalid(
                 location,
-                message: "must be a JSON object".to_owned(),
-            }),
+                "must be a JSON object",
+                code::SCHEMA,
+                "Expected value of type [OBJECT]",
+                &pointer,
+            )),
         }
     }
 
@@ -72,17 +77,49 @@ impl<'a> Fields<'a> {
         &self.location
     }
 
+    /// The object's JSON pointer ("" for the definition's root).
+    pub(crate) fn pointer(&self) -> &str {
+        &self.pointer
+    }
+
+    /// A schema violation of this object as a whole.
     pub(crate) fn invalid(&self, message: &str) -> DefinitionError {
-        DefinitionError::Invalid {
-            location: self.location.clone(),
-            message: message.to_owned(),
-        }
+        self.invalid_as(message, code::SCHEMA, message, "")
+    }
+
+    /// A schema violation of one field (`key` may be a dotted path such as `Retry[0].BackoffRate`).
+    pub(crate) fn invalid_at(&self, key: &str, message: &str) -> DefinitionError {
+        self.invalid_as(message, code::SCHEMA, message, key)
+    }
+
+    /// A violation AWS reports with its own code and words, at `key` below this object.
+    pub(crate) fn invalid_as(
+        &self,
+        message: &str,
+        code: &'static str,
+        aws_message: &str,
+        key: &str,
+    ) -> DefinitionError {
+        DefinitionError::invalid(self.location.clone(), message, code, aws_message, &self.pointer_to(key))
     }
 
     pub(crate) fn unsupported(&self, message: &str) -> DefinitionError {
         DefinitionError::Unsupported {
             location: self.location.clone(),
             message: message.to_owned(),
+            diagnostic: Diagnostic {
+                code: code::UNSUPPORTED,
+                message: message.to_owned(),
+                location: self.pointer_to(""),
+            },
+        }
+    }
+
+    fn pointer_to(&self, key: &str) -> String {
+        match (self.pointer.is_empty(), key.is_empty()) {
+            (true, true) => "/".to_owned(),
+            (false, true) => self.pointer.clone(),
+            (_, false) => format!("{}/{}", self.pointer, field_pointer(key)),
         }
     }
 
@@ -109,13 +146,22 @@ impl<'a> Fields<'a> {
                             "field \"QueryLanguage\" is not supported with value \"JSONata\" (JSONata is not supported by the local cloud; use JSONPath)",
                         ))
                     }
-                    _ => return Err(self.invalid("field \"QueryLanguage\" must be \"JSONPath\" or \"JSONata\"")),
+                    _ => {
+                        return Err(
+                            self.invalid_at("QueryLanguage", "field \"QueryLanguage\" must be \"JSONPath\" or \"JSONata\"")
+                        )
+                    }
                 }
             }
             if let Some((_, reason)) = UNSUPPORTED_FIELDS.iter().find(|(name, _)| name == key) {
                 return Err(self.unsupported(&format!("field \"{key}\" is not supported ({reason})")));
             }
-            return Err(self.invalid(&format!("field \"{key}\" is not valid in {what}")));
+            return Err(self.invalid_as(
+                &format!("field \"{key}\" is not valid in {what}"),
+                code::SCHEMA,
+                &format!("Field '{key}' is not supported"),
+                key,
+            ));
         }
         Ok(())
     }
@@ -124,7 +170,7 @@ impl<'a> Fields<'a> {
         match self.map.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.invalid(&format!("field \"{key}\" must be a string"))),
+            Some(_) => Err(self.invalid_at(key, &format!("field \"{key}\" must be a string"))),
         }
     }
 
@@ -132,7 +178,7 @@ impl<'a> Fields<'a> {
         match self.map.get(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(self.invalid(&format!("field \"{key}\" must be true or false"))),
+            Some(_) => Err(self.invalid_at(key, &format!("field \"{key}\" must be true or false"))),
         }
     }
 
@@ -143,7 +189,12 @@ impl<'a> Fields<'a> {
                 .as_u64()
                 .filter(|n| (min..=MAX_SECONDS).contains(n))
                 .map(Some)
-                .ok_or_else(|| self.invalid(&format!("field \"{key}\" must be {what} integer up to {MAX_SECONDS}"))),
+                .ok_or_else(|| {
+                    self.invalid_at(
+                        key,
+                        &format!("field \"{key}\" must be {what} integer up to {MAX_SECONDS}"),
+                    )
+                }),
         }
     }
 
@@ -162,8 +213,8 @@ impl<'a> Fields<'a> {
             Some(Value::Null) => Ok(IoPath::Null),
             Some(Value::String(text)) => Path::parse(text)
                 .map(IoPath::Path)
-                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
-            Some(_) => Err(self.invalid(&format!("field \"{key}\" must be a path or null"))),
+                .map_err(|e| self.invalid_at(key, &format!("field \"{key}\": {e}"))),
+            Some(_) => Err(self.invalid_at(key, &format!("field \"{key}\" must be a path or null"))),
         }
     }
 
@@ -173,7 +224,7 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(text) => Path::parse_reference(text)
                 .map(Some)
-                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+                .map_err(|e| self.invalid_at(key, &format!("field \"{key}\": {e}"))),
         }
     }
 
@@ -182,7 +233,7 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(value) => Template::compile(value)
                 .map(Some)
-                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+                .map_err(|e| self.invalid_at(key, &format!("field \"{key}\": {e}"))),
         }
     }
 
@@ -192,17 +243,17 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(text) if text.starts_with('$') => Path::parse_reference(text)
                 .map(|p| Some(PathOrIntrinsic::Path(p)))
-                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+                .map_err(|e| self.invalid_at(key, &format!("field \"{key}\": {e}"))),
             Some(text) => Intrinsic::parse(text)
                 .map(|c| Some(PathOrIntrinsic::Intrinsic(c)))
-                .map_err(|e| self.invalid(&format!("field \"{key}\": {e}"))),
+                .map_err(|e| self.invalid_at(key, &format!("field \"{key}\": {e}"))),
         }
     }
 
     /// Refuses `a` and `b` together (e.g. TimeoutSeconds and TimeoutSecondsPath).
     pub(crate) fn exclusive(&self, a: &str, b: &str) -> Result<(), DefinitionError> {
         if self.has(a) && self.has(b) {
-            return Err(self.invalid(&format!("fields \"{a}\" and \"{b}\" cannot both be set")));
+            return Err(self.invalid_at(b, &format!("fields \"{a}\" and \"{b}\" cannot both be set")));
         }
         Ok(())
     }

@@ -15,6 +15,15 @@ pub(crate) use states::{
 
 use fields::Fields;
 
+/// AWS writes the definition's root as `/`.
+fn root_if_empty(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "/".to_owned()
+    } else {
+        pointer.to_owned()
+    }
+}
+
 // AWS's limit on state name length.
 const MAX_STATE_NAME_CHARS: usize = 80;
 
@@ -34,20 +43,92 @@ impl fmt::Display for Location {
     }
 }
 
-/// Why a definition was refused. The message always says where (state and field).
+/// A refusal as Step Functions reports it: an error code from AWS's list (`SCHEMA_VALIDATION_FAILED`,
+/// `MISSING_TRANSITION_TARGET`, ...), a message, and where, as a JSON pointer into the definition
+/// (`/States/Validate/Next`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub message: String,
+    pub location: String,
+}
+
+/// AWS's diagnostic codes (ValidateStateMachineDefinition's list), plus one of our own for
+/// valid ASL the local cloud does not run.
+pub(crate) mod code {
+    pub(crate) const INVALID_JSON: &str = "INVALID_JSON_DESCRIPTION";
+    pub(crate) const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
+    pub(crate) const MISSING_TARGET: &str = "MISSING_TRANSITION_TARGET";
+    pub(crate) const MISSING_END: &str = "MISSING_END_STATE";
+    pub(crate) const DUPLICATE_STATE: &str = "DUPLICATE_STATE_NAME";
+    pub(crate) const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
+    pub(crate) const UNSUPPORTED: &str = "UNSUPPORTED_BY_LOCAL_CLOUD";
+}
+
+/// Why a definition was refused. The message always says where (state and field); [`Self::diagnostic`]
+/// says it the way CreateStateMachine does.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DefinitionError {
     #[error("the definition is not valid JSON: {0}")]
     Json(String),
     /// The definition breaks the Amazon States Language rules.
     #[error("{location}: {message}")]
-    Invalid { location: Location, message: String },
+    Invalid {
+        location: Location,
+        message: String,
+        diagnostic: Diagnostic,
+    },
     /// Valid ASL that uses a feature the local cloud does not implement.
     #[error("{location}: {message}")]
-    Unsupported { location: Location, message: String },
+    Unsupported {
+        location: Location,
+        message: String,
+        diagnostic: Diagnostic,
+    },
 }
 
 impl DefinitionError {
+    /// An ASL violation at `pointer`, reported under AWS's `code` with AWS's wording `aws_message`.
+    pub(crate) fn invalid(
+        location: Location,
+        message: impl Into<String>,
+        code: &'static str,
+        aws_message: impl Into<String>,
+        pointer: &str,
+    ) -> Self {
+        Self::Invalid {
+            location,
+            message: message.into(),
+            diagnostic: Diagnostic {
+                code,
+                message: aws_message.into(),
+                location: root_if_empty(pointer),
+            },
+        }
+    }
+
+    /// The refusal as AWS words it.
+    pub fn diagnostic(&self) -> Diagnostic {
+        match self {
+            Self::Json(detail) => Diagnostic {
+                code: code::INVALID_JSON,
+                message: format!("The definition is not valid JSON: {detail}"),
+                location: "/".to_owned(),
+            },
+            Self::Invalid { diagnostic, .. } | Self::Unsupported { diagnostic, .. } => diagnostic.clone(),
+        }
+    }
+
+    /// CreateStateMachine's InvalidDefinition message:
+    /// `Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: X at /States/A/Next'`.
+    pub fn aws_message(&self) -> String {
+        let d = self.diagnostic();
+        format!(
+            "Invalid State Machine Definition: '{}: {} at {}'",
+            d.code, d.message, d.location
+        )
+    }
+
     /// The state the error is about, if it is about one.
     pub fn state(&self) -> Option<&str> {
         match self {
@@ -88,6 +169,44 @@ impl StateSet {
     pub(crate) fn get(&self, name: &str) -> Option<&State> {
         self.index.get(name).and_then(|i| self.states.get(*i))
     }
+
+    /// The sets nested in one state: Parallel branches and a Map's item processor.
+    fn children(state: &State) -> Vec<&StateSet> {
+        match &state.kind {
+            StateKind::Parallel(p) => p.branches.iter().collect(),
+            StateKind::Map(m) => vec![&m.processor],
+            _ => Vec::new(),
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<&State> {
+        self.get(name).or_else(|| {
+            self.states
+                .iter()
+                .flat_map(Self::children)
+                .find_map(|set| set.find(name))
+        })
+    }
+
+    fn collect_names(&self, out: &mut Vec<String>) {
+        for state in &self.states {
+            out.push(state.name.clone());
+            for set in Self::children(state) {
+                set.collect_names(out);
+            }
+        }
+    }
+}
+
+/// Parses a definition that is a single state (TestState without a state name): the state's own
+/// rules apply, its transitions are not resolved.
+pub(crate) fn parse_lone_state(
+    name: &str,
+    body: &Value,
+    names: &mut HashSet<String>,
+) -> Result<State, DefinitionError> {
+    names.insert(name.to_owned());
+    states::parse_state(name, "", body, names)
 }
 
 impl StateMachine {
@@ -95,7 +214,7 @@ impl StateMachine {
     /// naming the state and the feature.
     pub fn parse(definition: &str) -> Result<Self, DefinitionError> {
         let value: Value = serde_json::from_str(definition).map_err(|e| DefinitionError::Json(e.to_string()))?;
-        let top = Fields::new(Location::TopLevel, &value)?;
+        let top = Fields::new(Location::TopLevel, String::new(), &value)?;
         top.check_allowed(
             "the top level",
             &["Comment", "StartAt", "States", "TimeoutSeconds", "Version"],
@@ -116,6 +235,18 @@ impl StateMachine {
         self.root.states.iter().map(|s| s.name.as_str())
     }
 
+    /// A state by name, at any depth (state names are unique across the whole machine).
+    pub(crate) fn find_state(&self, name: &str) -> Option<&State> {
+        self.root.find(name)
+    }
+
+    /// Every state name, at any depth, in definition order.
+    pub fn all_state_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        self.root.collect_names(&mut names);
+        names
+    }
+
     /// The machine-wide TimeoutSeconds, if any.
     pub fn timeout_seconds(&self) -> Option<u64> {
         self.timeout_seconds
@@ -131,12 +262,23 @@ pub(crate) fn parse_state_set(
 ) -> Result<StateSet, DefinitionError> {
     let start_at = owner
         .str("StartAt")?
-        .ok_or_else(|| owner.invalid(&format!("field \"{prefix}StartAt\" is required")))?
+        .ok_or_else(|| {
+            owner.invalid_as(
+                &format!("field \"{prefix}StartAt\" is required"),
+                code::SCHEMA,
+                "These fields are required: [StartAt]",
+                "",
+            )
+        })?
         .to_owned();
-    let states_value = owner
-        .get("States")
-        .and_then(Value::as_object)
-        .ok_or_else(|| owner.invalid(&format!("field \"{prefix}States\" must be an object of states")))?;
+    let states_value = owner.get("States").and_then(Value::as_object).ok_or_else(|| {
+        owner.invalid_as(
+            &format!("field \"{prefix}States\" must be an object of states"),
+            code::SCHEMA,
+            "These fields are required: [States]",
+            "",
+        )
+    })?;
     if states_value.is_empty() {
         return Err(owner.invalid(&format!("field \"{prefix}States\" must contain at least one state")));
     }
@@ -145,19 +287,27 @@ pub(crate) fn parse_state_set(
     let mut index = HashMap::new();
     for (name, body) in states_value {
         let location = Location::State(name.clone());
+        let pointer = format!("{}/States/{name}", owner.pointer());
         if name.is_empty() || name.chars().count() > MAX_STATE_NAME_CHARS {
-            return Err(DefinitionError::Invalid {
+            let message = format!("a state name must be 1 to {MAX_STATE_NAME_CHARS} characters long");
+            return Err(DefinitionError::invalid(
                 location,
-                message: format!("a state name must be 1 to {MAX_STATE_NAME_CHARS} characters long"),
-            });
+                message.clone(),
+                code::INVALID_STATE_NAME,
+                format!("Invalid State name: {message}"),
+                &pointer,
+            ));
         }
         if !names.insert(name.clone()) {
-            return Err(DefinitionError::Invalid {
+            return Err(DefinitionError::invalid(
                 location,
-                message: "state names must be unique across the whole state machine".to_owned(),
-            });
+                "state names must be unique across the whole state machine",
+                code::DUPLICATE_STATE,
+                format!("Duplicate State name: {name}"),
+                &pointer,
+            ));
         }
-        let state = states::parse_state(name, body, names)?;
+        let state = states::parse_state(name, &pointer, body, names)?;
         index.insert(name.clone(), states.len());
         states.push(state);
     }
@@ -168,27 +318,44 @@ pub(crate) fn parse_state_set(
     };
 
     if set.get(&set.start_at).is_none() {
-        return Err(owner.invalid(&format!(
-            "field \"{prefix}StartAt\": \"{}\" does not name a state{}",
-            set.start_at,
-            scope_hint(prefix)
-        )));
+        return Err(owner.invalid_as(
+            &format!(
+                "field \"{prefix}StartAt\": \"{}\" does not name a state{}",
+                set.start_at,
+                scope_hint(prefix)
+            ),
+            code::MISSING_TARGET,
+            &format!("Missing 'Next' target: {}", set.start_at),
+            "StartAt",
+        ));
     }
     for state in &set.states {
         for (field, target) in state.transitions() {
             if set.get(target).is_none() {
-                return Err(DefinitionError::Invalid {
-                    location: Location::State(state.name.clone()),
-                    message: format!(
+                return Err(DefinitionError::invalid(
+                    Location::State(state.name.clone()),
+                    format!(
                         "field \"{field}\": \"{target}\" does not name a state{}",
                         scope_hint(prefix)
                     ),
-                });
+                    code::MISSING_TARGET,
+                    format!("Missing 'Next' target: {target}"),
+                    &format!("{}/States/{}/{}", owner.pointer(), state.name, field_pointer(&field)),
+                ));
             }
         }
     }
-    check_reachable(&set)?;
+    check_reachable(&set, owner.pointer())?;
     Ok(set)
+}
+
+/// `Choices[0].Next` as a JSON pointer tail: `Choices/0/Next`.
+pub(crate) fn field_pointer(field: &str) -> String {
+    field
+        .replace("].", "/")
+        .replace('[', "/")
+        .replace(']', "")
+        .replace('.', "/")
 }
 
 fn scope_hint(prefix: &str) -> &'static str {
@@ -200,7 +367,7 @@ fn scope_hint(prefix: &str) -> &'static str {
 }
 
 // AWS refuses definitions with states that can never run.
-fn check_reachable(set: &StateSet) -> Result<(), DefinitionError> {
+fn check_reachable(set: &StateSet, pointer: &str) -> Result<(), DefinitionError> {
     let mut seen = HashSet::new();
     let mut queue = VecDeque::from([set.start_at.as_str()]);
     while let Some(name) = queue.pop_front() {
@@ -212,17 +379,22 @@ fn check_reachable(set: &StateSet) -> Result<(), DefinitionError> {
         }
     }
     if !set.states.iter().any(State::is_terminal) {
-        return Err(DefinitionError::Invalid {
-            location: Location::State(set.start_at.clone()),
-            message: "the workflow has no terminal state (End: true, Succeed or Fail), so it can never finish"
-                .to_owned(),
-        });
+        return Err(DefinitionError::invalid(
+            Location::State(set.start_at.clone()),
+            "the workflow has no terminal state (End: true, Succeed or Fail), so it can never finish",
+            code::MISSING_END,
+            "Workflow has no terminal state",
+            &format!("{pointer}/States"),
+        ));
     }
     match set.states.iter().find(|s| !seen.contains(s.name.as_str())) {
-        Some(state) => Err(DefinitionError::Invalid {
-            location: Location::State(state.name.clone()),
-            message: "the state is not reachable from StartAt".to_owned(),
-        }),
+        Some(state) => Err(DefinitionError::invalid(
+            Location::State(state.name.clone()),
+            "the state is not reachable from StartAt",
+            code::MISSING_TARGET,
+            format!("State \"{}\" is not reachable.", state.name),
+            &format!("{pointer}/States/{}", state.name),
+        )),
         None => Ok(()),
     }
 }

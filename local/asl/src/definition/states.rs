@@ -189,12 +189,26 @@ impl State {
     }
 }
 
-pub(crate) fn parse_state(name: &str, body: &Value, names: &mut HashSet<String>) -> Result<State, DefinitionError> {
-    let f = Fields::new(Location::State(name.to_owned()), body)?;
-    let kind_name = f.str("Type")?.ok_or_else(|| f.invalid("field \"Type\" is required"))?;
+/// Parses one state; `pointer` is where it sits in the definition (`/States/<name>`).
+pub(crate) fn parse_state(
+    name: &str,
+    pointer: &str,
+    body: &Value,
+    names: &mut HashSet<String>,
+) -> Result<State, DefinitionError> {
+    let f = Fields::new(Location::State(name.to_owned()), pointer.to_owned(), body)?;
+    let kind_name = f.str("Type")?.ok_or_else(|| {
+        f.invalid_as(
+            "field \"Type\" is required",
+            super::code::SCHEMA,
+            "These fields are required: [Type]",
+            "",
+        )
+    })?;
     let terminal = matches!(kind_name, "Choice" | "Succeed" | "Fail");
     if terminal && (f.has("Next") || f.has("End")) {
-        return Err(f.invalid(&format!("a {kind_name} state cannot have \"Next\" or \"End\"")));
+        let field = if f.has("Next") { "Next" } else { "End" };
+        return Err(f.invalid_at(field, &format!("a {kind_name} state cannot have \"Next\" or \"End\"")));
     }
     let kind = match kind_name {
         "Pass" => {
@@ -229,12 +243,15 @@ pub(crate) fn parse_state(name: &str, body: &Value, names: &mut HashSet<String>)
                 .get("Choices")
                 .and_then(Value::as_array)
                 .filter(|c| !c.is_empty())
-                .ok_or_else(|| f.invalid("field \"Choices\" must be a non-empty array of choice rules"))?;
+                .ok_or_else(|| {
+                    f.invalid_at("Choices", "field \"Choices\" must be a non-empty array of choice rules")
+                })?;
             let rules = choices
                 .iter()
                 .enumerate()
                 .map(|(i, rule)| {
-                    ChoiceRule::parse(rule, &format!("Choices[{i}]")).map_err(|e| f.invalid(&e.to_string()))
+                    ChoiceRule::parse(rule, &format!("Choices[{i}]"))
+                        .map_err(|e| f.invalid_at(&format!("Choices[{i}]"), &e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             StateKind::Choice {
@@ -281,7 +298,7 @@ pub(crate) fn parse_state(name: &str, body: &Value, names: &mut HashSet<String>)
         }
         "Parallel" => StateKind::Parallel(Box::new(parallel(&f, names)?)),
         "Map" => StateKind::Map(Box::new(map(&f, names)?)),
-        other => return Err(f.invalid(&format!("field \"Type\": \"{other}\" is not a state type"))),
+        other => return Err(f.invalid_at("Type", &format!("field \"Type\": \"{other}\" is not a state type"))),
     };
     let (input_path, output_path) = match kind {
         StateKind::Fail { .. } => (IoPath::Default, IoPath::Default),
@@ -299,7 +316,7 @@ fn transition(f: &Fields<'_>) -> Result<Transition, DefinitionError> {
     let next = f.str("Next")?;
     let end = f.bool("End")?.unwrap_or(false);
     match (next, end) {
-        (Some(_), true) => Err(f.invalid("a state cannot have both \"Next\" and \"End\": true")),
+        (Some(_), true) => Err(f.invalid_at("End", "a state cannot have both \"Next\" and \"End\": true")),
         (Some(next), false) => Ok(Transition::Next(next.to_owned())),
         (None, true) => Ok(Transition::End),
         (None, false) => Err(f.invalid("a non-terminal state must have \"Next\" or \"End\": true")),
@@ -310,10 +327,9 @@ fn result_path(f: &Fields<'_>) -> Result<ResultPath, DefinitionError> {
     match f.get("ResultPath") {
         None => Ok(ResultPath::Replace),
         Some(Value::Null) => Ok(ResultPath::Discard),
-        Some(Value::String(text)) => {
-            retry::parse_result_path(text).map_err(|e| f.invalid(&format!("field \"ResultPath\": {e}")))
-        }
-        Some(_) => Err(f.invalid("field \"ResultPath\" must be a path or null")),
+        Some(Value::String(text)) => retry::parse_result_path(text)
+            .map_err(|e| f.invalid_at("ResultPath", &format!("field \"ResultPath\": {e}"))),
+        Some(_) => Err(f.invalid_at("ResultPath", "field \"ResultPath\" must be a path or null")),
     }
 }
 
@@ -325,9 +341,9 @@ fn result_handling(f: &Fields<'_>) -> Result<ResultHandling, DefinitionError> {
 }
 
 fn recovery(f: &Fields<'_>) -> Result<Recovery, DefinitionError> {
-    let convert = |e: RetryError| match e {
+    let convert = |e: RetryError| match &e {
         RetryError::Unsupported { .. } => f.unsupported(&e.to_string()),
-        _ => f.invalid(&e.to_string()),
+        RetryError::Invalid { at, .. } | RetryError::Path { at, .. } => f.invalid_at(at, &e.to_string()),
     };
     let retry = match f.get("Retry") {
         Some(value) => retry::parse_retriers(value, "Retry").map_err(convert)?,
@@ -370,9 +386,14 @@ fn task(f: &Fields<'_>) -> Result<TaskState, DefinitionError> {
             "End",
         ],
     )?;
-    let resource_text = f
-        .str("Resource")?
-        .ok_or_else(|| f.invalid("field \"Resource\" is required"))?;
+    let resource_text = f.str("Resource")?.ok_or_else(|| {
+        f.invalid_as(
+            "field \"Resource\" is required",
+            super::code::SCHEMA,
+            "These fields are required: [Resource]",
+            "",
+        )
+    })?;
     let resource = parse_resource(resource_text).map_err(|reason| {
         f.unsupported(&format!(
             "Resource {resource_text} is not supported by the local cloud ({reason})"
@@ -387,7 +408,10 @@ fn task(f: &Fields<'_>) -> Result<TaskState, DefinitionError> {
     let heartbeat = seconds(f, "HeartbeatSeconds", "HeartbeatSecondsPath")?;
     if let (Some(Seconds::Fixed(h)), Some(Seconds::Fixed(t))) = (&heartbeat, &timeout) {
         if h >= t {
-            return Err(f.invalid("field \"HeartbeatSeconds\" must be smaller than \"TimeoutSeconds\""));
+            return Err(f.invalid_at(
+                "HeartbeatSeconds",
+                "field \"HeartbeatSeconds\" must be smaller than \"TimeoutSeconds\"",
+            ));
         }
     }
     Ok(TaskState {
@@ -404,7 +428,8 @@ fn task(f: &Fields<'_>) -> Result<TaskState, DefinitionError> {
 // The lambda:invoke integration takes the Lambda Invoke API's request fields.
 fn check_invoke_parameters(f: &Fields<'_>) -> Result<(), DefinitionError> {
     let params = f.get("Parameters").and_then(Value::as_object).ok_or_else(|| {
-        f.invalid(
+        f.invalid_at(
+            "Parameters",
             "field \"Parameters\" is required for arn:aws:states:::lambda:invoke (it carries FunctionName and Payload)",
         )
     })?;
@@ -422,14 +447,20 @@ fn check_invoke_parameters(f: &Fields<'_>) -> Result<(), DefinitionError> {
                 }
             }
             _ => {
-                return Err(f.invalid(&format!(
-                "field \"Parameters.{key}\": the field '{base}' is not supported by Step Functions for lambda:invoke"
-            )))
+                return Err(f.invalid_at(
+                    &format!("Parameters.{key}"),
+                    &format!(
+                        "field \"Parameters.{key}\": the field '{base}' is not supported by Step Functions for lambda:invoke"
+                    ),
+                ))
             }
         }
     }
     if !has_function {
-        return Err(f.invalid("field \"Parameters.FunctionName\" is required for arn:aws:states:::lambda:invoke"));
+        return Err(f.invalid_at(
+            "Parameters",
+            "field \"Parameters.FunctionName\" is required for arn:aws:states:::lambda:invoke",
+        ));
     }
     Ok(())
 }
@@ -493,12 +524,16 @@ fn parallel(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<ParallelState
         .get("Branches")
         .and_then(Value::as_array)
         .filter(|b| !b.is_empty())
-        .ok_or_else(|| f.invalid("field \"Branches\" must be a non-empty array"))?;
+        .ok_or_else(|| f.invalid_at("Branches", "field \"Branches\" must be a non-empty array"))?;
     let mut branches = Vec::with_capacity(branches_value.len());
     for (i, branch) in branches_value.iter().enumerate() {
         let prefix = format!("Branches[{i}].");
-        let bf = Fields::new(f.location().clone(), branch)
-            .map_err(|_| f.invalid(&format!("field \"Branches[{i}]\" must be an object")))?;
+        let bf = Fields::new(f.location().clone(), format!("{}/Branches/{i}", f.pointer()), branch).map_err(|_| {
+            f.invalid_at(
+                &format!("Branches[{i}]"),
+                &format!("field \"Branches[{i}]\" must be an object"),
+            )
+        })?;
         bf.check_allowed(&format!("Branches[{i}]"), &["StartAt", "States", "Comment"])?;
         branches.push(parse_state_set(&bf, &prefix, names)?);
     }
@@ -540,10 +575,21 @@ fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, Definiti
     let (field, processor_value) = match (f.get("ItemProcessor"), f.get("Iterator")) {
         (Some(v), _) => ("ItemProcessor", v),
         (None, Some(v)) => ("Iterator", v),
-        (None, None) => return Err(f.invalid("field \"ItemProcessor\" (or the older \"Iterator\") is required")),
+        (None, None) => {
+            return Err(f.invalid_as(
+                "field \"ItemProcessor\" (or the older \"Iterator\") is required",
+                super::code::SCHEMA,
+                "These fields are required: [ItemProcessor]",
+                "",
+            ))
+        }
     };
-    let pf = Fields::new(f.location().clone(), processor_value)
-        .map_err(|_| f.invalid(&format!("field \"{field}\" must be an object")))?;
+    let pf = Fields::new(
+        f.location().clone(),
+        format!("{}/{field}", f.pointer()),
+        processor_value,
+    )
+    .map_err(|_| f.invalid_at(field, &format!("field \"{field}\" must be an object")))?;
     let allowed: &[&str] = if field == "ItemProcessor" {
         &["StartAt", "States", "Comment", "ProcessorConfig"]
     } else {
@@ -551,8 +597,17 @@ fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, Definiti
     };
     pf.check_allowed(&format!("\"{field}\""), allowed)?;
     if let Some(config) = pf.get("ProcessorConfig") {
-        let cf = Fields::new(f.location().clone(), config)
-            .map_err(|_| f.invalid("field \"ItemProcessor.ProcessorConfig\" must be an object"))?;
+        let cf = Fields::new(
+            f.location().clone(),
+            format!("{}/ProcessorConfig", pf.pointer()),
+            config,
+        )
+        .map_err(|_| {
+            f.invalid_at(
+                "ItemProcessor.ProcessorConfig",
+                "field \"ItemProcessor.ProcessorConfig\" must be an object",
+            )
+        })?;
         match cf.str("Mode")? {
             None | Some("INLINE") => {}
             Some("DISTRIBUTED") => {

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::{next_of, Halt, Runtime, Scope, StatesError, Step};
+use super::{next_of, Halt, Runtime, Scope, Stage, StatesError, Step};
 use crate::choice::{parse_timestamp, ChoiceRule};
 use crate::definition::{FailSource, Transition, WaitFor};
 use crate::path::type_name;
@@ -27,8 +27,11 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         let effective = self.input_path(scope, &raw)?;
         let context = self.context_for(scope, 0);
         let effective = self.fill(scope, parameters, effective, &context)?;
+        self.note(scope, Stage::AfterParameters, &effective);
         let result = result.cloned().unwrap_or(effective);
+        self.note(scope, Stage::Result, &result);
         let combined = self.result_path(scope, result_path, raw, result)?;
+        self.note(scope, Stage::AfterResultPath, &combined);
         Ok(Step {
             output: self.output_path(scope, combined)?,
             next: next_of(transition),
@@ -79,6 +82,16 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         cancel: &CancellationToken,
     ) -> Result<Step, Halt> {
         let effective = self.input_path(scope, &raw)?;
+        let duration = self.wait_duration(scope, wait, &effective)?;
+        self.clock.sleep(duration, cancel).await.map_err(|_| Halt::Aborted)?;
+        Ok(Step {
+            output: self.output_path(scope, effective)?,
+            next: next_of(transition),
+        })
+    }
+
+    /// How long a Wait state waits, reading SecondsPath/TimestampPath from its effective input.
+    pub(super) fn wait_duration(&self, scope: &Scope<'_>, wait: &WaitFor, effective: &Value) -> Result<Duration, Halt> {
         let until = |at: chrono::DateTime<chrono::FixedOffset>| {
             (at.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or(Duration::ZERO)
         };
@@ -86,7 +99,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             WaitFor::Seconds(seconds) => Duration::from_secs(*seconds),
             WaitFor::Timestamp(at) => until(*at),
             WaitFor::SecondsPath(path) => {
-                let value = self.read(scope, path, &effective)?;
+                let value = self.read(scope, path, effective)?;
                 let seconds = value.as_u64().ok_or_else(|| {
                     scope.runtime(format!(
                         "The SecondsPath '{path}' must select a non-negative integer, got {value}"
@@ -95,7 +108,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                 Duration::from_secs(seconds)
             }
             WaitFor::TimestampPath(path) => {
-                let value = self.read(scope, path, &effective)?;
+                let value = self.read(scope, path, effective)?;
                 let at = value.as_str().and_then(parse_timestamp).ok_or_else(|| {
                     scope.runtime(format!(
                         "The TimestampPath '{path}' must select an RFC 3339 timestamp, got {value}"
@@ -104,11 +117,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                 until(at)
             }
         };
-        self.clock.sleep(duration, cancel).await.map_err(|_| Halt::Aborted)?;
-        Ok(Step {
-            output: self.output_path(scope, effective)?,
-            next: next_of(transition),
-        })
+        Ok(duration)
     }
 
     pub(super) fn fail(&self, scope: &Scope<'_>, raw: &Value, error: &FailSource, cause: &FailSource) -> Halt {

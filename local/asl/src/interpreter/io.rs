@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Halt, Runtime, Scope};
+use super::{Halt, Runtime, Scope, Stage};
 use crate::definition::IoPath;
 use crate::path::Path;
 use crate::retry::ResultPath;
@@ -28,11 +28,13 @@ impl<I: TaskInvoker> Runtime<'_, I> {
 
     /// InputPath: absent keeps the raw input, null gives `{}`.
     pub(super) fn input_path(&self, scope: &Scope<'_>, raw: &Value) -> Result<Value, Halt> {
-        match &scope.state.input_path {
-            IoPath::Default => Ok(raw.clone()),
-            IoPath::Null => Ok(Value::Object(Map::new())),
-            IoPath::Path(path) => self.read(scope, path, raw),
-        }
+        let effective = match &scope.state.input_path {
+            IoPath::Default => raw.clone(),
+            IoPath::Null => Value::Object(Map::new()),
+            IoPath::Path(path) => self.read(scope, path, raw)?,
+        };
+        self.note(scope, Stage::AfterInputPath, &effective);
+        Ok(effective)
     }
 
     /// OutputPath: absent keeps the value, null gives `{}`.

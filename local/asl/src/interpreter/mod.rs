@@ -4,8 +4,11 @@
 
 mod basic;
 mod fan_out;
+mod inspect;
 mod io;
 mod task;
+
+pub(crate) use inspect::{Inspector, Stage};
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -50,6 +53,8 @@ pub(crate) struct Runtime<'a, I> {
     pub(crate) context: &'a ExecutionContext,
     pub(crate) clock: Clock,
     pub(crate) region: &'a str,
+    /// TestState: records the tested state's data after each processing step.
+    pub(crate) inspector: Option<&'a Inspector>,
 }
 
 /// The state being run: for error causes, the context object and event chaining.
@@ -61,7 +66,17 @@ pub(crate) struct Scope<'s> {
     prev: u64,
 }
 
-impl Scope<'_> {
+impl<'s> Scope<'s> {
+    /// A scope for a state run outside the transition loop (TestState).
+    pub(crate) fn new(state: &'s State) -> Self {
+        Self {
+            state,
+            entered_id: 0,
+            entered_at: Utc::now(),
+            prev: 0,
+        }
+    }
+
     /// A States.Runtime failure worded like AWS's.
     fn runtime(&self, message: impl std::fmt::Display) -> Halt {
         Halt::Failed(StatesError {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::{Halt, Runtime, Scope, StatesError};
+use super::{Halt, Runtime, Scope, Stage, StatesError};
 use crate::definition::{Seconds, TaskState};
 use crate::history::details;
 use crate::retry::STATES_TIMEOUT;
@@ -33,6 +33,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
     ) -> Result<Value, Halt> {
         let context = self.context_for(scope, retries);
         let payload = self.fill(scope, task.parameters.as_ref(), effective.clone(), &context)?;
+        self.note(scope, Stage::AfterParameters, &payload);
         scope.data_limit("input", &payload)?;
         let timeout = self.seconds(scope, task.timeout.as_ref(), effective, "TimeoutSecondsPath")?;
         let heartbeat = self.seconds(scope, task.heartbeat.as_ref(), effective, "HeartbeatSecondsPath")?;
@@ -107,9 +108,12 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             }
         };
 
+        self.note(scope, Stage::Result, &result);
         scope.data_limit("result", &result)?;
         let selected = self.fill(scope, task.result.selector.as_ref(), result, &context)?;
+        self.note(scope, Stage::AfterResultSelector, &selected);
         let combined = self.result_path(scope, &task.result.path, raw.clone(), selected)?;
+        self.note(scope, Stage::AfterResultPath, &combined);
         self.output_path(scope, combined)
     }
 

@@ -1,0 +1,227 @@
+//! `zb deliveries list|replay`: a partner's webhook deliveries (every
+//! attempt's status code, latency and error) from the deliveries table, and
+//! replays of dead letters: the delivery goes back to PENDING and a new run
+//! of the webhook-delivery state machine starts, with the same webhook-id
+//! (so a receiver that did get it after all deduplicates it).
+
+use crate::aws::{Aws, AwsArgs};
+use crate::partners::TableArgs;
+use crate::render::Output;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+use zb_shared::cost::CostMeter;
+use zb_shared::delivery::{Delivery, DeliveryStatus, DeliveryStep};
+use zb_shared::store::{DeliveryStore, StoreError};
+use zb_shared::workflow::{ExecutionStarter, SfnStarter, StartError, Started};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveriesError {
+    #[error(transparent)]
+    Table(#[from] crate::partners::PartnersError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("{0}")]
+    StateMachine(String),
+    #[error(
+        "delivery {0} of partner {1} does not exist, or was delivered (a delivered notification is not sent again)"
+    )]
+    NotReplayable(String, String),
+    #[error("writing the output: {0}")]
+    Output(#[from] serde_json::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Pending,
+    Failed,
+    Delivered,
+    Dead,
+}
+
+impl From<StatusArg> for DeliveryStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Pending => Self::Pending,
+            StatusArg::Failed => Self::Failed,
+            StatusArg::Delivered => Self::Delivered,
+            StatusArg::Dead => Self::Dead,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    #[command(flatten)]
+    pub tables: TableArgs,
+    /// The deliveries table [default: found from --stack]
+    #[arg(long, global = true, env = "ZB_DELIVERIES_TABLE", value_name = "NAME")]
+    pub table: Option<String>,
+    #[command(subcommand)]
+    pub command: DeliveriesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// A partner's deliveries, oldest first, with their attempts
+    List(ListArgs),
+    /// Send dead letters again: one delivery, or all of a partner's since a time
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub partner: String,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub status: Option<StatusArg>,
+    /// Only deliveries created at or after this RFC 3339 time
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["delivery_id", "dead_since"]))]
+pub struct ReplayArgs {
+    #[arg(long)]
+    pub partner: String,
+    /// One dead delivery
+    pub delivery_id: Option<String>,
+    /// Every dead letter of the partner created at or after this RFC 3339 time
+    #[arg(long, value_parser = parse_time)]
+    pub dead_since: Option<DateTime<Utc>>,
+    /// The webhook-delivery state machine [default: `<stack>-webhook-delivery`]
+    #[arg(long, value_name = "NAME_OR_ARN")]
+    pub state_machine: Option<String>,
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    zb_shared::time::parse_rfc3339(s).map_err(|_| format!("{s:?} is not an RFC 3339 time like 2026-01-31T00:00:00Z"))
+}
+
+fn id_prefix(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y%m%dT%H%M%SZ").to_string()).unwrap_or_default()
+}
+
+pub async fn run(aws: &AwsArgs, output: Output, args: DeliveriesArgs) -> Result<(), DeliveriesError> {
+    let client = args.tables.client(aws).await;
+    let table = args
+        .tables
+        .table(&client, args.table.as_deref(), "DeliveriesTable")
+        .await?;
+    let store = DeliveryStore::new(client, table);
+    let meter = CostMeter::default();
+    match args.command {
+        DeliveriesCommand::List(l) => {
+            let items = store
+                .list_all(&l.partner, l.status.map(Into::into), &id_prefix(l.since), &meter)
+                .await?;
+            print(output, &items)?;
+        }
+        DeliveriesCommand::Replay(r) => {
+            let starter = starter(aws, &args.tables, r.state_machine.as_deref()).await?;
+            let ids: Vec<String> = match (&r.delivery_id, r.dead_since) {
+                (Some(id), _) => vec![id.clone()],
+                (None, since) => store
+                    .list_all(&r.partner, Some(DeliveryStatus::Dead), &id_prefix(since), &meter)
+                    .await?
+                    .into_iter()
+                    .map(|d| d.delivery_id)
+                    .collect(),
+            };
+            let now = zb_shared::time::format_utc(Utc::now());
+            let mut replayed = Vec::new();
+            for id in ids {
+                let d = store
+                    .reopen(&r.partner, &id, &now, &meter)
+                    .await?
+                    .ok_or_else(|| DeliveriesError::NotReplayable(id.clone(), r.partner.clone()))?;
+                let step = DeliveryStep {
+                    partner_id: d.partner_id.clone(),
+                    delivery_id: d.delivery_id.clone(),
+                    attempt: 0,
+                    outcome: None,
+                    wait_seconds: None,
+                };
+                let started = starter
+                    .start(&d.execution_name(), serde_json::to_string(&step)?)
+                    .await?;
+                if let Started::New(arn) = &started {
+                    eprintln!("replaying {} ({arn})", d.delivery_id);
+                }
+                replayed.push(d);
+            }
+            print(output, &replayed)?;
+        }
+    }
+    Ok(())
+}
+
+/// The webhook-delivery state machine, found like `zb executions` finds the pipeline.
+async fn starter(aws: &AwsArgs, tables: &TableArgs, explicit: Option<&str>) -> Result<SfnStarter, DeliveriesError> {
+    let mut args = aws.clone();
+    if tables.local && args.endpoint_url.is_none() {
+        args.endpoint_url = Some("http://127.0.0.1:4000".into());
+    }
+    let loaded = Aws::load(&args).await;
+    let client = aws_sdk_sfn::Client::new(&loaded.config);
+    if let Some(arn) = explicit.filter(|a| a.starts_with("arn:")) {
+        return Ok(SfnStarter::new(client, arn));
+    }
+    let wanted = explicit
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}-webhook-delivery", tables.stack));
+    let mut token = None;
+    loop {
+        let out = client
+            .list_state_machines()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                DeliveriesError::StateMachine(format!(
+                    "ListStateMachines failed: {}",
+                    aws_sdk_sfn::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        if let Some(m) = out.state_machines().iter().find(|m| m.name() == wanted) {
+            return Ok(SfnStarter::new(client, m.state_machine_arn()));
+        }
+        token = out.next_token;
+        if token.is_none() {
+            return Err(DeliveriesError::StateMachine(format!(
+                "no state machine named {wanted}; pass --state-machine, and --endpoint-url for the local cloud"
+            )));
+        }
+    }
+}
+
+fn print(output: Output, items: &[Delivery]) -> Result<(), DeliveriesError> {
+    match output {
+        Output::Json => {
+            let rows: Vec<_> = items.iter().map(Delivery::view).collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        Output::Table => {
+            println!(
+                "{:<58} {:<9} {:>8} {:>5}  LAST ERROR",
+                "DELIVERY", "STATUS", "ATTEMPTS", "CODE"
+            );
+            for d in items {
+                let last = d.attempts.last();
+                println!(
+                    "{:<58} {:<9} {:>8} {:>5}  {}",
+                    d.delivery_id,
+                    d.status.as_str(),
+                    d.attempts.len(),
+                    last.and_then(|a| a.status_code)
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    d.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! The outbox table: notifications for partners without a webhook, which
+//! they pull in order. Key (partnerId, seq): seq is dense per partner (1, 2,
+//! 3, …), taken from a meta item (seq 0: lastSeq, ackedSeq) in the same
+//! transaction that writes the entry. So entry n becomes visible only with
+//! entry n-1 already committed: a reader never sees a gap that a slower
+//! writer fills later, and a cursor (a seq) never skips or repeats an
+//! entry, however writes and reads interleave. A marker item per event
+//! (`EVENT#…`) makes a retried notify a no-op. Entries live 30 days (TTL);
+//! acknowledging only moves ackedSeq, it never deletes.
+
+use super::{classify, corrupt, decode_cursor, encode_cursor, n, s, BadCursor, Item, StoreError};
+use crate::cost::CostMeter;
+use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Retention of an outbox entry, acknowledged or not.
+pub const OUTBOX_TTL_SECS: i64 = 30 * 24 * 60 * 60;
+/// Optimistic rounds against concurrent writers of the same partner.
+const WRITE_ROUNDS: u32 = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    pub partner_id: String,
+    pub seq: u64,
+    /// The same id a webhook would carry, so a partner that later moves to
+    /// a webhook can deduplicate across both.
+    pub webhook_id: String,
+    pub event_type: String,
+    /// The notification JSON, exactly as a webhook would send it.
+    pub body: String,
+    pub created_at: String,
+    pub expires_at: i64,
+}
+
+/// A page read from the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxPage {
+    pub entries: Vec<OutboxEntry>,
+    /// Where the next read starts: after the last entry returned, or where
+    /// this read started when there was nothing new. Always present.
+    pub cursor: String,
+    /// More entries were already there past this page.
+    pub has_more: bool,
+}
+
+/// The opaque cursor of a position (the seq of the last entry read).
+pub fn cursor_of(seq: u64) -> String {
+    encode_cursor(&json!({"s": seq}))
+}
+
+pub fn seq_of(cursor: &str) -> Result<u64, BadCursor> {
+    decode_cursor(cursor)?
+        .get("s")
+        .and_then(|v| v.as_u64())
+        .ok_or(BadCursor)
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Meta {
+    last_seq: u64,
+    acked_seq: u64,
+}
+
+fn num(item: &Item, name: &str) -> u64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+impl OutboxStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn meta(&self, partner_id: &str, meter: &CostMeter) -> Result<Meta, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("partnerId", s(partner_id))
+            .key("seq", n(0))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(classify)?;
+        meter.dynamodb_read(out.consumed_capacity());
+        Ok(out.item.map_or(Meta::default(), |i| Meta {
+            last_seq: num(&i, "lastSeq"),
+            acked_seq: num(&i, "ackedSeq"),
+        }))
+    }
+
+    /// Appends a notification for `event_key` (unique per event); returns its
+    /// seq, or None when that event was already appended (a retried notify).
+    pub async fn append(
+        &self,
+        partner_id: &str,
+        event_key: &str,
+        mut entry: OutboxEntry,
+        meter: &CostMeter,
+    ) -> Result<Option<u64>, StoreError> {
+        for _ in 0..WRITE_ROUNDS {
+            let meta = self.meta(partner_id, meter).await?;
+            let seq = meta.last_seq + 1;
+            entry.partner_id = partner_id.to_string();
+            entry.seq = seq;
+            let item: Item = serde_dynamo::to_item(&entry).map_err(corrupt)?;
+            let mut advance = Update::builder()
+                .table_name(&self.table)
+                .key("partnerId", s(partner_id))
+                .key("seq", n(0))
+                .update_expression("SET lastSeq = :next")
+                .expression_attribute_values(":next", n(seq));
+            advance = if meta.last_seq == 0 {
+                advance.condition_expression("attribute_not_exists(lastSeq)")
+            } else {
+                advance
+                    .condition_expression("lastSeq = :prev")
+                    .expression_attribute_values(":prev", n(meta.last_seq))
+            };
+            let advance = advance.build().map_err(corrupt)?;
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(corrupt)?;
+            let marker = Put::builder()
+                .table_name(&self.table)
+                .item("partnerId", s(format!("EVENT#{partner_id}#{event_key}")))
+                .item("seq", n(0))
+                .item("entrySeq", n(seq))
+                .item("expiresAt", n(entry.expires_at))
+                .condition_expression("attribute_not_exists(partnerId)")
+                .build()
+                .map_err(corrupt)?;
+            let out = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(advance).build())
+                .transact_items(TransactWriteItem::builder().put(put).build())
+                .transact_items(TransactWriteItem::builder().put(marker).build())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            match out {
+                Ok(out) => {
+                    meter.dynamodb_batch_write(out.consumed_capacity());
+                    return Ok(Some(seq));
+                }
+                Err(e) => {
+                    let Some(cancelled) = e.as_service_error().and_then(|se| match se {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
+                        _ => None,
+                    }) else {
+                        return Err(classify(e));
+                    };
+                    let failed = |i: usize| {
+                        cancelled
+                            .cancellation_reasons()
+                            .get(i)
+                            .and_then(|r| r.code())
+                            .is_some_and(|c| c == "ConditionalCheckFailed")
+                    };
+                    if failed(2) {
+                        return Ok(None);
+                    }
+                    if !failed(0) {
+                        // Not our conditions: a conflict with another transaction, or throttling.
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    // Another writer took this seq: read the meta again.
+                }
+            }
+        }
+        Err(StoreError::Transient(format!(
+            "the outbox of {partner_id} is contended: no seq after {WRITE_ROUNDS} rounds"
+        )))
+    }
+
+    /// Up to `limit` entries after `cursor` (after the last acknowledged
+    /// entry when there is none), in order.
+    pub async fn read(
+        &self,
+        partner_id: &str,
+        cursor: Option<&str>,
+        limit: i32,
+        meter: &CostMeter,
+    ) -> Result<Result<OutboxPage, BadCursor>, StoreError> {
+        let after = match cursor {
+            Some(c) => match seq_of(c) {
+                Ok(s) => s,
+                Err(bad) => return Ok(Err(bad)),
+            },
+            None => self.meta(partner_id, meter).await?.acked_seq,
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("partnerId = :p AND seq > :after")
+            .expression_attribute_values(":p", s(partner_id))
+            .expression_attribute_values(":after", n(after))
+            .limit(limit)
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(classify)?;
+        meter.dynamodb_read(out.consumed_capacity());
+        let entries: Vec<OutboxEntry> = serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(corrupt)?;
+        let last = entries.last().map_or(after, |e| e.seq);
+        Ok(Ok(OutboxPage {
+            cursor: cursor_of(last),
+            has_more: out.last_evaluated_key.is_some(),
+            entries,
+        }))
+    }
+
+    /// Acknowledges every entry up to and including `cursor`'s position;
+    /// returns the acknowledged seq. Acknowledging an older position is a
+    /// no-op; a position past the last entry is refused.
+    pub async fn ack(
+        &self,
+        partner_id: &str,
+        cursor: &str,
+        meter: &CostMeter,
+    ) -> Result<Result<u64, BadCursor>, StoreError> {
+        let Ok(seq) = seq_of(cursor) else {
+            return Ok(Err(BadCursor));
+        };
+        let meta = self.meta(partner_id, meter).await?;
+        if seq > meta.last_seq {
+            return Ok(Err(BadCursor));
+        }
+        if seq <= meta.acked_seq {
+            return Ok(Ok(meta.acked_seq));
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("partnerId", s(partner_id))
+            .key("seq", n(0))
+            .update_expression("SET ackedSeq = :s")
+            .condition_expression("attribute_not_exists(ackedSeq) OR ackedSeq < :s")
+            .expression_attribute_values(":s", n(seq))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                meter.dynamodb_write(out.consumed_capacity());
+                Ok(Ok(seq))
+            }
+            // A concurrent ack went further: that one stands.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Ok(self.meta(partner_id, meter).await?.acked_seq))
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}

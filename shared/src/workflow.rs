@@ -1,0 +1,105 @@
+//! Starting the webhook-delivery state machine, behind a small port we own
+//! ([`ExecutionStarter`]): notify and `zb deliveries replay` start runs;
+//! handler tests record them instead.
+
+use std::future::Future;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("Step Functions is unavailable: {0}")]
+    Transient(String),
+    #[error("Step Functions refused StartExecution: {0}")]
+    Rejected(String),
+}
+
+/// What a start came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    New(String),
+    /// An execution of that name exists: a retried start (names are never
+    /// reused, so it is the same run).
+    AlreadyRunning,
+}
+
+pub trait ExecutionStarter: Send + Sync {
+    fn start(&self, name: &str, input: String) -> impl Future<Output = Result<Started, StartError>> + Send;
+}
+
+/// StartExecution on a Standard state machine.
+#[derive(Debug, Clone)]
+pub struct SfnStarter {
+    client: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+}
+
+impl SfnStarter {
+    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+}
+
+impl ExecutionStarter for SfnStarter {
+    async fn start(&self, name: &str, input: String) -> Result<Started, StartError> {
+        use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
+        let out = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(name)
+            .input(input)
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(Started::New(o.execution_arn)),
+            Err(e) if e.code() == Some("ExecutionAlreadyExists") => Ok(Started::AlreadyRunning),
+            Err(e) => {
+                let msg = aws_sdk_sfn::error::DisplayErrorContext(&e).to_string();
+                let transient = match &e {
+                    SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+                    SdkError::ServiceError(s) => {
+                        matches!(
+                            s.err().code(),
+                            Some("ThrottlingException" | "ServiceUnavailable" | "InternalFailure")
+                        )
+                    }
+                    _ => false,
+                };
+                Err(if transient {
+                    StartError::Transient(msg)
+                } else {
+                    StartError::Rejected(msg)
+                })
+            }
+        }
+    }
+}
+
+/// Keeps what it was asked to start: the test double behind our port.
+#[derive(Debug, Default)]
+pub struct RecordingStarter {
+    started: Mutex<Vec<(String, String)>>,
+}
+
+impl RecordingStarter {
+    pub fn started(&self) -> Vec<(String, String)> {
+        self.started.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl ExecutionStarter for RecordingStarter {
+    async fn start(&self, name: &str, input: String) -> Result<Started, StartError> {
+        let mut held = self
+            .started
+            .lock()
+            .map_err(|_| StartError::Transient("poisoned".into()))?;
+        if held.iter().any(|(n, _)| n == name) {
+            return Ok(Started::AlreadyRunning);
+        }
+        held.push((name.to_string(), input));
+        Ok(Started::New(format!("arn:test:execution:{name}")))
+    }
+}

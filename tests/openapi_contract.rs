@@ -1,0 +1,344 @@
+//! openapi.yaml against the things it describes, so neither can drift
+//! unnoticed: the template's HTTP API routes, the partner formats' schemas
+//! and content types, the problem types, the rejection codes and feed
+//! statuses, and the header syntax the functions render. No AWS needed.
+
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use zb_shared::feed::FeedStatus;
+use zb_shared::format::FormatRegistry;
+use zb_shared::problem::{FieldError, Problem, ProblemKind};
+use zb_shared::ratelimit::{Decision, RateLimit};
+use zb_shared::rejection::RejectionCode;
+use zb_tests::template::{repo_root, Template};
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn spec() -> Value {
+    let path = repo_root().join("openapi.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("openapi.yaml is not valid YAML: {e}"))
+}
+
+fn schema<'a>(spec: &'a Value, name: &str) -> &'a Value {
+    spec.pointer(&format!("/components/schemas/{name}"))
+        .unwrap_or_else(|| panic!("openapi.yaml has no components.schemas.{name}"))
+}
+
+/// A validator for one component, resolving its `#/components/...` refs
+/// against the whole document.
+fn validator(spec: &Value, name: &str) -> jsonschema::Validator {
+    let mut root = spec.clone();
+    root["$ref"] = json!(format!("#/components/schemas/{name}"));
+    jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("components.schemas.{name}: {e}"))
+}
+
+fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = v.iter_errors(instance).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match the spec: {errors:?}\n{instance}"
+    );
+}
+
+/// `partner-a` -> `PartnerA`, `malformed-body` -> `MalformedBody`.
+fn pascal(s: &str) -> String {
+    s.split(['-', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `partner-a` @ 1 -> (`PartnerAOrderV1`, `PartnerAFeedV1`).
+fn component_names(name: &str, version: u32) -> (String, String) {
+    let p = pascal(name);
+    (format!("{p}OrderV{version}"), format!("{p}FeedV{version}"))
+}
+
+#[test]
+fn the_template_routes_and_the_spec_paths_are_the_same() {
+    let template = Template::load();
+    let mut routes = BTreeSet::new();
+    for (id, function) in template.resources_of_type("AWS::Serverless::Function") {
+        let Some(events) = function
+            .get("Properties")
+            .and_then(|p| p.get("Events"))
+            .and_then(|e| e.as_mapping())
+        else {
+            continue;
+        };
+        for (_, event) in events {
+            if event.get("Type").and_then(|t| t.as_str()) != Some("HttpApi") {
+                continue;
+            }
+            let props = event
+                .get("Properties")
+                .unwrap_or_else(|| panic!("{id}: HttpApi event without Properties"));
+            let method = props.get("Method").and_then(|m| m.as_str()).unwrap_or_default();
+            let path = props.get("Path").and_then(|m| m.as_str()).unwrap_or_default();
+            routes.insert((method.to_ascii_uppercase(), path.to_string()));
+        }
+    }
+    assert!(
+        routes.len() >= 5,
+        "the template's HTTP API routes were not found: {routes:?}"
+    );
+
+    let spec = spec();
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                documented.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    let undocumented: Vec<_> = routes.difference(&documented).collect();
+    let not_deployed: Vec<_> = documented.difference(&routes).collect();
+    assert!(
+        undocumented.is_empty() && not_deployed.is_empty(),
+        "template.yaml and openapi.yaml disagree.\n  routes without a spec: {undocumented:?}\n  spec paths without a route: {not_deployed:?}"
+    );
+}
+
+#[test]
+fn every_operation_is_secured_and_documents_its_errors() {
+    let spec = spec();
+    assert_eq!(
+        spec["components"]["securitySchemes"]["apiKey"],
+        json!({"type": "apiKey", "in": "header", "name": "x-api-key",
+               "description": spec["components"]["securitySchemes"]["apiKey"]["description"]})
+    );
+    assert_eq!(spec["security"], json!([{"apiKey": []}]));
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let responses = op["responses"].as_object().expect("responses");
+            for code in ["401", "500", "503"] {
+                assert!(responses.contains_key(code), "{method} {path} does not document {code}");
+            }
+            let ok = responses.keys().find(|c| c.starts_with('2'));
+            let ok = ok.unwrap_or_else(|| panic!("{method} {path} has no 2xx"));
+            let headers = &responses[ok]["headers"];
+            for h in ["X-Request-ID", "RateLimit-Policy", "RateLimit"] {
+                assert!(headers.get(h).is_some(), "{method} {path} {ok} does not document {h}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_request_schemas_are_the_formats_own() {
+    let spec = spec();
+    let registry = FormatRegistry::builtin().expect("built-in formats");
+    let content = &spec["paths"]["/v1/feeds"]["post"]["requestBody"]["content"];
+    let mut media_types_seen = BTreeSet::new();
+    for id in registry.ids() {
+        let format = registry.get(id).expect("format");
+        let dir = repo_root()
+            .join("formats")
+            .join(&format.name)
+            .join(format.version.to_string());
+        let text = std::fs::read_to_string(dir.join("schema.json")).expect("schema.json");
+        let mut own: Value = serde_json::from_str(&text).expect("schema.json parses");
+        own.as_object_mut().expect("object").remove("$schema");
+        let (order, feed) = component_names(&format.name, format.version);
+        assert_eq!(
+            schema(&spec, &order),
+            &own,
+            "components.schemas.{order} differs from {}/schema.json; copy the file's content",
+            dir.display()
+        );
+
+        // The envelope: format.json's orders pointer leads, through required
+        // properties, to a non-empty array of the format's orders.
+        let mut at = schema(&spec, &feed);
+        for token in format.orders_pointer.trim_start_matches('/').split('/') {
+            let required = at["required"].as_array().cloned().unwrap_or_default();
+            assert!(required.contains(&json!(token)), "{feed}: {token} must be required");
+            at = &at["properties"][token];
+        }
+        assert_eq!(
+            at["type"], "array",
+            "{feed}: {} is the orders array",
+            format.orders_pointer
+        );
+        assert_eq!(at["minItems"], 1, "{feed}: ingest refuses a feed without orders");
+        assert_eq!(at["items"]["$ref"], json!(format!("#/components/schemas/{order}")));
+
+        // Each content type the format takes offers the format's feed.
+        let feed_ref = json!({"$ref": format!("#/components/schemas/{feed}")});
+        for ct in &format.content_types {
+            let s = &content[ct]["schema"];
+            let offered = s == &feed_ref || s["anyOf"].as_array().is_some_and(|a| a.contains(&feed_ref));
+            assert!(
+                offered,
+                "{id} takes {ct}, but the spec does not offer {feed} under it: {s}"
+            );
+            media_types_seen.insert(ct.clone());
+        }
+    }
+    let documented: BTreeSet<String> = content.as_object().expect("content").keys().cloned().collect();
+    assert_eq!(
+        documented, media_types_seen,
+        "a media type no format takes is documented"
+    );
+}
+
+/// Every kind; the match makes a new variant a compile error here.
+fn problem_kinds() -> Vec<ProblemKind> {
+    use ProblemKind::*;
+    let all = vec![
+        BadRequest,
+        MalformedBody,
+        Unauthorized,
+        NotFound,
+        MethodNotAllowed,
+        IdempotencyInFlight,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        IdempotencyKeyReused,
+        TooManyRequests,
+        ServiceUnavailable,
+        Internal,
+    ];
+    for k in &all {
+        match k {
+            BadRequest | MalformedBody | Unauthorized | NotFound | MethodNotAllowed | IdempotencyInFlight
+            | PayloadTooLarge | UnsupportedMediaType | IdempotencyKeyReused | TooManyRequests | ServiceUnavailable
+            | Internal => {}
+        }
+    }
+    all
+}
+
+#[test]
+fn every_problem_type_has_its_schema_and_the_renderer_matches_it() {
+    let spec = spec();
+    for kind in problem_kinds() {
+        let name = format!("{}Problem", pascal(kind.slug()));
+        let own = &schema(&spec, &name)["allOf"][1]["properties"];
+        let problem = Problem::new(kind, "detail");
+        assert_eq!(own["type"]["const"], json!(problem.type_uri), "{name}: type");
+        assert_eq!(own["title"]["const"], json!(problem.title), "{name}: title");
+        assert_eq!(own["status"]["const"], json!(problem.status), "{name}: status");
+
+        // What the functions render for this kind passes the schema, with the
+        // kind of field error the spec says it names.
+        let error = match kind {
+            ProblemKind::MalformedBody | ProblemKind::PayloadTooLarge => FieldError::pointer("/orders", "x"),
+            ProblemKind::BadRequest => FieldError::parameter("limit", "x"),
+            _ => FieldError::header("x-api-key", "x"),
+        };
+        let mut rendered = problem.with_error(error).with_instance("/v1/feeds");
+        rendered.request_id = Some("req-1".into());
+        let rendered: Value = serde_json::from_str(&rendered.to_json()).expect("problem JSON");
+        assert_valid(&validator(&spec, &name), &rendered, &name);
+        // And it is not mistaken for another type.
+        let other = if kind == ProblemKind::Internal {
+            "NotFoundProblem"
+        } else {
+            "InternalProblem"
+        };
+        assert!(
+            !validator(&spec, other).is_valid(&rendered),
+            "{name} also passes {other}"
+        );
+    }
+}
+
+fn rejection_codes() -> Vec<RejectionCode> {
+    use RejectionCode::*;
+    let all = vec![
+        MissingField,
+        WrongType,
+        UnknownField,
+        OutOfRange,
+        InvalidValue,
+        SchemaViolation,
+        InvalidSequenceNumber,
+        InvalidQuantity,
+        UnknownCurrency,
+        InvalidAmount,
+        InvalidTimestamp,
+        EventTimeInFuture,
+        EventTimeTooOld,
+        TotalMismatch,
+        DuplicateSequence,
+        SequenceConflict,
+        PipelineFailed,
+    ];
+    for c in &all {
+        match c {
+            MissingField
+            | WrongType
+            | UnknownField
+            | OutOfRange
+            | InvalidValue
+            | SchemaViolation
+            | InvalidSequenceNumber
+            | InvalidQuantity
+            | UnknownCurrency
+            | InvalidAmount
+            | InvalidTimestamp
+            | EventTimeInFuture
+            | EventTimeTooOld
+            | TotalMismatch
+            | DuplicateSequence
+            | SequenceConflict
+            | PipelineFailed => {}
+        }
+    }
+    all
+}
+
+#[test]
+fn the_enumerations_are_the_codes_the_service_uses() {
+    let spec = spec();
+    let codes: Vec<Value> = rejection_codes().iter().map(|c| json!(c.as_str())).collect();
+    assert_eq!(schema(&spec, "RejectionCode")["enum"], json!(codes));
+    use FeedStatus::*;
+    let statuses = [Received, Completed, CompletedWithRejections, Failed];
+    for s in &statuses {
+        match s {
+            Received | Completed | CompletedWithRejections | Failed => {}
+        }
+    }
+    let statuses: Vec<Value> = statuses
+        .iter()
+        .map(|s| serde_json::to_value(s).expect("status"))
+        .collect();
+    assert_eq!(schema(&spec, "FeedStatus")["enum"], json!(statuses));
+}
+
+#[test]
+fn the_rate_limit_headers_the_functions_render_match_the_spec() {
+    let spec = spec();
+    let header_schema = |name: &str| {
+        let s = spec
+            .pointer(&format!("/components/headers/{name}/schema"))
+            .unwrap_or_else(|| panic!("no components.headers.{name}"));
+        jsonschema::validator_for(s).expect("header schema")
+    };
+    let policy = header_schema("RateLimit-Policy");
+    let limit = header_schema("RateLimit");
+    for l in [
+        RateLimit::default(),
+        RateLimit { rate: 1, burst: 3 },
+        RateLimit { rate: 7, burst: 1 },
+    ] {
+        let p = l.policy();
+        assert_valid(&policy, &json!(p.header()), "RateLimit-Policy");
+        let d = Decision {
+            allowed: true,
+            remaining: p.quota - 1,
+            reset_secs: p.window_secs,
+        };
+        assert_valid(&limit, &json!(d.header()), "RateLimit");
+    }
+    assert!(!policy.is_valid(&json!("200;w=2")), "the pattern is not a catch-all");
+}
