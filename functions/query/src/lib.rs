@@ -64,7 +64,9 @@ pub async fn handler(
     let request_id = http::request_id(&req);
     let span = zb_shared::invocation_span!(request_id);
     let (mut cost, started) = CostRecord::start(&app.function_name);
-    cost.request_id = Some(request_id.clone());
+    // The record's RequestId is Lambda's, as in every other function, so it
+    // joins the REPORT line; the caller's X-Request-ID is on the span.
+    cost.request_id = Some(event.context.request_id.clone());
     let meter = CostMeter::default();
     let resp = async {
         let Some(caller) = http::caller(&req) else {
