@@ -254,17 +254,21 @@ pub(crate) fn render(title: &str, a: &Answer, color: bool, full: bool) -> String
     let mut out = format!("{title}\n");
     let mut broke = false;
     let row = |mark: &str, label: &str, text: String| format!("  {mark} {label:<width$}  {text}\n");
+    // The ✗ row, with the error and its cause, where the data went wrong.
+    let failure_row = |label: &str| {
+        let why = format!(
+            "{}: {}",
+            a.error.as_deref().unwrap_or("error"),
+            a.cause.as_deref().unwrap_or_default()
+        );
+        row(&paint(color, "1;31", "✗"), label, paint(color, "31", &why))
+    };
     for (label, data) in &a.steps {
         match data {
             Some(d) if !broke => out += &row(&paint(color, "32", "✓"), label, show(d, full)),
             _ if failed && !broke => {
                 broke = true;
-                let why = format!(
-                    "{}: {}",
-                    a.error.as_deref().unwrap_or("error"),
-                    a.cause.as_deref().unwrap_or_default()
-                );
-                out += &row(&paint(color, "1;31", "✗"), label, paint(color, "31", &why));
+                out += &failure_row(label);
             }
             _ => out += &row(" ", label, paint(color, "2", "(not reached)")),
         }
@@ -272,15 +276,8 @@ pub(crate) fn render(title: &str, a: &Answer, color: bool, full: bool) -> String
     let label = "output";
     match (&a.output, failed) {
         (Some(o), false) => out += &row(&paint(color, "32", "✓"), label, show(o, full)),
-        (None, true) if !broke => {
-            // Every step had data: the failure came after them (OutputPath, or a Fail state).
-            let why = format!(
-                "{}: {}",
-                a.error.as_deref().unwrap_or("error"),
-                a.cause.as_deref().unwrap_or_default()
-            );
-            out += &row(&paint(color, "1;31", "✗"), label, paint(color, "31", &why));
-        }
+        // Every step had data: the failure came after them (OutputPath, or a Fail state).
+        (None, true) if !broke => out += &failure_row(label),
         _ => out += &row(" ", label, paint(color, "2", "(not reached)")),
     }
     let status = match a.status.as_str() {

@@ -2,11 +2,10 @@
 //! item. deliveryId starts with the creation time, so a partner's
 //! deliveries sort by time and "dead letters since T" is a key range.
 
-use super::{classify, corrupt, decode_cursor, encode_cursor, n, s, BadCursor, Item, Page, StoreError};
+use super::{from_item, n, s, to_item, BadCursor, CursorKeys, Item, KeyType, Metered, Page, StoreError};
 use crate::cost::CostMeter;
 use crate::delivery::{Attempt, Delivery, DeliveryStatus};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
-use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct DeliveryStore {
@@ -21,9 +20,8 @@ fn key(partner_id: &str, delivery_id: &str) -> Item {
     ])
 }
 
-fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
-}
+/// A list cursor carries the deliveryId to start after.
+const CURSOR: CursorKeys = CursorKeys(&[("k", "deliveryId", KeyType::S)]);
 
 impl DeliveryStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
@@ -36,24 +34,17 @@ impl DeliveryStore {
     /// Writes a new delivery; Ok(false) when it already exists (a retried
     /// notify), which leaves the stored one untouched.
     pub async fn create(&self, d: &Delivery, meter: &CostMeter) -> Result<bool, StoreError> {
-        let item: Item = serde_dynamo::to_item(d).map_err(corrupt)?;
         let out = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(to_item(d)?))
             .condition_expression("attribute_not_exists(deliveryId)")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        match out {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+            .await
+            .metered_conditional(meter)?;
+        Ok(out.is_some())
     }
 
     pub async fn get(
@@ -71,11 +62,8 @@ impl DeliveryStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
-        out.item
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .transpose()
+            .metered(meter)?;
+        from_item(out.item)
     }
 
     /// Appends an attempt and sets the status it led to.
@@ -88,10 +76,9 @@ impl DeliveryStore {
         now: &str,
         meter: &CostMeter,
     ) -> Result<(), StoreError> {
-        let attempt: Item = serde_dynamo::to_item(attempt).map_err(corrupt)?;
+        let attempt = to_item(attempt)?;
         let error = attempt.get("error").cloned().unwrap_or(AttributeValue::Null(true));
-        let out = self
-            .client
+        self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(partner_id, delivery_id)))
@@ -108,8 +95,7 @@ impl DeliveryStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_write(out.consumed_capacity());
+            .metered(meter)?;
         Ok(())
     }
 
@@ -122,8 +108,7 @@ impl DeliveryStore {
         now: &str,
         meter: &CostMeter,
     ) -> Result<(), StoreError> {
-        let out = self
-            .client
+        self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(partner_id, delivery_id)))
@@ -136,8 +121,7 @@ impl DeliveryStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_write(out.consumed_capacity());
+            .metered(meter)?;
         Ok(())
     }
 
@@ -168,17 +152,9 @@ impl DeliveryStore {
             .return_values(ReturnValue::AllNew)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        match out {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
-                out.attributes
-                    .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-                    .transpose()
-            }
-            Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(None),
-            Err(e) => Err(classify(e)),
-        }
+            .await
+            .metered_conditional(meter)?;
+        from_item(out.and_then(|o| o.attributes))
     }
 
     /// A page of the partner's deliveries, oldest first, from deliveryId
@@ -192,9 +168,8 @@ impl DeliveryStore {
         limit: i32,
         meter: &CostMeter,
     ) -> Result<Result<Page<Delivery>, BadCursor>, StoreError> {
-        let start = match cursor.map(decode_cursor).transpose() {
-            Ok(c) => c,
-            Err(bad) => return Ok(Err(bad)),
+        let Ok(start) = CURSOR.start_key(cursor, ("partnerId", partner_id)) else {
+            return Ok(Err(BadCursor));
         };
         // DynamoDB refuses an empty key value: no lower bound then.
         let condition = if from.is_empty() {
@@ -209,7 +184,7 @@ impl DeliveryStore {
             .key_condition_expression(condition)
             .expression_attribute_values(":p", s(partner_id))
             .limit(limit)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .set_exclusive_start_key(start);
         if !from.is_empty() {
             req = req.expression_attribute_values(":from", s(from));
         }
@@ -219,22 +194,12 @@ impl DeliveryStore {
                 .expression_attribute_names("#s", "status")
                 .expression_attribute_values(":s", s(st.as_str()));
         }
-        if let Some(c) = start {
-            let Some(k) = c.get("k").and_then(|v| v.as_str()) else {
-                return Ok(Err(BadCursor));
-            };
-            req = req
-                .exclusive_start_key("partnerId", s(partner_id))
-                .exclusive_start_key("deliveryId", s(k));
-        }
-        let out = req.send().await.map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
-        let items: Vec<Delivery> = serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(corrupt)?;
-        let next_cursor = match out.last_evaluated_key.as_ref().and_then(|k| k.get("deliveryId")) {
-            Some(AttributeValue::S(k)) => Some(encode_cursor(&json!({"k": k}))),
-            _ => None,
-        };
-        Ok(Ok(Page { items, next_cursor }))
+        let out = req
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .metered(meter)?;
+        CURSOR.page(out.items, out.last_evaluated_key.as_ref()).map(Ok)
     }
 
     /// Every delivery of the partner with `status` from `from` on (all pages).

@@ -3,12 +3,11 @@
 //! partner's errors by time and makes a rewrite of the same rejection
 //! idempotent.
 
-use super::{classify, corrupt, decode_cursor, encode_cursor, s, BadCursor, Item, Page, StoreError};
+use super::{corrupt, s, to_item, BadCursor, CursorKeys, KeyType, Metered, Page, StoreError};
 use crate::cost::CostMeter;
 use crate::rejection::{RejectionCode, Stage};
 use aws_sdk_dynamodb::types::{PutRequest, ReturnConsumedCapacity, WriteRequest};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::time::Duration;
 
 pub const ERROR_TTL_SECS: i64 = 30 * 24 * 60 * 60;
@@ -16,6 +15,8 @@ pub const ERROR_TTL_SECS: i64 = 30 * 24 * 60 * 60;
 const BATCH: usize = 25;
 /// Rounds of re-sending UnprocessedItems before giving up as transient.
 const UNPROCESSED_ROUNDS: u32 = 5;
+/// A query cursor carries the sort key to start after.
+const CURSOR: CursorKeys = CursorKeys(&[("k", "sk", KeyType::S)]);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,8 +65,10 @@ impl ErrorLog {
         for chunk in items.chunks(BATCH) {
             let mut requests = Vec::with_capacity(chunk.len());
             for item in chunk {
-                let item: Item = serde_dynamo::to_item(item).map_err(corrupt)?;
-                let put = PutRequest::builder().set_item(Some(item)).build().map_err(corrupt)?;
+                let put = PutRequest::builder()
+                    .set_item(Some(to_item(item)?))
+                    .build()
+                    .map_err(corrupt)?;
                 requests.push(WriteRequest::builder().put_request(put).build());
             }
             let mut round = 0;
@@ -86,8 +89,7 @@ impl ErrorLog {
                     .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
                     .await
-                    .map_err(classify)?;
-                meter.dynamodb_batch_write(out.consumed_capacity());
+                    .metered(meter)?;
                 requests = out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
@@ -108,14 +110,13 @@ impl ErrorLog {
         limit: i32,
         meter: &CostMeter,
     ) -> Result<Result<Page<ErrorItem>, BadCursor>, StoreError> {
-        let start = match cursor.map(decode_cursor).transpose() {
-            Ok(c) => c,
-            Err(bad) => return Ok(Err(bad)),
-        };
         // Every SK for an instant `to` starts with `to#`, and '~' sorts after
         // '#' and every character of a feed id, so `to~` bounds them all.
         let upper = format!("{to}~");
-        let mut req = self
+        let Ok(start) = CURSOR.start_key_within(cursor, ("partnerId", partner_id), "sk", from..=upper.as_str()) else {
+            return Ok(Err(BadCursor));
+        };
+        let out = self
             .client
             .query()
             .table_name(&self.table)
@@ -124,25 +125,11 @@ impl ErrorLog {
             .expression_attribute_values(":from", s(from))
             .expression_attribute_values(":to", s(&upper))
             .limit(limit)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        if let Some(c) = start {
-            let Some(sk) = c.get("k").and_then(|v| v.as_str()) else {
-                return Ok(Err(BadCursor));
-            };
-            if sk < from || sk > upper.as_str() {
-                return Ok(Err(BadCursor));
-            }
-            req = req
-                .exclusive_start_key("partnerId", s(partner_id))
-                .exclusive_start_key("sk", s(sk));
-        }
-        let out = req.send().await.map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
-        let items: Vec<ErrorItem> = serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(corrupt)?;
-        let next_cursor = match out.last_evaluated_key.as_ref().and_then(|k| k.get("sk")) {
-            Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) => Some(encode_cursor(&json!({"k": sk}))),
-            _ => None,
-        };
-        Ok(Ok(Page { items, next_cursor }))
+            .set_exclusive_start_key(start)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .metered(meter)?;
+        CURSOR.page(out.items, out.last_evaluated_key.as_ref()).map(Ok)
     }
 }

@@ -3,7 +3,7 @@
 //! the pipeline reads: a 256 KB feed does not fit in an EventBridge event or
 //! a Step Functions payload, and a 202 must never depend on either.
 
-use super::{classify, corrupt, s, Item, StoreError};
+use super::{corrupt, from_item, s, to_item, to_value, Item, Metered, StoreError};
 use crate::cost::CostMeter;
 use crate::feed::{Failure, FeedCounts, FeedRecord, FeedStatus, OrderOutcome};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
@@ -49,10 +49,8 @@ impl FeedStore {
         body_item.insert("feedId".into(), s(format!("{}{BODY_SUFFIX}", record.feed_id)));
         body_item.insert("body".into(), s(body));
         body_item.insert("contentType".into(), s(&record.content_type));
-        let record_item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
-        for item in [body_item, record_item] {
-            let out = self
-                .client
+        for item in [body_item, to_item(record)?] {
+            self.client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item))
@@ -60,8 +58,7 @@ impl FeedStore {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
-                .map_err(classify)?;
-            meter.dynamodb_write(out.consumed_capacity());
+                .metered(meter)?;
         }
         Ok(())
     }
@@ -78,8 +75,7 @@ impl FeedStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
+            .metered(meter)?;
         Ok(out.item)
     }
 
@@ -93,10 +89,7 @@ impl FeedStore {
         if !is_feed_id(feed_id) {
             return Ok(None);
         }
-        match self.get_item(partner_id, feed_id.to_string(), meter).await? {
-            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
-            None => Ok(None),
-        }
+        from_item(self.get_item(partner_id, feed_id.to_string(), meter).await?)
     }
 
     /// The raw body of a feed.
@@ -140,39 +133,27 @@ impl FeedStore {
             .expression_attribute_names("#counts", "counts")
             .expression_attribute_names("#outcomes", "outcomes")
             .expression_attribute_names("#updatedAt", "updatedAt")
-            .expression_attribute_values(
-                ":status",
-                serde_dynamo::to_attribute_value(update.status).map_err(corrupt)?,
-            )
-            .expression_attribute_values(
-                ":counts",
-                serde_dynamo::to_attribute_value(update.counts).map_err(corrupt)?,
-            )
-            .expression_attribute_values(
-                ":outcomes",
-                serde_dynamo::to_attribute_value(&update.outcomes).map_err(corrupt)?,
-            )
-            .expression_attribute_values(":updatedAt", s(&update.updated_at))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .expression_attribute_values(":status", to_value(&update.status)?)
+            .expression_attribute_values(":counts", to_value(&update.counts)?)
+            .expression_attribute_values(":outcomes", to_value(&update.outcomes)?)
+            .expression_attribute_values(":updatedAt", s(&update.updated_at));
         if let Some(failure) = &update.failure {
             expr.push_str(", #failure = :failure");
             req = req
                 .expression_attribute_names("#failure", "failure")
-                .expression_attribute_values(":failure", serde_dynamo::to_attribute_value(failure).map_err(corrupt)?);
+                .expression_attribute_values(":failure", to_value(failure)?);
         }
-        match req.update_expression(expr).send().await {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
-                Ok(())
-            }
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                if e.err().is_conditional_check_failed_exception() =>
-            {
-                // A failed condition still consumes a write unit.
-                meter.dynamodb_write(None);
-                Err(StoreError::Missing(format!("feed {feed_id} of partner {partner_id}")))
-            }
-            Err(e) => Err(classify(e)),
+        let out = req
+            .update_expression(expr)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .metered_conditional(meter)?;
+        if out.is_none() {
+            // A failed condition still consumes a write unit.
+            meter.dynamodb_write(None);
+            return Err(StoreError::Missing(format!("feed {feed_id} of partner {partner_id}")));
         }
+        Ok(())
     }
 }

@@ -1,11 +1,11 @@
 //! The idempotency table: one item per (partner, Idempotency-Key), TTL 24 h.
 
-use super::{classify, n, s, Item, StoreError};
+use super::{classify, n, num_attr, s, str_attr, Item, Metered, StoreError};
 use crate::cost::CostMeter;
 use crate::idempotency::{Claim, StoredResponse, LOCK_SECS, RETENTION_SECS};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
@@ -18,20 +18,6 @@ pub struct IdempotencyStore {
 
 fn pk(partner_id: &str, key: &str) -> String {
     format!("{partner_id}#{key}")
-}
-
-fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v),
-        _ => None,
-    }
-}
-
-fn get_n(item: &Item, name: &str) -> Option<i64> {
-    match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().ok(),
-        _ => None,
-    }
 }
 
 impl IdempotencyStore {
@@ -72,12 +58,10 @@ impl IdempotencyStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
+            .await
+            .record_consumed(meter);
         let existing = match result {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
-                return Ok(Claim::Acquired);
-            }
+            Ok(_) => return Ok(Claim::Acquired),
             Err(SdkError::ServiceError(e)) => match e.into_err() {
                 PutItemError::ConditionalCheckFailedException(c) => {
                     meter.dynamodb_write(None);
@@ -99,12 +83,12 @@ impl IdempotencyStore {
                 }
             },
         };
-        if get_s(&existing, "bodyHash") != Some(body_hash) {
+        if str_attr(&existing, "bodyHash") != Some(body_hash) {
             return Ok(Claim::Mismatch);
         }
-        if get_s(&existing, "status") == Some(COMPLETED) {
-            let status = get_n(&existing, "responseStatus").and_then(|v| u16::try_from(v).ok());
-            let body = get_s(&existing, "responseBody");
+        if str_attr(&existing, "status") == Some(COMPLETED) {
+            let status = num_attr::<u16>(&existing, "responseStatus");
+            let body = str_attr(&existing, "responseBody");
             if let (Some(status), Some(body)) = (status, body) {
                 return Ok(Claim::Replay(StoredResponse {
                     status,
@@ -125,8 +109,7 @@ impl IdempotencyStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
+            .metered(meter)?;
         Ok(out.item)
     }
 
@@ -138,8 +121,7 @@ impl IdempotencyStore {
         response: &StoredResponse,
         meter: &CostMeter,
     ) -> Result<(), StoreError> {
-        let out = self
-            .client
+        self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(pk(partner_id, key)))
@@ -151,15 +133,13 @@ impl IdempotencyStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_write(out.consumed_capacity());
+            .metered(meter)?;
         Ok(())
     }
 
     /// Frees the key after a failure, so the partner's retry is not blocked.
     pub async fn release(&self, partner_id: &str, key: &str, meter: &CostMeter) -> Result<(), StoreError> {
-        let out = self
-            .client
+        self.client
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(pk(partner_id, key)))
@@ -168,13 +148,9 @@ impl IdempotencyStore {
             .expression_attribute_values(":inProgress", s(IN_PROGRESS))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        match out {
-            Ok(out) => meter.dynamodb_write(out.consumed_capacity()),
-            // Already completed or gone: nothing to free.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
-            Err(e) => return Err(classify(e)),
-        }
+            .await
+            // A failed condition: already completed or gone, nothing to free.
+            .metered_conditional(meter)?;
         Ok(())
     }
 }

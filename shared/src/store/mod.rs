@@ -1,8 +1,11 @@
 //! DynamoDB adapters, one per table. Each asks for ReturnConsumedCapacity
-//! TOTAL on every call and adds it to the invocation's [`CostMeter`].
+//! TOTAL on every call and adds it to the invocation's [`CostMeter`]
+//! (see `call`); paged reads share `cursor`.
 //!
 //! [`CostMeter`]: crate::cost::CostMeter
 
+mod call;
+mod cursor;
 mod deliveries;
 mod error_log;
 mod feeds;
@@ -12,6 +15,7 @@ mod outbox;
 mod partners;
 mod rate_limits;
 
+pub use cursor::{decode_cursor, encode_cursor, BadCursor, Page};
 pub use deliveries::DeliveryStore;
 pub use error_log::{ErrorItem, ErrorLog, ERROR_TTL_SECS};
 pub use feeds::{FeedStore, FeedUpdate};
@@ -21,10 +25,12 @@ pub use outbox::{cursor_of, seq_of, OutboxEntry, OutboxPage, OutboxStore, OUTBOX
 pub use partners::PartnerStore;
 pub use rate_limits::RateLimitStore;
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+pub(crate) use call::{classify, Metered};
+pub(crate) use cursor::{CursorKeys, KeyType};
+
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -54,35 +60,6 @@ impl StoreError {
     }
 }
 
-const TRANSIENT_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "LimitExceededException",
-    "TransactionConflictException",
-];
-
-/// Sorts an SDK error into transient or not.
-pub(crate) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let transient = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(s) => s.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
-        _ => false,
-    };
-    let msg = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string();
-    if transient {
-        StoreError::Transient(msg)
-    } else {
-        StoreError::Failed(msg)
-    }
-}
-
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
@@ -95,25 +72,38 @@ pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the cursor is not one this API issued")]
-pub struct BadCursor;
+// serde_dynamo conversions; an item that does not fit its type is corrupt.
 
-/// Opaque pagination cursors: base64url of a small JSON object. They hold
-/// only sort-key values; the partition key always comes from the caller's
-/// identity, so a cursor cannot reach another partner's data.
-pub fn encode_cursor(v: &serde_json::Value) -> String {
-    URL_SAFE_NO_PAD.encode(v.to_string())
+pub(crate) fn to_item<T: Serialize + ?Sized>(v: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(v).map_err(corrupt)
 }
 
-pub fn decode_cursor(s: &str) -> Result<serde_json::Value, BadCursor> {
-    let bytes = URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| BadCursor)?;
-    serde_json::from_slice(&bytes).map_err(|_| BadCursor)
+pub(crate) fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v).map_err(corrupt)
 }
 
-/// One page of a query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
+/// A GetItem's item (or an update's returned attributes), if there was one.
+pub(crate) fn from_item<T: DeserializeOwned>(item: Option<Item>) -> Result<Option<T>, StoreError> {
+    item.map(|i| serde_dynamo::from_item(i).map_err(corrupt)).transpose()
+}
+
+/// A Query's or Scan's items (absent: none).
+pub(crate) fn from_items<T: DeserializeOwned>(items: Option<Vec<Item>>) -> Result<Vec<T>, StoreError> {
+    serde_dynamo::from_items(items.unwrap_or_default()).map_err(corrupt)
+}
+
+/// A string attribute, if the item has one by that name.
+pub(crate) fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v),
+        _ => None,
+    }
+}
+
+/// A number attribute that parses as `T`, if the item has one by that name.
+pub(crate) fn num_attr<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().ok(),
+        _ => None,
+    }
 }

@@ -1,16 +1,21 @@
 //! The orders table: PK partnerId, SK sequenceNumber, and the byEventTime
 //! GSI (partnerId, eventTime) for time-range reads.
 
-use super::{classify, corrupt, decode_cursor, encode_cursor, n, s, BadCursor, Item, Page, StoreError};
+use super::{
+    classify, corrupt, from_item, n, s, str_attr, to_item, BadCursor, CursorKeys, Item, KeyType, Metered, Page,
+    StoreError,
+};
 use crate::cost::CostMeter;
 use crate::order::Order;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 pub const BY_EVENT_TIME: &str = "byEventTime";
+
+/// A byEventTime cursor carries the index key and the table's sort key.
+const CURSOR: CursorKeys = CursorKeys(&[("t", "eventTime", KeyType::S), ("s", "sequenceNumber", KeyType::N)]);
 
 /// An order as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,22 +59,19 @@ impl OrderStore {
     /// with the failure (ReturnValuesOnConditionCheckFailure), so telling a
     /// replay from a conflict costs no extra read.
     pub async fn put_if_absent(&self, order: &StoredOrder, meter: &CostMeter) -> Result<PutOutcome, StoreError> {
-        let item: Item = serde_dynamo::to_item(order).map_err(corrupt)?;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(to_item(order)?))
             .condition_expression("attribute_not_exists(sequenceNumber)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
+            .await
+            .record_consumed(meter);
         match result {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
-                Ok(PutOutcome::Created)
-            }
+            Ok(_) => Ok(PutOutcome::Created),
             Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
                 // A failed condition still consumes one write unit.
                 meter.dynamodb_write(None);
@@ -84,9 +86,10 @@ impl OrderStore {
                         .await?
                         .ok_or_else(|| StoreError::Transient("the conflicting order vanished; retry".into()))?,
                 };
-                let field = |name: &str| match existing.get(name) {
-                    Some(aws_sdk_dynamodb::types::AttributeValue::S(v)) => Ok(v.clone()),
-                    _ => Err(corrupt(format!("stored order has no {name}"))),
+                let field = |name: &str| {
+                    str_attr(&existing, name)
+                        .map(str::to_string)
+                        .ok_or_else(|| corrupt(format!("stored order has no {name}")))
                 };
                 Ok(PutOutcome::Exists {
                     order_hash: field("orderHash")?,
@@ -108,16 +111,12 @@ impl OrderStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
+            .metered(meter)?;
         Ok(out.item)
     }
 
     pub async fn get(&self, partner_id: &str, seq: u64, meter: &CostMeter) -> Result<Option<StoredOrder>, StoreError> {
-        match self.get_item(partner_id, seq, meter).await? {
-            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
-            None => Ok(None),
-        }
+        from_item(self.get_item(partner_id, seq, meter).await?)
     }
 
     /// The partner's orders with `from <= eventTime <= to` (fixed-width UTC
@@ -131,11 +130,10 @@ impl OrderStore {
         limit: i32,
         meter: &CostMeter,
     ) -> Result<Result<Page<StoredOrder>, BadCursor>, StoreError> {
-        let start_key = match cursor.map(decode_cursor).transpose() {
-            Ok(c) => c,
-            Err(bad) => return Ok(Err(bad)),
+        let Ok(start) = CURSOR.start_key_within(cursor, ("partnerId", partner_id), "eventTime", from..=to) else {
+            return Ok(Err(BadCursor));
         };
-        let mut req = self
+        let out = self
             .client
             .query()
             .table_name(&self.table)
@@ -145,38 +143,11 @@ impl OrderStore {
             .expression_attribute_values(":from", s(from))
             .expression_attribute_values(":to", s(to))
             .limit(limit)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        if let Some(c) = start_key {
-            let (Some(t), Some(seq)) = (c.get("t").and_then(|v| v.as_str()), c.get("s").and_then(|v| v.as_u64()))
-            else {
-                return Ok(Err(BadCursor));
-            };
-            // A cursor outside the requested range is not one we issued for it.
-            if t < from || t > to {
-                return Ok(Err(BadCursor));
-            }
-            req = req
-                .exclusive_start_key("partnerId", s(partner_id))
-                .exclusive_start_key("eventTime", s(t))
-                .exclusive_start_key("sequenceNumber", n(seq));
-        }
-        let out = req.send().await.map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
-        let items: Vec<StoredOrder> = serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(corrupt)?;
-        let next_cursor = match out.last_evaluated_key {
-            Some(last) => {
-                let t = match last.get("eventTime") {
-                    Some(aws_sdk_dynamodb::types::AttributeValue::S(t)) => t.clone(),
-                    _ => return Err(corrupt("page key has no eventTime")),
-                };
-                let seq: u64 = match last.get("sequenceNumber") {
-                    Some(aws_sdk_dynamodb::types::AttributeValue::N(v)) => v.parse().map_err(corrupt)?,
-                    _ => return Err(corrupt("page key has no sequenceNumber")),
-                };
-                Some(encode_cursor(&json!({"t": t, "s": seq})))
-            }
-            None => None,
-        };
-        Ok(Ok(Page { items, next_cursor }))
+            .set_exclusive_start_key(start)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .metered(meter)?;
+        CURSOR.page(out.items, out.last_evaluated_key.as_ref()).map(Ok)
     }
 }

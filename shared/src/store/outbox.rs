@@ -8,7 +8,10 @@
 //! (`EVENT#…`) makes a retried notify a no-op. Entries live 30 days (TTL);
 //! acknowledging only moves ackedSeq, it never deletes.
 
-use super::{classify, corrupt, decode_cursor, encode_cursor, n, s, BadCursor, Item, StoreError};
+use super::{
+    classify, corrupt, decode_cursor, encode_cursor, from_items, n, num_attr, s, to_item, BadCursor, Metered,
+    StoreError,
+};
 use crate::cost::CostMeter;
 use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
@@ -69,13 +72,6 @@ struct Meta {
     acked_seq: u64,
 }
 
-fn num(item: &Item, name: &str) -> u64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 impl OutboxStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
@@ -95,11 +91,10 @@ impl OutboxStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
+            .metered(meter)?;
         Ok(out.item.map_or(Meta::default(), |i| Meta {
-            last_seq: num(&i, "lastSeq"),
-            acked_seq: num(&i, "ackedSeq"),
+            last_seq: num_attr(&i, "lastSeq").unwrap_or(0),
+            acked_seq: num_attr(&i, "ackedSeq").unwrap_or(0),
         }))
     }
 
@@ -117,7 +112,6 @@ impl OutboxStore {
             let seq = meta.last_seq + 1;
             entry.partner_id = partner_id.to_string();
             entry.seq = seq;
-            let item: Item = serde_dynamo::to_item(&entry).map_err(corrupt)?;
             let mut advance = Update::builder()
                 .table_name(&self.table)
                 .key("partnerId", s(partner_id))
@@ -134,7 +128,7 @@ impl OutboxStore {
             let advance = advance.build().map_err(corrupt)?;
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(item))
+                .set_item(Some(to_item(&entry)?))
                 .build()
                 .map_err(corrupt)?;
             let marker = Put::builder()
@@ -154,12 +148,10 @@ impl OutboxStore {
                 .transact_items(TransactWriteItem::builder().put(marker).build())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
-                .await;
+                .await
+                .record_consumed(meter);
             match out {
-                Ok(out) => {
-                    meter.dynamodb_batch_write(out.consumed_capacity());
-                    return Ok(Some(seq));
-                }
+                Ok(_) => return Ok(Some(seq)),
                 Err(e) => {
                     let Some(cancelled) = e.as_service_error().and_then(|se| match se {
                         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
@@ -218,9 +210,8 @@ impl OutboxStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
-        let entries: Vec<OutboxEntry> = serde_dynamo::from_items(out.items.unwrap_or_default()).map_err(corrupt)?;
+            .metered(meter)?;
+        let entries: Vec<OutboxEntry> = from_items(out.items)?;
         let last = entries.last().map_or(after, |e| e.seq);
         Ok(Ok(OutboxPage {
             cursor: cursor_of(last),
@@ -259,20 +250,12 @@ impl OutboxStore {
             .expression_attribute_values(":s", n(seq))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
+            .await
+            .metered_conditional(meter)?;
         match out {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
-                Ok(Ok(seq))
-            }
+            Some(_) => Ok(Ok(seq)),
             // A concurrent ack went further: that one stands.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Ok(self.meta(partner_id, meter).await?.acked_seq))
-            }
-            Err(e) => Err(classify(e)),
+            None => Ok(Ok(self.meta(partner_id, meter).await?.acked_seq)),
         }
     }
 }

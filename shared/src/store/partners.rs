@@ -1,9 +1,9 @@
 //! The partners table: `PARTNER#<id>` records and `KEY#<sha256>` key records.
 
-use super::{classify, corrupt, n, s, Item, StoreError};
+use super::{classify, corrupt, from_item, from_items, n, num_attr, s, to_item, Item, Metered, StoreError};
 use crate::cost::CostMeter;
 use crate::partner::{ApiKey, KeyRecord, Partner, PartnerRecord, WebhookStatus};
-use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, ReturnValue, TransactWriteItem, Update};
 
 #[derive(Debug, Clone)]
 pub struct PartnerStore {
@@ -19,7 +19,11 @@ impl PartnerStore {
         }
     }
 
-    async fn get(&self, pk: String, meter: &CostMeter) -> Result<Option<Item>, StoreError> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        meter: &CostMeter,
+    ) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -28,91 +32,71 @@ impl PartnerStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
-        Ok(out.item)
+            .metered(meter)?;
+        from_item(out.item)
     }
 
-    async fn put(&self, pk: String, mut item: Item, meter: &CostMeter) -> Result<(), StoreError> {
-        item.insert("pk".into(), s(pk));
-        let out = self
-            .client
+    async fn put(&self, pk: String, item: &impl serde::Serialize, meter: &CostMeter) -> Result<(), StoreError> {
+        self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(with_pk(pk, item)?))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_write(out.consumed_capacity());
+            .metered(meter)?;
         Ok(())
     }
 
     pub async fn get_partner(&self, partner_id: &str, meter: &CostMeter) -> Result<Option<Partner>, StoreError> {
-        match self.get(format!("PARTNER#{partner_id}"), meter).await? {
-            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
-            None => Ok(None),
-        }
+        self.get(format!("PARTNER#{partner_id}"), meter).await
     }
 
     pub async fn get_key(&self, key_hash: &str, meter: &CostMeter) -> Result<Option<ApiKey>, StoreError> {
-        match self.get(format!("KEY#{key_hash}"), meter).await? {
-            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
-            None => Ok(None),
-        }
+        self.get(format!("KEY#{key_hash}"), meter).await
     }
 
     pub async fn put_partner(&self, partner: &Partner, meter: &CostMeter) -> Result<(), StoreError> {
-        let item: Item = serde_dynamo::to_item(partner).map_err(corrupt)?;
-        self.put(format!("PARTNER#{}", partner.partner_id), item, meter).await
+        self.put(format!("PARTNER#{}", partner.partner_id), partner, meter)
+            .await
     }
 
     pub async fn put_key(&self, key: &ApiKey, meter: &CostMeter) -> Result<(), StoreError> {
-        let item: Item = serde_dynamo::to_item(key).map_err(corrupt)?;
-        self.put(format!("KEY#{}", key.key_hash), item, meter).await
+        self.put(format!("KEY#{}", key.key_hash), key, meter).await
     }
 
     /// The whole `PARTNER#` item, with its webhook and rotation state.
     pub async fn get_record(&self, partner_id: &str, meter: &CostMeter) -> Result<Option<PartnerRecord>, StoreError> {
-        match self.get(format!("PARTNER#{partner_id}"), meter).await? {
-            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
-            None => Ok(None),
-        }
+        self.get(format!("PARTNER#{partner_id}"), meter).await
     }
 
     /// The whole `KEY#` item, with the end of its rotation overlap.
     pub async fn get_key_record(&self, key_hash: &str, meter: &CostMeter) -> Result<Option<KeyRecord>, StoreError> {
-        match self.get(format!("KEY#{key_hash}"), meter).await? {
-            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
-            None => Ok(None),
-        }
+        self.get(format!("KEY#{key_hash}"), meter).await
     }
 
     /// Replaces the whole `PARTNER#` item (operator commands: read, change, write).
     pub async fn put_record(&self, record: &PartnerRecord, meter: &CostMeter) -> Result<(), StoreError> {
-        let item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
-        self.put(format!("PARTNER#{}", record.partner.partner_id), item, meter)
+        self.put(format!("PARTNER#{}", record.partner.partner_id), record, meter)
             .await
     }
 
-    fn put_item(&self, pk: String, item: Item) -> Result<Put, StoreError> {
-        let mut item = item;
-        item.insert("pk".into(), s(pk));
+    fn put_item(&self, pk: String, item: &impl serde::Serialize) -> Result<Put, StoreError> {
         Put::builder()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(with_pk(pk, item)?))
             .build()
             .map_err(corrupt)
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>, meter: &CostMeter) -> Result<(), StoreError> {
-        let out = self
-            .client
+        self.client
             .transact_write_items()
             .set_transact_items(Some(items))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
+            .record_consumed(meter)
             .map_err(|e| {
                 let cancelled = e
                     .as_service_error()
@@ -123,18 +107,15 @@ impl PartnerStore {
                     classify(e)
                 }
             })?;
-        meter.dynamodb_batch_write(out.consumed_capacity());
         Ok(())
     }
 
     /// Writes a new partner and its first key in one transaction; refuses
     /// (`StoreError::Conflict`) a partner id that exists.
     pub async fn create(&self, record: &PartnerRecord, key: &KeyRecord, meter: &CostMeter) -> Result<(), StoreError> {
-        let partner_item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
-        let key_item: Item = serde_dynamo::to_item(key).map_err(corrupt)?;
-        let mut put_partner = self.put_item(format!("PARTNER#{}", record.partner.partner_id), partner_item)?;
+        let mut put_partner = self.put_item(format!("PARTNER#{}", record.partner.partner_id), record)?;
         put_partner.condition_expression = Some("attribute_not_exists(pk)".into());
-        let put_key = self.put_item(format!("KEY#{}", key.key.key_hash), key_item)?;
+        let put_key = self.put_item(format!("KEY#{}", key.key.key_hash), key)?;
         self.transact(
             vec![
                 TransactWriteItem::builder().put(put_partner).build(),
@@ -159,14 +140,12 @@ impl PartnerStore {
         old_expires_at: i64,
         meter: &CostMeter,
     ) -> Result<(), StoreError> {
-        let partner_item: Item = serde_dynamo::to_item(record).map_err(corrupt)?;
-        let key_item: Item = serde_dynamo::to_item(new_key).map_err(corrupt)?;
         let mut items = vec![
             TransactWriteItem::builder()
-                .put(self.put_item(format!("PARTNER#{}", record.partner.partner_id), partner_item)?)
+                .put(self.put_item(format!("PARTNER#{}", record.partner.partner_id), record)?)
                 .build(),
             TransactWriteItem::builder()
-                .put(self.put_item(format!("KEY#{}", new_key.key.key_hash), key_item)?)
+                .put(self.put_item(format!("KEY#{}", new_key.key.key_hash), new_key)?)
                 .build(),
         ];
         if let Some(old) = old_key_hash {
@@ -199,11 +178,8 @@ impl PartnerStore {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
-                .map_err(classify)?;
-            meter.dynamodb_read(page.consumed_capacity());
-            for item in page.items.unwrap_or_default() {
-                out.push(serde_dynamo::from_item(item).map_err(corrupt)?);
-            }
+                .metered(meter)?;
+            out.extend(from_items::<PartnerRecord>(page.items)?);
             start = page.last_evaluated_key;
             if start.is_none() {
                 break;
@@ -225,24 +201,20 @@ impl PartnerStore {
             .update_expression("SET failingSince = if_not_exists(failingSince, :now)")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", n(now))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .return_values(ReturnValue::UpdatedNew)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_write(out.consumed_capacity());
+            .metered(meter)?;
         out.attributes
             .as_ref()
-            .and_then(|a| a.get("failingSince"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
+            .and_then(|a| num_attr(a, "failingSince"))
             .ok_or_else(|| StoreError::Corrupt("failingSince was not returned".into()))
     }
 
     /// A successful delivery ends the run of failures.
     pub async fn note_webhook_success(&self, partner_id: &str, meter: &CostMeter) -> Result<(), StoreError> {
-        let out = self
-            .client
+        self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(format!("PARTNER#{partner_id}")))
@@ -250,15 +222,9 @@ impl PartnerStore {
             .condition_expression("attribute_exists(failingSince)")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        match out {
-            Ok(out) => meter.dynamodb_write(out.consumed_capacity()),
-            // Nothing to clear: the usual case.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(classify(e)),
-        }
+            .await
+            // A failed condition: nothing to clear, the usual case.
+            .metered_conditional(meter)?;
         Ok(())
     }
 
@@ -278,20 +244,9 @@ impl PartnerStore {
             .expression_attribute_values(":r", s(reason))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        match out {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+            .await
+            .metered_conditional(meter)?;
+        Ok(out.is_some())
     }
 }
 
@@ -300,4 +255,11 @@ fn status_name(status: WebhookStatus) -> String {
         Ok(serde_json::Value::String(s)) => s,
         _ => "DISABLED".into(),
     }
+}
+
+/// The item of `value` under partition key `pk`.
+fn with_pk(pk: String, value: &impl serde::Serialize) -> Result<Item, StoreError> {
+    let mut item = to_item(value)?;
+    item.insert("pk".into(), s(pk));
+    Ok(item)
 }

@@ -2,10 +2,9 @@
 //! `<partnerId>#<window start>`, deleted by TTL after its window.
 //! See [`crate::ratelimit`] for why a fixed window.
 
-use super::{classify, n, s, StoreError};
+use super::{n, s, Metered, StoreError};
 use crate::cost::CostMeter;
-use crate::ratelimit::{Decision, Policy};
-use aws_sdk_dynamodb::error::SdkError;
+use crate::ratelimit::{Decision, Policy, Window};
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValue};
 use chrono::{DateTime, Utc};
 
@@ -23,6 +22,11 @@ fn count_of(v: Option<&AttributeValue>) -> u32 {
         Some(AttributeValue::N(n)) => n.parse().unwrap_or(u32::MAX),
         _ => 0,
     }
+}
+
+/// The counter item of the partner's window.
+fn counter_key(partner_id: &str, window: &Window) -> AttributeValue {
+    s(format!("{partner_id}#{}", window.start))
 }
 
 impl RateLimitStore {
@@ -43,11 +47,11 @@ impl RateLimitStore {
         meter: &CostMeter,
     ) -> Result<Decision, StoreError> {
         let window = policy.window(now);
-        let result = self
+        let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("{partner_id}#{}", window.start)))
+            .key("pk", counter_key(partner_id, &window))
             .update_expression("SET expiresAt = if_not_exists(expiresAt, :exp) ADD #n :one")
             .condition_expression("attribute_not_exists(#n) OR #n < :quota")
             .expression_attribute_names("#n", "n")
@@ -57,10 +61,10 @@ impl RateLimitStore {
             .return_values(ReturnValue::UpdatedNew)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await;
-        match result {
-            Ok(out) => {
-                meter.dynamodb_write(out.consumed_capacity());
+            .await
+            .metered_conditional(meter)?;
+        match out {
+            Some(out) => {
                 let count = count_of(out.attributes().and_then(|a| a.get("n")));
                 Ok(Decision {
                     allowed: true,
@@ -68,7 +72,7 @@ impl RateLimitStore {
                     reset_secs: window.reset_secs,
                 })
             }
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+            None => {
                 // A refused conditional write still costs its write unit; the
                 // error carries no ConsumedCapacity, so count the one unit.
                 meter.dynamodb_write(Some(&ConsumedCapacity::builder().capacity_units(1.0).build()));
@@ -78,7 +82,6 @@ impl RateLimitStore {
                     reset_secs: window.reset_secs,
                 })
             }
-            Err(e) => Err(classify(e)),
         }
     }
 
@@ -96,14 +99,13 @@ impl RateLimitStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(format!("{partner_id}#{}", window.start)))
+            .key("pk", counter_key(partner_id, &window))
             .projection_expression("#n")
             .expression_attribute_names("#n", "n")
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
-            .map_err(classify)?;
-        meter.dynamodb_read(out.consumed_capacity());
+            .metered(meter)?;
         let count = count_of(out.item().and_then(|i| i.get("n")));
         Ok(Decision {
             allowed: count < policy.quota,

@@ -11,7 +11,9 @@ use super::{Halt, Runtime, Scope, StatesError};
 use crate::context::ExecutionContext;
 use crate::definition::{MapState, ParallelState, Seconds};
 use crate::history::details;
+use crate::retry::ResultPath;
 use crate::task::TaskInvoker;
+use crate::template::Template;
 
 // AWS runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency says.
 const MAX_INLINE_CONCURRENCY: usize = 40;
@@ -31,6 +33,18 @@ impl FirstFailure {
     fn take(&self) -> Option<(StatesError, u64)> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
+}
+
+/// How the children of a Parallel or Map state ended, for the ending the two share.
+struct Ended {
+    /// The state's failed and succeeded events.
+    events: (&'static str, &'static str),
+    /// The first failure, with the id of the last event its child recorded.
+    failure: Option<(StatesError, u64)>,
+    /// The id of the last event any child recorded.
+    last: u64,
+    /// Each child's result, in order; a Map iteration never started counts as aborted.
+    outputs: Vec<Result<Value, Halt>>,
 }
 
 impl<I: TaskInvoker> Runtime<'_, I> {
@@ -62,27 +76,14 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             }
         });
         let finished = futures::future::join_all(branches).await;
-        let last = finished.iter().map(|(_, last)| *last).max().unwrap_or(started);
-
-        if let Some((failure, failed_at)) = first_failure.take() {
-            scope.prev = self.recorder.record(failed_at, "ParallelStateFailed", None);
-            return Err(Halt::Failed(failure));
-        }
-        scope.prev = last;
-        let outputs = finished
-            .into_iter()
-            .map(|(result, _)| result)
-            .collect::<Result<Vec<_>, _>>()?;
-        scope.prev = self.recorder.record(last, "ParallelStateSucceeded", None);
-
-        let selected = self.fill(
-            scope,
-            parallel.result.selector.as_ref(),
-            Value::Array(outputs),
-            &context,
-        )?;
-        let combined = self.result_path(scope, &parallel.result.path, raw.clone(), selected)?;
-        self.output_path(scope, combined)
+        let ended = Ended {
+            events: ("ParallelStateFailed", "ParallelStateSucceeded"),
+            failure: first_failure.take(),
+            last: finished.iter().map(|(_, last)| *last).max().unwrap_or(started),
+            outputs: finished.into_iter().map(|(result, _)| result).collect(),
+        };
+        let result = &parallel.result;
+        self.finish(scope, ended, result.selector.as_ref(), &result.path, raw, &context)
     }
 
     pub(super) async fn map_attempt(
@@ -159,25 +160,45 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             .collect();
         let mut finished: Vec<_> = stream::iter(iterations).buffer_unordered(limit).collect().await;
         finished.sort_by_key(|(index, _)| *index);
-        let last = finished
-            .iter()
-            .filter_map(|(_, run)| run.as_ref().map(|(_, last)| *last))
-            .max()
-            .unwrap_or(started);
+        let ended = Ended {
+            events: ("MapStateFailed", "MapStateSucceeded"),
+            failure: first_failure.take(),
+            last: finished
+                .iter()
+                .filter_map(|(_, run)| run.as_ref().map(|(_, last)| *last))
+                .max()
+                .unwrap_or(started),
+            outputs: finished
+                .into_iter()
+                .map(|(_, run)| run.map_or(Err(Halt::Aborted), |(result, _)| result))
+                .collect(),
+        };
+        let result = &map.result;
+        self.finish(scope, ended, result.selector.as_ref(), &result.path, raw, &context)
+    }
 
-        if let Some((failure, failed_at)) = first_failure.take() {
-            scope.prev = self.recorder.record(failed_at, "MapStateFailed", None);
+    /// The ending Parallel and Map share: the first failing child fails the state; otherwise the
+    /// results, in order, go through ResultSelector, ResultPath and OutputPath.
+    fn finish(
+        &self,
+        scope: &mut Scope<'_>,
+        ended: Ended,
+        selector: Option<&Template>,
+        path: &ResultPath,
+        raw: &Value,
+        context: &Value,
+    ) -> Result<Value, Halt> {
+        let (failed, succeeded) = ended.events;
+        if let Some((failure, failed_at)) = ended.failure {
+            scope.prev = self.recorder.record(failed_at, failed, None);
             return Err(Halt::Failed(failure));
         }
-        scope.prev = last;
-        let outputs = finished
-            .into_iter()
-            .map(|(_, run)| run.map_or(Err(Halt::Aborted), |(result, _)| result))
-            .collect::<Result<Vec<_>, _>>()?;
-        scope.prev = self.recorder.record(last, "MapStateSucceeded", None);
+        scope.prev = ended.last;
+        let outputs = ended.outputs.into_iter().collect::<Result<Vec<_>, _>>()?;
+        scope.prev = self.recorder.record(ended.last, succeeded, None);
 
-        let selected = self.fill(scope, map.result.selector.as_ref(), Value::Array(outputs), &context)?;
-        let combined = self.result_path(scope, &map.result.path, raw.clone(), selected)?;
+        let selected = self.fill(scope, selector, Value::Array(outputs), context)?;
+        let combined = self.result_path(scope, path, raw.clone(), selected)?;
         self.output_path(scope, combined)
     }
 

@@ -203,6 +203,18 @@ impl EventBridge {
         }
     }
 
+    /// Stores `current` again with `rule` in place of its rule (its targets changed); the pattern,
+    /// description and origin stay as they were.
+    fn store_rule(&self, current: &CompiledRule, rule: Rule) {
+        self.store(CompiledRule {
+            rule,
+            pattern: current.pattern.clone(),
+            pattern_text: current.pattern_text.clone(),
+            description: current.description.clone(),
+            origin: current.origin,
+        });
+    }
+
     /// Serves one EventBridge operation other than PutEvents.
     pub fn call(&self, op: &str, body: &Value) -> Result<Value, ApiError> {
         match op {
@@ -316,13 +328,7 @@ impl EventBridge {
                 format!("The requested resource exceeds the maximum number allowed (5 targets on rule {name})."),
             ));
         }
-        self.store(CompiledRule {
-            rule,
-            pattern: current.pattern.clone(),
-            pattern_text: current.pattern_text.clone(),
-            description: current.description.clone(),
-            origin: current.origin,
-        });
+        self.store_rule(&current, rule);
         Ok(json!({"FailedEntryCount": failed.len(), "FailedEntries": failed}))
     }
 
@@ -342,13 +348,7 @@ impl EventBridge {
         let current = self.find(&bus, name).ok_or_else(|| not_found(name, &bus))?;
         let mut rule = current.rule.clone();
         rule.targets.retain(|t| !ids.contains(&t.id.as_str()));
-        self.store(CompiledRule {
-            rule,
-            pattern: current.pattern.clone(),
-            pattern_text: current.pattern_text.clone(),
-            description: current.description.clone(),
-            origin: current.origin,
-        });
+        self.store_rule(&current, rule);
         Ok(json!({"FailedEntryCount": 0, "FailedEntries": []}))
     }
 
