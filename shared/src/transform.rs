@@ -4,12 +4,13 @@
 
 use crate::format::{Conversion, FieldSpec, Format};
 use crate::order::{IndexedOrder, Order, OrderLine, RawOrder};
-use crate::rejection::{sequence_hint, Rejection, RejectionCode, Stage};
+use crate::rejection::{Rejection, RejectionCode, Stage};
 use chrono::{DateTime, Duration, Utc};
 use iso_currency::Currency;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// How far in the future an event time may be (clock skew allowance).
@@ -29,8 +30,11 @@ pub struct Transformed {
 /// Maps every valid order of a feed. Sequence numbers must be unique within
 /// the feed: the first occurrence wins, later ones are rejected.
 pub fn transform_feed(format: &Format, valid: &[RawOrder], now: DateTime<Utc>) -> Transformed {
-    let mut out = Transformed::default();
-    let mut seen = HashSet::new();
+    let mut out = Transformed {
+        orders: Vec::with_capacity(valid.len()),
+        rejections: Vec::new(),
+    };
+    let mut seen = HashSet::with_capacity(valid.len());
     for raw in valid {
         match transform_order(format, raw.index, &raw.order, now) {
             Ok(order) => {
@@ -68,7 +72,8 @@ struct Ctx<'a> {
     orders_pointer: &'a str,
     index: usize,
     raw: &'a Value,
-    seq_hint: Option<u64>,
+    /// Where the sequence number is, read only when rejecting.
+    seq: &'a FieldSpec,
 }
 
 type Reject = Box<Rejection>;
@@ -106,7 +111,7 @@ impl Ctx<'_> {
     fn reject(&self, rel: At<'_>, code: RejectionCode, message: impl Into<String>) -> Reject {
         Box::new(Rejection {
             index: self.index,
-            sequence_number: self.seq_hint,
+            sequence_number: self.seq.get(self.raw).and_then(Value::as_u64),
             field: format!("{}/{}{rel}", self.orders_pointer, self.index),
             code,
             message: message.into(),
@@ -122,7 +127,7 @@ impl Ctx<'_> {
         line: Option<(&str, usize)>,
         spec: &FieldSpec,
     ) -> Result<Option<&'v Value>, Reject> {
-        match scope.pointer(&spec.path) {
+        match spec.get(scope) {
             Some(Value::Null) | None if spec.optional => Ok(None),
             Some(Value::Null) | None => Err(self.reject(
                 At {
@@ -137,8 +142,11 @@ impl Ctx<'_> {
     }
 
     fn string(&self, v: &Value, rel: At<'_>) -> Result<String, Reject> {
+        self.str(v, rel).map(str::to_string)
+    }
+
+    fn str<'v>(&self, v: &'v Value, rel: At<'_>) -> Result<&'v str, Reject> {
         v.as_str()
-            .map(str::to_string)
             .ok_or_else(|| self.reject(rel, RejectionCode::WrongType, "must be a string"))
     }
 
@@ -149,9 +157,9 @@ impl Ctx<'_> {
                 .as_i64()
                 .ok_or_else(|| bad(format!("must be an integer number of minor units, got {v}")))?,
             _ => {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
+                let text: Cow<'_, str> = match v {
+                    Value::String(s) => Cow::Borrowed(s),
+                    Value::Number(n) => Cow::Owned(n.to_string()),
                     _ => return Err(bad("must be a decimal amount such as \"12.34\"".into())),
                 };
                 let d = Decimal::from_str_exact(text.trim())
@@ -183,7 +191,7 @@ pub fn transform_order(format: &Format, index: usize, raw: &Value, now: DateTime
         orders_pointer: &format.orders_pointer,
         index,
         raw,
-        seq_hint: sequence_hint(raw, &m.sequence_number.path),
+        seq: &m.sequence_number,
     };
     let raw = ctx.raw;
 
@@ -204,9 +212,7 @@ pub fn transform_order(format: &Format, index: usize, raw: &Value, now: DateTime
     // Currency first: the decimal conversions need its minor-unit exponent.
     let currency_path = m.currency.path.as_str();
     let currency_value = ctx.get(raw, None, &m.currency)?.unwrap_or(&Value::Null);
-    let code = ctx
-        .string(currency_value, At::order(currency_path))?
-        .to_ascii_uppercase();
+    let code = ctx.str(currency_value, At::order(currency_path))?.to_ascii_uppercase();
     let currency = Currency::from_code(&code).ok_or_else(|| {
         ctx.reject(
             At::order(currency_path),
@@ -255,7 +261,7 @@ pub fn transform_order(format: &Format, index: usize, raw: &Value, now: DateTime
 
     // Lines: quantity > 0, prices in whole minor units.
     let lines_spec = &m.lines;
-    let lines_value = raw.pointer(&lines_spec.path);
+    let lines_value = lines_spec.get(raw);
     let Some(Value::Array(raw_lines)) = lines_value else {
         return Err(ctx.reject(
             At::order(&lines_spec.path),

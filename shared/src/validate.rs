@@ -6,6 +6,7 @@ use crate::order::RawOrder;
 use crate::rejection::{escape_pointer_token, sequence_hint, Rejection, RejectionCode, Stage};
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// The feed body does not have the shape the format promises.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,11 +28,11 @@ impl FeedShapeError {
 
 /// The orders array of a feed body.
 pub fn orders_of<'a>(format: &Format, body: &'a Value) -> Result<&'a Vec<Value>, FeedShapeError> {
-    let pointer = format.orders_pointer.clone();
+    let pointer = || format.orders_pointer.clone();
     match body.pointer(&format.orders_pointer) {
-        None => Err(FeedShapeError::OrdersMissing { pointer }),
+        None => Err(FeedShapeError::OrdersMissing { pointer: pointer() }),
         Some(Value::Array(orders)) => Ok(orders),
-        Some(_) => Err(FeedShapeError::OrdersNotArray { pointer }),
+        Some(_) => Err(FeedShapeError::OrdersNotArray { pointer: pointer() }),
     }
 }
 
@@ -43,23 +44,40 @@ pub struct Split {
     pub rejections: Vec<Rejection>,
 }
 
-/// Checks every order of a feed body against the format's schema.
+/// Checks every order of a feed body against the format's schema. Clones
+/// each valid order; [`validate_feed_owned`] moves them instead.
 pub fn validate_feed(format: &Format, body: &Value) -> Result<Split, FeedShapeError> {
     let orders = orders_of(format, body)?;
+    Ok(split_orders(format, orders.iter().map(Cow::Borrowed)))
+}
+
+/// [`validate_feed`] for a body the caller no longer needs: valid orders are
+/// moved out of it rather than deep-copied.
+pub fn validate_feed_owned(format: &Format, mut body: Value) -> Result<Split, FeedShapeError> {
+    orders_of(format, &body)?;
+    let orders = match body.pointer_mut(&format.orders_pointer) {
+        Some(Value::Array(orders)) => std::mem::take(orders),
+        // Unreachable: orders_of just checked the shape.
+        _ => Vec::new(),
+    };
+    Ok(split_orders(format, orders.into_iter().map(Cow::Owned)))
+}
+
+fn split_orders<'a>(format: &Format, orders: impl ExactSizeIterator<Item = Cow<'a, Value>>) -> Split {
     let mut split = Split {
         total: orders.len(),
         ..Split::default()
     };
-    for (index, raw) in orders.iter().enumerate() {
-        match validate_order(format, index, raw) {
+    for (index, raw) in orders.enumerate() {
+        match validate_order(format, index, &raw) {
             None => split.valid.push(RawOrder {
                 index,
-                order: raw.clone(),
+                order: raw.into_owned(),
             }),
             Some(rejection) => split.rejections.push(rejection),
         }
     }
-    Ok(split)
+    split
 }
 
 /// The first schema violation of one order, as a rejection.
@@ -149,6 +167,23 @@ mod tests {
             ("/orders/2/items/0/quantity", RejectionCode::WrongType)
         );
         assert_eq!(r[1].stage, Stage::Validate);
+    }
+
+    #[test]
+    fn the_owned_split_equals_the_borrowed_one() {
+        let mut bad = good_a(2);
+        bad["currency"] = json!("eur");
+        let body = json!({"orders": [good_a(1), bad, good_a(3)]});
+        let borrowed = validate_feed(&partner_a(), &body).unwrap();
+        assert_eq!(borrowed.valid.len(), 2);
+        assert_eq!(validate_feed_owned(&partner_a(), body).unwrap(), borrowed);
+        let err = validate_feed_owned(&partner_a(), json!({"data": []})).unwrap_err();
+        assert_eq!(
+            err,
+            FeedShapeError::OrdersMissing {
+                pointer: "/orders".into()
+            }
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub async fn handler(app: &App, event: LambdaEvent<FeedRef>) -> Result<Validated
             detail,
         };
         let body: serde_json::Value = serde_json::from_str(&body).map_err(|e| invalid(e.to_string()))?;
-        let split = zb_shared::validate::validate_feed(&format, &body).map_err(|e| invalid(e.to_string()))?;
+        let split = zb_shared::validate::validate_feed_owned(&format, body).map_err(|e| invalid(e.to_string()))?;
         tracing::info!(
             valid = split.valid.len(),
             rejected = split.rejections.len(),
