@@ -69,13 +69,19 @@ bench:
 build:
 	cargo build --release --workspace
 
+# cargo: link with the host toolchain (no zig needed); the bootstraps then need
+# the host glibc, which scripts/check-lambda-glibc holds to provided.al2023's 2.34.
+# CARGO_LAMBDA_COMPILER=zig targets an older glibc wherever zig is installed.
+CARGO_LAMBDA_COMPILER ?= cargo
+
 sam-build: $(TOOLS_STAMP)
 	@if ! cargo lambda --version >/dev/null 2>&1; then \
 	    echo "error: 'cargo lambda' is not installed; sam build needs it for BuildMethod rust-cargolambda." >&2; \
 	    echo "       install it with:  cargo install cargo-lambda --locked   (takes ~10 min)" >&2; \
 	    exit 1; \
 	fi
-	CARGO_LAMBDA_COMPILER=cargo $(VENV)/bin/sam build --template-file template.yaml
+	CARGO_LAMBDA_COMPILER=$(CARGO_LAMBDA_COMPILER) $(VENV)/bin/sam build --template-file template.yaml
+	scripts/check-lambda-glibc .aws-sam/build
 
 # --------------------------------------------------------------------------- run
 # The local cloud in the foreground: the partner API on :3000, the AWS
