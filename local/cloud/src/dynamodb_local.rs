@@ -34,6 +34,10 @@ pub async fn start(dir: &Path, port: u16, state_dir: &Path) -> Result<DynamoLoca
     let work = state_dir.join("dynamodb");
     std::fs::create_dir_all(&work).map_err(DynamoError::Spawn)?;
     let child = Command::new("java")
+        // C1 only: on a 2-core laptop C2's compiler threads compete with the
+        // engine itself; `make load` held ~95 feeds/s with it against 58-104
+        // without (BENCHMARKS.md), with a steadier p99.
+        .arg("-XX:TieredStopAtLevel=1")
         .arg(format!(
             "-Djava.library.path={}",
             dir.join("DynamoDBLocal_lib").display()
