@@ -3,7 +3,7 @@
 //! partner's errors by time and makes a rewrite of the same rejection
 //! idempotent.
 
-use super::{corrupt, s, to_item, BadCursor, CursorKeys, KeyType, Metered, Page, StoreError};
+use super::{corrupt, query_between, to_item, BadCursor, CursorKeys, KeyType, Metered, Page, StoreError};
 use crate::cost::CostMeter;
 use crate::rejection::{RejectionCode, Stage};
 use aws_sdk_dynamodb::types::{PutRequest, ReturnConsumedCapacity, WriteRequest};
@@ -116,17 +116,8 @@ impl ErrorLog {
         let Ok(start) = CURSOR.start_key_within(cursor, ("partnerId", partner_id), "sk", from..=upper.as_str()) else {
             return Ok(Err(BadCursor));
         };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("partnerId = :p AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":p", s(partner_id))
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(&upper))
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        let query = self.client.query().table_name(&self.table);
+        let out = query_between(query, "sk", partner_id, (from, &upper), start, limit)
             .send()
             .await
             .metered(meter)?;

@@ -60,6 +60,27 @@ impl StoreError {
     }
 }
 
+/// One page of a partner's items whose sort key (or index key) lies between
+/// `from` and `to`: the shape of every time-range listing. It only fills in
+/// the builder, so the caller's `send().await` stays the only future.
+pub(crate) fn query_between(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    sort_key: &str,
+    partner_id: &str,
+    (from, to): (&str, &str),
+    start: Option<Item>,
+    limit: i32,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    query
+        .key_condition_expression(format!("partnerId = :p AND {sort_key} BETWEEN :from AND :to"))
+        .expression_attribute_values(":p", s(partner_id))
+        .expression_attribute_values(":from", s(from))
+        .expression_attribute_values(":to", s(to))
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+}
+
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }

@@ -2,8 +2,8 @@
 //! GSI (partnerId, eventTime) for time-range reads.
 
 use super::{
-    classify, corrupt, from_item, n, s, str_attr, to_item, BadCursor, CursorKeys, Item, KeyType, Metered, Page,
-    StoreError,
+    classify, corrupt, from_item, n, query_between, s, str_attr, to_item, BadCursor, CursorKeys, Item, KeyType,
+    Metered, Page, StoreError,
 };
 use crate::cost::CostMeter;
 use crate::order::Order;
@@ -133,18 +133,8 @@ impl OrderStore {
         let Ok(start) = CURSOR.start_key_within(cursor, ("partnerId", partner_id), "eventTime", from..=to) else {
             return Ok(Err(BadCursor));
         };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_EVENT_TIME)
-            .key_condition_expression("partnerId = :p AND eventTime BETWEEN :from AND :to")
-            .expression_attribute_values(":p", s(partner_id))
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(to))
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        let query = self.client.query().table_name(&self.table).index_name(BY_EVENT_TIME);
+        let out = query_between(query, "eventTime", partner_id, (from, to), start, limit)
             .send()
             .await
             .metered(meter)?;
