@@ -8,8 +8,10 @@ use serde_json::Value;
 
 /// A JSON Pointer parsed once, when the format loads (jsonptr):
 /// `Value::pointer` re-parses the text and allocates every token on each
-/// call, and the mapping reads some twenty fields per order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// call, and the mapping reads some twenty fields per order. It reads as its
+/// text (`Deref<Target = str>`), which is what rejections name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Pointer(jsonptr::PointerBuf);
 
 impl Pointer {
@@ -22,6 +24,32 @@ impl Pointer {
     /// What `value.pointer(text)` returns for the text this was parsed from.
     pub fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         self.0.resolve(value).ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl TryFrom<String> for Pointer {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("{text:?} is not a JSON Pointer"))
+    }
+}
+
+impl std::fmt::Display for Pointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::ops::Deref for Pointer {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
     }
 }
 
@@ -52,20 +80,17 @@ pub enum Conversion {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FieldSpec {
     /// JSON Pointer inside one order (or one line, for line fields).
-    pub path: String,
+    pub path: Pointer,
     #[serde(rename = "as")]
     pub conversion: Conversion,
     #[serde(default)]
     pub optional: bool,
-    /// `path`, parsed by [`Mapping::check`]; `None` before that.
-    #[serde(skip)]
-    pointer: Option<Pointer>,
 }
 
 impl FieldSpec {
     /// The value at `path` inside `scope`.
     pub fn get<'v>(&self, scope: &'v Value) -> Option<&'v Value> {
-        resolve(self.pointer.as_ref(), &self.path, scope)
+        self.path.get(scope)
     }
 }
 
@@ -80,17 +105,14 @@ pub struct LineFields {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LinesSpec {
-    pub path: String,
+    pub path: Pointer,
     pub fields: LineFields,
-    /// `path`, parsed by [`Mapping::check`]; `None` before that.
-    #[serde(skip)]
-    pointer: Option<Pointer>,
 }
 
 impl LinesSpec {
     /// The value at `path` inside `order`.
     pub fn get<'v>(&self, order: &'v Value) -> Option<&'v Value> {
-        resolve(self.pointer.as_ref(), &self.path, order)
+        self.path.get(order)
     }
 }
 
@@ -110,32 +132,8 @@ pub struct Mapping {
 
 impl Mapping {
     /// Refuses a mapping whose conversions cannot produce the canonical field,
-    /// so a bad format fails at load, not on a partner's order; then parses
-    /// its pointers.
-    pub(crate) fn check(&mut self) -> Result<(), String> {
-        self.check_fields()?;
-        let lines = &mut self.lines;
-        lines.pointer = Some(parse(&lines.path)?);
-        for spec in [
-            Some(&mut self.sequence_number),
-            Some(&mut self.external_id),
-            Some(&mut self.event_time),
-            Some(&mut self.currency),
-            self.total.as_mut(),
-            self.customer_ref.as_mut(),
-            Some(&mut lines.fields.sku),
-            Some(&mut lines.fields.quantity),
-            Some(&mut lines.fields.unit_price),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            spec.pointer = Some(parse(&spec.path)?);
-        }
-        Ok(())
-    }
-
-    fn check_fields(&self) -> Result<(), String> {
+    /// so a bad format fails at load, not on a partner's order.
+    pub(crate) fn check(&self) -> Result<(), String> {
         use Conversion::*;
         let rules: [(&str, Option<&FieldSpec>, &[Conversion]); 9] = [
             ("sequenceNumber", Some(&self.sequence_number), &[Integer]),
@@ -191,19 +189,6 @@ impl Mapping {
     }
 }
 
-/// A spec deserialized on its own was never checked: it still resolves its
-/// path, the slow way.
-fn resolve<'v>(parsed: Option<&Pointer>, path: &str, scope: &'v Value) -> Option<&'v Value> {
-    match parsed {
-        Some(pointer) => pointer.get(scope),
-        None => scope.pointer(path),
-    }
-}
-
-fn parse(path: &str) -> Result<Pointer, String> {
-    Pointer::parse(path).ok_or_else(|| format!("{path:?} is not a JSON Pointer"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,8 +220,11 @@ mod tests {
     }
 
     #[test]
-    fn an_unchecked_spec_still_resolves_its_path() {
+    fn a_spec_parses_its_path_when_it_is_read() {
         let spec: FieldSpec = serde_json::from_value(json!({"path": "/a/b", "as": "string"})).unwrap();
         assert_eq!(spec.get(&json!({"a": {"b": "x"}})), Some(&json!("x")));
+        assert_eq!(&*spec.path, "/a/b");
+        let err = serde_json::from_value::<FieldSpec>(json!({"path": "a/b", "as": "string"})).unwrap_err();
+        assert!(err.to_string().contains("\"a/b\" is not a JSON Pointer"), "{err}");
     }
 }

@@ -61,7 +61,7 @@ pub struct Format {
 impl Format {
     /// Builds a format from the text of its two files.
     pub fn from_json(format_json: &str, schema_json: &str) -> Result<Self, FormatError> {
-        let mut file: FormatFile = serde_json::from_str(format_json).map_err(|e| FormatError::Invalid {
+        let file: FormatFile = serde_json::from_str(format_json).map_err(|e| FormatError::Invalid {
             format: "format.json".into(),
             detail: e.to_string(),
         })?;
