@@ -93,11 +93,25 @@ fn report_row(label: &str, partner: &str, r: &Row) -> Vec<String> {
 }
 
 pub fn report(r: &CostReport, format: Format) -> Result<String, RenderError> {
+    render(r, format, report_csv, report_table)
+}
+
+/// JSON is the serialized value for every output; CSV and table are per type.
+fn render<T: serde::Serialize>(
+    r: &T,
+    format: Format,
+    csv: fn(&T) -> Result<String, RenderError>,
+    table: fn(&T) -> String,
+) -> Result<String, RenderError> {
     match format {
         Format::Json => Ok(serde_json::to_string_pretty(r)? + "\n"),
-        Format::Csv => report_csv(r),
-        Format::Table => Ok(report_table(r)),
+        Format::Csv => csv(r),
+        Format::Table => Ok(table(r)),
     }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
 }
 
 fn report_table(r: &CostReport) -> String {
@@ -114,10 +128,7 @@ fn report_table(r: &CostReport) -> String {
         r.choices.arch,
         r.choices.api,
     );
-    let mut header: Vec<String> = ["feed", "partner", "orders", "USD", "USD/order", "share"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header = strings(&["feed", "partner", "orders", "USD", "USD/order", "share"]);
     header.extend(service_headers());
     let mut rows: Vec<Vec<String>> = r
         .feeds
@@ -135,10 +146,7 @@ fn report_table(r: &CostReport) -> String {
     out.push('\n');
     out.push_str(&table(&header, &rows, 2));
 
-    let mut header: Vec<String> = ["partner", "orders", "USD", "USD/order", "share"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header = strings(&["partner", "orders", "USD", "USD/order", "share"]);
     header.extend(service_headers());
     let rows: Vec<Vec<String>> = r
         .partners
@@ -152,10 +160,7 @@ fn report_table(r: &CostReport) -> String {
     out.push('\n');
     out.push_str(&table(&header, &rows, 1));
 
-    let header: Vec<String> = ["service", "USD", "USD/order", "share"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let header = strings(&["service", "USD", "USD/order", "share"]);
     let rows: Vec<Vec<String>> = r
         .services
         .iter()
@@ -171,10 +176,7 @@ fn report_table(r: &CostReport) -> String {
     out.push('\n');
     out.push_str(&table(&header, &rows, 1));
 
-    let header: Vec<String> = ["service", "item", "quantity", "unit", "USD"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let header = strings(&["service", "item", "quantity", "unit", "USD"]);
     let rows: Vec<Vec<String>> = r
         .total
         .charges
@@ -207,6 +209,13 @@ fn csv_text(write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> Result<(), csv::Err
     String::from_utf8(bytes).map_err(|e| RenderError::CsvBuffer(e.to_string()))
 }
 
+/// A CSV header: the given columns, then one USD column per service.
+fn csv_header(w: &mut csv::Writer<Vec<u8>>, columns: &[&str]) -> Result<(), csv::Error> {
+    let mut header = strings(columns);
+    header.extend(service_columns());
+    w.write_record(&header)
+}
+
 fn service_columns() -> Vec<String> {
     Service::ALL
         .iter()
@@ -220,22 +229,20 @@ fn plain(d: Decimal) -> String {
 
 fn report_csv(r: &CostReport) -> Result<String, RenderError> {
     csv_text(|w| {
-        let mut header: Vec<String> = [
-            "scope",
-            "id",
-            "partner_id",
-            "orders",
-            "orders_persisted",
-            "orders_rejected",
-            "usd",
-            "usd_per_order",
-            "share",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        header.extend(service_columns());
-        w.write_record(&header)?;
+        csv_header(
+            w,
+            &[
+                "scope",
+                "id",
+                "partner_id",
+                "orders",
+                "orders_persisted",
+                "orders_rejected",
+                "usd",
+                "usd_per_order",
+                "share",
+            ],
+        )?;
         let mut put = |scope: &str, id: &str, row: &Row| -> Result<(), csv::Error> {
             let mut cells = vec![
                 scope.to_string(),
@@ -287,11 +294,7 @@ fn report_csv(r: &CostReport) -> Result<String, RenderError> {
 }
 
 pub fn what_if(r: &WhatIf, format: Format) -> Result<String, RenderError> {
-    match format {
-        Format::Json => Ok(serde_json::to_string_pretty(r)? + "\n"),
-        Format::Csv => what_if_csv(r),
-        Format::Table => Ok(what_if_table(r)),
-    }
+    render(r, format, what_if_csv, what_if_table)
 }
 
 fn memory_label(row: &WhatIfRow) -> String {
@@ -302,6 +305,17 @@ fn memory_label(row: &WhatIfRow) -> String {
 
 fn workflow_label(row: &WhatIfRow) -> String {
     row.choices.workflow.map_or("measured".to_string(), |w| w.to_string())
+}
+
+/// The scenario and its choices, the first columns of every what-if row.
+fn choice_cells(row: &WhatIfRow) -> Vec<String> {
+    vec![
+        row.scenario.clone(),
+        workflow_label(row),
+        row.choices.arch.to_string(),
+        memory_label(row),
+        row.choices.api.to_string(),
+    ]
 }
 
 fn what_if_table(r: &WhatIf) -> String {
@@ -315,24 +329,15 @@ fn what_if_table(r: &WhatIf) -> String {
         r.pricing.region,
         r.pricing.version
     );
-    let mut header: Vec<String> = ["scenario", "workflow", "arch", "memory", "API", "total", "x floor"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header = strings(&["scenario", "workflow", "arch", "memory", "API", "total", "x floor"]);
     header.extend(service_headers());
     let mut rows: Vec<Vec<String>> = r
         .rows
         .iter()
         .map(|row| {
-            let mut cells = vec![
-                row.scenario.clone(),
-                workflow_label(row),
-                row.choices.arch.to_string(),
-                memory_label(row),
-                row.choices.api.to_string(),
-                usd(row.usd_per_million_orders, 2),
-                row.times_floor.map_or("-".to_string(), |t| format!("{t:.2}")),
-            ];
+            let mut cells = choice_cells(row);
+            cells.push(usd(row.usd_per_million_orders, 2));
+            cells.push(row.times_floor.map_or("-".to_string(), |t| format!("{t:.2}")));
             cells.extend(service_cells(&row.by_service, 2));
             cells
         })
@@ -365,30 +370,22 @@ fn what_if_table(r: &WhatIf) -> String {
 
 fn what_if_csv(r: &WhatIf) -> Result<String, RenderError> {
     csv_text(|w| {
-        let mut header: Vec<String> = [
-            "scenario",
-            "workflow",
-            "arch",
-            "memory",
-            "api",
-            "usd_per_million_orders",
-            "times_floor",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        header.extend(service_columns());
-        w.write_record(&header)?;
+        csv_header(
+            w,
+            &[
+                "scenario",
+                "workflow",
+                "arch",
+                "memory",
+                "api",
+                "usd_per_million_orders",
+                "times_floor",
+            ],
+        )?;
         for row in r.rows.iter().chain([&r.floor]) {
-            let mut cells = vec![
-                row.scenario.clone(),
-                workflow_label(row),
-                row.choices.arch.to_string(),
-                memory_label(row),
-                row.choices.api.to_string(),
-                plain(row.usd_per_million_orders),
-                row.times_floor.map(plain).unwrap_or_default(),
-            ];
+            let mut cells = choice_cells(row);
+            cells.push(plain(row.usd_per_million_orders));
+            cells.push(row.times_floor.map(plain).unwrap_or_default());
             cells.extend(
                 Service::ALL
                     .iter()
