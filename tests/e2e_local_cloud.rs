@@ -24,29 +24,13 @@ impl Client {
     }
 
     async fn post(&self, key: &str, content_type: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/v1/feeds", self.api))
-            .header("x-api-key", key)
-            .header("content-type", content_type)
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("POST /v1/feeds");
+        let r = zb_tests::post_feed_http(&self.http, &self.api, key, content_type, body).await;
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     async fn get(&self, key: &str, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.api))
-            .header("x-api-key", key)
-            .send()
-            .await
-            .expect("GET");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        zb_tests::get_http(&self.http, &self.api, key, path).await
     }
 
     /// Posts a feed and waits until the pipeline has written its outcome.

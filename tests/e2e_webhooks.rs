@@ -29,27 +29,14 @@ fn options(webhooks: [Option<&str>; 2]) -> Options {
 }
 
 async fn post_feed(http: &reqwest::Client, api: &str, key: &str, content_type: &str, body: &Value) -> String {
-    let r = http
-        .post(format!("{api}/v1/feeds"))
-        .header("x-api-key", key)
-        .header("content-type", content_type)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("POST /v1/feeds");
+    let r = zb_tests::post_feed_http(http, api, key, content_type, body).await;
     assert_eq!(r.status().as_u16(), 202);
     let v: Value = r.json().await.expect("json");
     v["feedId"].as_str().expect("feedId").to_string()
 }
 
 async fn get(http: &reqwest::Client, api: &str, key: &str, path: &str) -> (u16, Value) {
-    let r = http
-        .get(format!("{api}{path}"))
-        .header("x-api-key", key)
-        .send()
-        .await
-        .expect("GET");
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    zb_tests::get_http(http, api, key, path).await
 }
 
 /// Polls GET /v1/deliveries?status=… until it lists `n` deliveries.

@@ -33,18 +33,16 @@ async fn authorize(env: &Env, key: Option<&str>) -> Result<serde_json::Value, St
         .map_err(|e| lambda_runtime::Diagnostic::from(e).error_type)
 }
 
+/// A fresh environment where partner-a authenticates with "key-a".
+async fn env_with_key_a() -> Env {
+    let env = Env::new().await;
+    zb_tests::seed_env_partner(&env, "partner-a", "partner-a@1", "key-a", None).await;
+    env
+}
+
 #[tokio::test]
 async fn a_known_key_authorizes_its_partner() {
-    let env = Env::new().await;
-    zb_tests::seed_partner(
-        &env.ddb,
-        &env.tables.partners,
-        "partner-a",
-        "partner-a@1",
-        "key-a",
-        None,
-    )
-    .await;
+    let env = env_with_key_a().await;
     let ctx = authorize(&env, Some("key-a")).await.expect("authorized");
     // No limit on the record: the defaults travel in the context.
     assert_eq!(
@@ -55,31 +53,14 @@ async fn a_known_key_authorizes_its_partner() {
 
 #[tokio::test]
 async fn unknown_missing_or_disabled_keys_are_unauthorized() {
-    let env = Env::new().await;
-    zb_tests::seed_partner(
-        &env.ddb,
-        &env.tables.partners,
-        "partner-a",
-        "partner-a@1",
-        "key-a",
-        None,
-    )
-    .await;
+    let env = env_with_key_a().await;
     assert_eq!(authorize(&env, Some("nope")).await, Err("Unauthorized".into()));
     assert_eq!(authorize(&env, None).await, Err("Unauthorized".into()));
     assert_eq!(authorize(&env, Some("")).await, Err("Unauthorized".into()));
 
     // A disabled key stops working; the partner's other keys are unaffected.
     let meter = Default::default();
-    zb_tests::seed_partner(
-        &env.ddb,
-        &env.tables.partners,
-        "partner-a",
-        "partner-a@1",
-        "key-a2",
-        None,
-    )
-    .await;
+    zb_tests::seed_env_partner(&env, "partner-a", "partner-a@1", "key-a2", None).await;
     env.partners()
         .put_key(
             &ApiKey {
@@ -104,15 +85,7 @@ async fn unknown_missing_or_disabled_keys_are_unauthorized() {
 #[tokio::test]
 async fn only_the_hash_of_a_key_is_stored() {
     let env = Env::new().await;
-    zb_tests::seed_partner(
-        &env.ddb,
-        &env.tables.partners,
-        "partner-a",
-        "partner-a@1",
-        "secret-key-a",
-        None,
-    )
-    .await;
+    zb_tests::seed_env_partner(&env, "partner-a", "partner-a@1", "secret-key-a", None).await;
     let items = env.ddb.scan().table_name(&env.tables.partners).send().await.unwrap();
     let dump = format!("{:?}", items.items());
     assert!(!dump.contains("secret-key-a"), "the plain key is nowhere in the table");

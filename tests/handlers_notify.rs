@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zb_shared::delivery::{DeliveryStatus, DeliveryStep};
 use zb_shared::events::RecordingSink;
-use zb_shared::partner::WebhookStatus;
+use zb_shared::partner::{PartnerRecord, WebhookStatus};
 use zb_shared::ssrf::UrlPolicy;
 use zb_shared::webhook::Schedule;
 use zb_shared::workflow::RecordingStarter;
@@ -33,16 +33,24 @@ fn persisted_event() -> EventBridgeEvent<Value> {
 async fn env_with_webhook(url: Option<&str>) -> Env {
     let env = Env::new().await;
     let webhook = url.map(|u| (u, SECRET));
-    zb_tests::seed_partner(
-        &env.ddb,
-        &env.tables.partners,
-        "partner-a",
-        "partner-a@1",
-        "key-a",
-        webhook,
-    )
-    .await;
+    zb_tests::seed_env_partner(&env, "partner-a", "partner-a@1", "key-a", webhook).await;
     env
+}
+
+/// partner-a's record (webhook state included), which must exist.
+async fn partner_a_record(env: &Env) -> PartnerRecord {
+    env.partners()
+        .get_record("partner-a", &Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A partner whose webhook is `receiver`, notified once; returns the run's input.
+async fn first_step(receiver: &Receiver) -> (Env, DeliveryStep) {
+    let env = env_with_webhook(Some(&receiver.url)).await;
+    let step = notified(&env, persisted_event()).await;
+    (env, step)
 }
 
 /// notify for `event`; returns the first run's input.
@@ -106,8 +114,7 @@ async fn notify_records_the_delivery_once_and_starts_one_run_per_event() {
 #[tokio::test]
 async fn an_attempt_is_signed_and_a_2xx_delivers_it() {
     let receiver = Receiver::start(vec![204]).await;
-    let env = env_with_webhook(Some(&receiver.url)).await;
-    let step = notified(&env, persisted_event()).await;
+    let (env, step) = first_step(&receiver).await;
     let (next, _) = attempt(&env, &step, now(), &Schedule::default()).await;
     assert_eq!(next.outcome.as_deref(), Some("delivered"));
 
@@ -147,8 +154,7 @@ async fn failures_wait_on_the_schedule_honour_retry_after_and_keep_the_webhook_i
         (200, ""),
     ])
     .await;
-    let env = env_with_webhook(Some(&receiver.url)).await;
-    let step = notified(&env, persisted_event()).await;
+    let (env, step) = first_step(&receiver).await;
     let schedule = Schedule::default();
     let (s1, _) = attempt(&env, &step, now(), &schedule).await;
     assert_eq!((s1.outcome.as_deref(), s1.wait_seconds), (Some("retry"), Some(5)));
@@ -195,8 +201,7 @@ async fn failures_wait_on_the_schedule_honour_retry_after_and_keep_the_webhook_i
 #[tokio::test]
 async fn an_exhausted_schedule_is_a_dead_letter_that_can_be_replayed() {
     let receiver = Receiver::start(vec![500, 500, 500, 204]).await;
-    let env = env_with_webhook(Some(&receiver.url)).await;
-    let step = notified(&env, persisted_event()).await;
+    let (env, step) = first_step(&receiver).await;
     let schedule = Schedule(vec![1, 1]);
     let mut s = step.clone();
     for _ in 0..3 {
@@ -245,16 +250,10 @@ async fn an_exhausted_schedule_is_a_dead_letter_that_can_be_replayed() {
 #[tokio::test]
 async fn a_410_disables_the_endpoint_and_tells_ops() {
     let receiver = Receiver::start(vec![410]).await;
-    let env = env_with_webhook(Some(&receiver.url)).await;
-    let step = notified(&env, persisted_event()).await;
+    let (env, step) = first_step(&receiver).await;
     let (s, events) = attempt(&env, &step, now(), &Schedule::default()).await;
     assert_eq!(s.outcome.as_deref(), Some("dead"));
-    let record = env
-        .partners()
-        .get_record("partner-a", &Default::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = partner_a_record(&env).await;
     assert_eq!(record.state.webhook_status, WebhookStatus::Disabled);
     let published = events.events();
     assert_eq!(published.len(), 1);
@@ -292,12 +291,7 @@ async fn an_endpoint_failing_for_24_hours_is_disabled() {
     assert_eq!(s.outcome.as_deref(), Some("dead"));
     assert_eq!(events.events().len(), 1);
     assert_eq!(events.events()[0].detail["reason"], "failing continuously for 24 h");
-    let record = env
-        .partners()
-        .get_record("partner-a", &Default::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = partner_a_record(&env).await;
     assert_eq!(record.state.webhook_status, WebhookStatus::Disabled);
 }
 
@@ -329,8 +323,7 @@ async fn a_success_resets_the_24_hour_clock() {
 #[tokio::test]
 async fn the_ssrf_guard_refuses_a_url_before_any_request() {
     let receiver = Receiver::start(vec![204]).await;
-    let env = env_with_webhook(Some(&receiver.url)).await;
-    let step = notified(&env, persisted_event()).await;
+    let (env, step) = first_step(&receiver).await;
     let mut app = env.deliver(RecordingSink::default(), now(), Schedule::default());
     app.url_policy = UrlPolicy::PublicHttps;
     let s = deliver::handler(&app, lambda_event(step.clone())).await.expect("ran");

@@ -4,9 +4,10 @@
 
 use serde_json::json;
 use zb_shared::events::{RecordingSink, ORDERS_PERSISTED, ORDERS_REJECTED};
-use zb_shared::feed::{Failure, FeedStatus, Outcome};
+use zb_shared::feed::{Failure, FeedRecord, FeedStatus, Outcome};
 use zb_shared::pipeline::{ErrorsToRecord, FeedRef};
 use zb_shared::rejection::{RejectionCode, Stage};
+use zb_shared::store::{ErrorItem, Page};
 use zb_tests::api::{lambda_event, seen, Request};
 use zb_tests::fixtures::{a_feed, a_order, b_feed, b_order, NOW_MS};
 use zb_tests::wiring::Env;
@@ -19,14 +20,29 @@ async fn accept(env: &Env, req: &Request) -> FeedRef {
     announced.expect("OrderFeedReceived published")
 }
 
+/// Partner A's stored record of feed `feed_id`, which must exist.
+async fn feed_record(env: &Env, feed_id: &str) -> FeedRecord {
+    env.feeds().get(A, feed_id, &Default::default()).await.unwrap().unwrap()
+}
+
+/// The first page (up to 10) of partner A's recorded errors, over all time.
+async fn errors_page(env: &Env) -> Page<ErrorItem> {
+    env.errors()
+        .query(A, "0000", "9999", None, 10, &Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Most tests feed partner A's format; this accepts such a feed.
+async fn accept_a(env: &Env, orders: Vec<serde_json::Value>) -> FeedRef {
+    accept(env, &Request::post_feed(A, "partner-a@1", &a_feed(orders))).await
+}
+
 #[tokio::test]
 async fn a_partner_a_feed_ends_as_canonical_orders() {
     let env = Env::new().await;
-    let feed = accept(
-        &env,
-        &Request::post_feed(A, "partner-a@1", &a_feed(vec![a_order(1), a_order(2)])),
-    )
-    .await;
+    let feed = accept_a(&env, vec![a_order(1), a_order(2)]).await;
     let run = env.run_pipeline(&feed).await;
 
     assert_eq!(run.persisted.status, FeedStatus::Completed);
@@ -49,12 +65,7 @@ async fn a_partner_a_feed_ends_as_canonical_orders() {
         zb_shared::time::format_utc(stored.order.event_time),
         zb_shared::time::format_utc(chrono::DateTime::from_timestamp_millis(NOW_MS - 120_000).unwrap())
     );
-    let record = env
-        .feeds()
-        .get(A, &feed.feed_id, &Default::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = feed_record(&env, &feed.feed_id).await;
     assert_eq!(record.status, FeedStatus::Completed);
     assert_eq!(record.outcomes.len(), 2);
     assert!(record.outcomes.iter().all(|o| o.outcome == Outcome::Persisted));
@@ -95,15 +106,7 @@ async fn bad_orders_are_recorded_as_errors_and_good_ones_persist() {
     no_id.as_object_mut().unwrap().remove("orderId");
     let mut zero_qty = a_order(3);
     zero_qty["items"][0]["quantity"] = json!(0);
-    let feed = accept(
-        &env,
-        &Request::post_feed(
-            A,
-            "partner-a@1",
-            &a_feed(vec![a_order(1), no_id.clone(), zero_qty, a_order(4)]),
-        ),
-    )
-    .await;
+    let feed = accept_a(&env, vec![a_order(1), no_id.clone(), zero_qty, a_order(4)]).await;
     let run = env.run_pipeline(&feed).await;
 
     assert_eq!(run.persisted.status, FeedStatus::CompletedWithRejections);
@@ -113,12 +116,7 @@ async fn bad_orders_are_recorded_as_errors_and_good_ones_persist() {
     assert_eq!(recorded.recorded, 2);
     assert!(recorded.failure.is_none());
 
-    let page = env
-        .errors()
-        .query(A, "0000", "9999", None, 10, &Default::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let page = errors_page(&env).await;
     assert_eq!(page.items.len(), 2);
     let missing = &page.items[0];
     assert_eq!(
@@ -188,28 +186,19 @@ async fn a_replayed_feed_creates_no_duplicate_order() {
     assert_eq!(env.count(&env.tables.orders).await, 3, "still three orders");
     let after = env.orders().get(A, 2, &Default::default()).await.unwrap().unwrap();
     assert_eq!(after, before, "a replay changes nothing");
-    let record = env
-        .feeds()
-        .get(A, &again.feed_id, &Default::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = feed_record(&env, &again.feed_id).await;
     assert!(record.outcomes.iter().all(|o| o.outcome == Outcome::Duplicate));
 }
 
 #[tokio::test]
 async fn a_different_order_under_a_used_sequence_number_is_a_conflict() {
     let env = Env::new().await;
-    let first = accept(&env, &Request::post_feed(A, "partner-a@1", &a_feed(vec![a_order(5)]))).await;
+    let first = accept_a(&env, vec![a_order(5)]).await;
     env.run_pipeline(&first).await;
 
     let mut changed = a_order(5);
     changed["orderId"] = json!("A-5-bis");
-    let second = accept(
-        &env,
-        &Request::post_feed(A, "partner-a@1", &a_feed(vec![changed, a_order(6)])),
-    )
-    .await;
+    let second = accept_a(&env, vec![changed, a_order(6)]).await;
     let run = env.run_pipeline(&second).await;
     assert_eq!(run.persisted.counts.persisted, 1);
     assert_eq!(run.persisted.counts.rejected, 1);
@@ -228,11 +217,7 @@ async fn the_same_sequence_number_twice_in_one_feed_keeps_the_first() {
     let env = Env::new().await;
     let mut twin = a_order(8);
     twin["orderId"] = json!("A-8-twin");
-    let feed = accept(
-        &env,
-        &Request::post_feed(A, "partner-a@1", &a_feed(vec![a_order(8), twin])),
-    )
-    .await;
+    let feed = accept_a(&env, vec![a_order(8), twin]).await;
     let run = env.run_pipeline(&feed).await;
     assert_eq!(run.persisted.counts.persisted, 1);
     assert_eq!(run.persisted.rejections[0].code, RejectionCode::DuplicateSequence);
@@ -242,11 +227,7 @@ async fn the_same_sequence_number_twice_in_one_feed_keeps_the_first() {
 #[tokio::test]
 async fn a_retried_persist_counts_its_own_writes_as_persisted() {
     let env = Env::new().await;
-    let feed = accept(
-        &env,
-        &Request::post_feed(A, "partner-a@1", &a_feed(vec![a_order(1), a_order(2)])),
-    )
-    .await;
+    let feed = accept_a(&env, vec![a_order(1), a_order(2)]).await;
     let run = env.run_pipeline(&feed).await;
     // Step Functions retries Persist after, say, a publish timeout.
     let input = serde_json::from_value(serde_json::to_value(&run.transformed).unwrap()).unwrap();
@@ -260,11 +241,7 @@ async fn a_retried_persist_counts_its_own_writes_as_persisted() {
 #[tokio::test]
 async fn a_failed_feed_is_marked_failed_and_every_order_recorded() {
     let env = Env::new().await;
-    let feed = accept(
-        &env,
-        &Request::post_feed(A, "partner-a@1", &a_feed(vec![a_order(1), a_order(2)])),
-    )
-    .await;
+    let feed = accept_a(&env, vec![a_order(1), a_order(2)]).await;
     // What a Catch hands RecordErrors: the failed step's input plus $.failure.
     let input = ErrorsToRecord {
         feed: feed.clone(),
@@ -284,21 +261,11 @@ async fn a_failed_feed_is_marked_failed_and_every_order_recorded() {
         "passed on for the Fail state"
     );
 
-    let record = env
-        .feeds()
-        .get(A, &feed.feed_id, &Default::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = feed_record(&env, &feed.feed_id).await;
     assert_eq!(record.status, FeedStatus::Failed);
     assert_eq!(record.failure.as_ref().unwrap().cause, "The function crashed");
     assert_eq!(record.counts.rejected, 2);
-    let page = env
-        .errors()
-        .query(A, "0000", "9999", None, 10, &Default::default())
-        .await
-        .unwrap()
-        .unwrap();
+    let page = errors_page(&env).await;
     assert_eq!(page.items.len(), 2, "no order of a failed feed is lost");
     assert!(page.items.iter().all(|e| e.code == RejectionCode::PipelineFailed));
     assert!(page.items[0].message.contains("Lambda.Unknown"));

@@ -19,24 +19,8 @@ use zb_tests::wiring::Env;
 
 /// Seeds partner-a (with `limit`, or none) and partner-b (none: the defaults).
 async fn partners(env: &Env, limit: Option<RateLimit>) {
-    zb_tests::seed_partner(
-        &env.ddb,
-        &env.tables.partners,
-        "partner-a",
-        "partner-a@1",
-        "key-a",
-        None,
-    )
-    .await;
-    zb_tests::seed_partner(
-        &env.ddb,
-        &env.tables.partners,
-        "partner-b",
-        "partner-b@1",
-        "key-b",
-        None,
-    )
-    .await;
+    zb_tests::seed_env_partner(env, "partner-a", "partner-a@1", "key-a", None).await;
+    zb_tests::seed_env_partner(env, "partner-b", "partner-b@1", "key-b", None).await;
     let store = env.partners();
     let meter = CostMeter::default();
     let mut a = store

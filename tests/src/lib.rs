@@ -245,31 +245,42 @@ pub async fn seed_partner(
     seed.seed(client, partners_table).await
 }
 
-/// Seeds a disabled partner whose key is still active: its requests must be
-/// refused anyway.
-pub async fn seed_disabled_partner(
-    client: &Client,
-    partners_table: &str,
+/// [`seed_partner`] into `env`'s partners table: the tests' usual set-up.
+pub async fn seed_env_partner(
+    env: &wiring::Env,
     partner_id: &str,
     format: &str,
     api_key: &str,
+    webhook: Option<(&str, &str)>,
 ) -> Partner {
-    PartnerSeed::active(partner_id, format, api_key)
-        .partner_disabled()
-        .seed(client, partners_table)
-        .await
+    seed_partner(&env.ddb, &env.tables.partners, partner_id, format, api_key, webhook).await
 }
 
-/// Seeds an active partner whose key is revoked.
-pub async fn seed_revoked_key(
-    client: &Client,
-    partners_table: &str,
-    partner_id: &str,
-    format: &str,
-    api_key: &str,
-) -> Partner {
-    PartnerSeed::active(partner_id, format, api_key)
-        .key_disabled()
-        .seed(client, partners_table)
+/// POSTs `body` to `{api}/v1/feeds` as `key`, as a partner's client does.
+pub async fn post_feed_http(
+    http: &reqwest::Client,
+    api: &str,
+    key: &str,
+    content_type: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    http.post(format!("{api}/v1/feeds"))
+        .header("x-api-key", key)
+        .header("content-type", content_type)
+        .body(body.to_string())
+        .send()
         .await
+        .expect("POST /v1/feeds")
+}
+
+/// GETs `{api}{path}` as `key`; a body that is not JSON reads as null.
+pub async fn get_http(http: &reqwest::Client, api: &str, key: &str, path: &str) -> (u16, serde_json::Value) {
+    let r = http
+        .get(format!("{api}{path}"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .expect("GET");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
