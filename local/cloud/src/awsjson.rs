@@ -63,3 +63,73 @@ pub fn required<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {
 pub fn epoch(t: chrono::DateTime<chrono::Utc>) -> Value {
     json!(t.timestamp_millis() as f64 / 1000.0)
 }
+
+/// How a list operation names its page size and continuation token, and the
+/// largest page it serves (the default page is 100 for every one we serve).
+pub struct Paging {
+    pub limit: &'static str,
+    pub token: &'static str,
+    pub max: usize,
+}
+
+/// Step Functions: maxResults (1..=1000) and nextToken.
+pub const SFN_PAGING: Paging = Paging {
+    limit: "maxResults",
+    token: "nextToken",
+    max: 1000,
+};
+
+/// EventBridge: Limit (1..=100) and NextToken.
+pub const EVENTS_PAGING: Paging = Paging {
+    limit: "Limit",
+    token: "NextToken",
+    max: 100,
+};
+
+/// One page of a list under `key`, with an opaque token (here, the offset).
+pub fn page(body: &Value, paging: &Paging, key: &str, items: Vec<Value>) -> Value {
+    let max = body
+        .get(paging.limit)
+        .and_then(Value::as_u64)
+        .filter(|m| *m > 0)
+        .unwrap_or(100)
+        .min(paging.max as u64) as usize;
+    let skip: usize = body
+        .get(paging.token)
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let total = items.len();
+    let mut out = json!({ key: items.into_iter().skip(skip).take(max).collect::<Vec<_>>() });
+    if skip + max < total {
+        out[paging.token] = json!((skip + max).to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(n: u64) -> Vec<Value> {
+        (0..n).map(|i| json!(i)).collect()
+    }
+
+    #[test]
+    fn pages_follow_each_services_names_and_bounds() {
+        // EventBridge: Limit caps at 100, NextToken continues.
+        let first = page(&json!({"Limit": 500}), &EVENTS_PAGING, "Rules", numbers(150));
+        assert_eq!(first["Rules"].as_array().map(Vec::len), Some(100));
+        assert_eq!(first["NextToken"], json!("100"));
+        let rest = page(&json!({"NextToken": "100"}), &EVENTS_PAGING, "Rules", numbers(150));
+        assert_eq!(rest["Rules"][0], json!(100));
+        assert_eq!(rest["Rules"].as_array().map(Vec::len), Some(50));
+        assert!(rest.get("NextToken").is_none());
+        // Step Functions: maxResults up to 1000; 0 means the default 100.
+        let big = page(&json!({"maxResults": 1000}), &SFN_PAGING, "events", numbers(1200));
+        assert_eq!(big["events"].as_array().map(Vec::len), Some(1000));
+        assert_eq!(big["nextToken"], json!("1000"));
+        let default = page(&json!({"maxResults": 0}), &SFN_PAGING, "events", numbers(150));
+        assert_eq!(default["events"].as_array().map(Vec::len), Some(100));
+    }
+}

@@ -12,7 +12,7 @@ mod test_state;
 use machines::validate_definition;
 pub use machines::TemplateSwap;
 
-use crate::awsjson::{epoch, required, ApiError};
+use crate::awsjson::{epoch, page, required, ApiError, SFN_PAGING};
 use crate::origin::Origin;
 use crate::template::StateMachineDef;
 use chrono::{DateTime, Utc};
@@ -495,7 +495,7 @@ impl StepFunctions {
                     .filter(|r| r.state_machine_arn == sm.def.arn && filter.is_none_or(|f| r.status == f))
                     .map(|r| Self::summary(&r))
                     .collect();
-                Ok(page(body, "executions", matching))
+                Ok(page(body, &SFN_PAGING, "executions", matching))
             }
             "GetExecutionHistory" => {
                 let r = self.execution(required(body, "executionArn")?)?;
@@ -508,7 +508,7 @@ impl StepFunctions {
                 if body.get("reverseOrder") == Some(&Value::Bool(true)) {
                     events.reverse();
                 }
-                Ok(page(body, "events", events))
+                Ok(page(body, &SFN_PAGING, "events", events))
             }
             "CreateStateMachine" => self.create_machine(body),
             "UpdateStateMachine" => self.update_machine(body),
@@ -557,28 +557,6 @@ fn parse_template(defs: &[StateMachineDef]) -> Result<Vec<Machine>, SfnError> {
             })
         })
         .collect()
-}
-
-/// One page of a list, with the API's maxResults (1..=1000, default 100)
-/// and an opaque nextToken (here, the offset).
-fn page(body: &Value, key: &str, items: Vec<Value>) -> Value {
-    let max = body
-        .get("maxResults")
-        .and_then(Value::as_u64)
-        .filter(|m| *m > 0)
-        .unwrap_or(100)
-        .min(1000) as usize;
-    let skip: usize = body
-        .get("nextToken")
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    let total = items.len();
-    let mut out = json!({ key: items.into_iter().skip(skip).take(max).collect::<Vec<_>>() });
-    if skip + max < total {
-        out["nextToken"] = json!((skip + max).to_string());
-    }
-    out
 }
 
 impl Running {

@@ -4,10 +4,10 @@
 //! A rule created here routes events exactly like a template rule.
 
 use super::{compile_template, CompiledRule, EventBridge, RuleError};
-use crate::awsjson::{required, ApiError};
+use crate::awsjson::{page, required, ApiError, EVENTS_PAGING};
 use crate::origin::Origin;
 use crate::template::{Rule, Target, TargetKind, ACCOUNT, REGION};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use zb_event_pattern::Pattern;
@@ -381,27 +381,7 @@ impl EventBridge {
             .map(|c| rule_json(c))
             .collect();
         rules.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
-        let limit = body
-            .get("Limit")
-            .and_then(Value::as_u64)
-            .filter(|l| *l > 0)
-            .unwrap_or(100)
-            .min(100) as usize;
-        let skip: usize = body
-            .get("NextToken")
-            .and_then(Value::as_str)
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        let total = rules.len();
-        let mut out = Map::new();
-        out.insert(
-            "Rules".into(),
-            Value::Array(rules.into_iter().skip(skip).take(limit).collect()),
-        );
-        if skip + limit < total {
-            out.insert("NextToken".into(), json!((skip + limit).to_string()));
-        }
-        Ok(Value::Object(out))
+        Ok(page(body, &EVENTS_PAGING, "Rules", rules))
     }
 
     /// Checks the template's rules without installing them.

@@ -4,8 +4,8 @@
 //! machine is replaced, never edited in place: a running execution keeps the
 //! `Arc` of the version it started with.
 
-use super::{page, parse_template, Machine, SfnError, StepFunctions};
-use crate::awsjson::{epoch, required, ApiError};
+use super::{parse_template, Machine, SfnError, StepFunctions};
+use crate::awsjson::{epoch, page, required, ApiError, SFN_PAGING};
 use crate::origin::Origin;
 use crate::template::{StateMachineDef, ACCOUNT, REGION};
 use chrono::Utc;
@@ -189,7 +189,7 @@ impl StepFunctions {
                 json!({"stateMachineArn": m.def.arn, "name": m.def.name, "type": m.def.kind, "creationDate": epoch(m.created)})
             })
             .collect();
-        page(body, "stateMachines", list)
+        page(body, &SFN_PAGING, "stateMachines", list)
     }
 
     /// Checks the template's machines without installing them.
