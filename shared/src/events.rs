@@ -55,6 +55,12 @@ impl EventBridgeSink {
             bus_name: bus_name.into(),
         }
     }
+
+    /// The bus the template names in EVENT_BUS_NAME, with a client from `sdk`.
+    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, crate::config::ConfigError> {
+        let bus = crate::config::required_env("EVENT_BUS_NAME")?;
+        Ok(Self::new(aws_sdk_eventbridge::Client::new(sdk), bus))
+    }
 }
 
 /// Builds the PutEvents entry for an event.

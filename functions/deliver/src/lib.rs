@@ -71,7 +71,7 @@ impl App<EventBridgeSink> {
         Ok(Self {
             partners: PartnerStore::new(ddb.clone(), required_env("PARTNERS_TABLE")?),
             deliveries: DeliveryStore::new(ddb, required_env("DELIVERIES_TABLE")?),
-            events: EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&sdk), required_env("EVENT_BUS_NAME")?),
+            events: EventBridgeSink::from_env(&sdk)?,
             clock: Arc::new(SystemClock),
             schedule: Schedule::from_env()?,
             url_policy: UrlPolicy::from_env(),

@@ -45,7 +45,7 @@ impl App<EventBridgeSink> {
             feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?),
             idempotency: IdempotencyStore::new(ddb.clone(), required_env("IDEMPOTENCY_TABLE")?),
             rate_limits: RateLimitStore::new(ddb, required_env("RATE_LIMIT_TABLE")?),
-            events: EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&sdk), required_env("EVENT_BUS_NAME")?),
+            events: EventBridgeSink::from_env(&sdk)?,
             formats: FormatRegistry::builtin()?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("ingest"),

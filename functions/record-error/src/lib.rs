@@ -38,7 +38,7 @@ impl App<EventBridgeSink> {
         Ok(Self {
             errors: ErrorLog::new(ddb.clone(), required_env("ERRORS_TABLE")?),
             feeds: FeedStore::new(ddb, required_env("FEEDS_TABLE")?),
-            events: EventBridgeSink::new(aws_sdk_eventbridge::Client::new(&sdk), required_env("EVENT_BUS_NAME")?),
+            events: EventBridgeSink::from_env(&sdk)?,
             formats: FormatRegistry::builtin()?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("record-error"),
