@@ -34,6 +34,7 @@ const SAMPLES: &[(&str, &str)] = &[
     ("deliver.json", "deliver"),
     ("query-feed.json", "query"),
     ("query-orders.json", "query"),
+    ("sweeper.json", "sweeper"),
 ];
 
 fn events_dir() -> PathBuf {
@@ -330,55 +331,62 @@ fn the_step_samples_follow_the_partner_a_feed_through_the_pipeline() {
     let split = zb_shared::validate::validate_feed(&format, &body_json("ingest-partner-a.json", &req))
         .expect("a partner-a feed");
     let validated: Validated = parse_exact("transform.json");
+    let valid = validated.batch.inline().expect("a sample batch travels inline");
     assert_eq!(validated.feed, feed);
     assert_eq!(validated.order_count, split.total);
     assert_eq!(
-        validated.valid, split.valid,
-        "transform.json's valid orders are validate's"
+        (validated.valid_count, validated.rejected_count),
+        (split.valid.len(), split.rejections.len())
     );
-    assert_eq!(rejection_keys(&validated.rejections), rejection_keys(&split.rejections));
-    assert!(
-        !validated.rejections.is_empty(),
-        "the sample shows a rejected order too"
-    );
+    assert_eq!(valid.valid, split.valid, "transform.json's valid orders are validate's");
+    assert_eq!(rejection_keys(&valid.rejections), rejection_keys(&split.rejections));
+    assert!(!valid.rejections.is_empty(), "the sample shows a rejected order too");
 
     // persist.json: what transform maps them to.
     let transformed: Transformed = parse_exact("persist.json");
-    let mapped = zb_shared::transform::transform_feed(&format, &validated.valid, Utc::now());
+    let canonical = transformed.batch.inline().expect("a sample batch travels inline");
+    let mapped = zb_shared::transform::transform_feed(&format, &valid.valid, Utc::now());
     assert_eq!(transformed.feed, feed);
     assert_eq!(transformed.order_count, validated.order_count);
     assert_eq!(
-        transformed.orders, mapped.orders,
+        canonical.orders, mapped.orders,
         "persist.json's canonical orders are transform's"
     );
-    let mut rejections = validated.rejections.clone();
+    let mut rejections = valid.rejections.clone();
     rejections.extend(mapped.rejections);
-    assert_eq!(transformed.rejections, rejections);
+    assert_eq!(canonical.rejections, rejections);
+    assert_eq!(
+        (transformed.valid_count, transformed.rejected_count),
+        (canonical.orders.len(), rejections.len())
+    );
 
     // record-error.json: persist's output on a first delivery, which is
     // what RecordErrors receives after HasRejections.
     let persisted: Persisted = parse_exact("record-error.json");
-    let stored: Vec<(usize, u64, Outcome)> = transformed
+    let stored: Vec<(usize, u64, Outcome)> = canonical
         .orders
         .iter()
         .map(|o| (o.index, o.order.sequence_number, Outcome::Persisted))
         .collect();
-    let (_, counts) = summarize(transformed.order_count, &stored, &transformed.rejections);
+    let (_, counts) = summarize(transformed.order_count, &stored, &canonical.rejections);
     assert_eq!(persisted.feed, feed);
     assert_eq!(persisted.counts, counts);
     assert_eq!(persisted.status, counts.status());
-    assert_eq!(persisted.rejected_count, transformed.rejections.len());
+    assert_eq!(persisted.rejected_count, canonical.rejections.len());
     assert!(
         persisted.rejected_count > 0,
         "HasRejections sends this sample to RecordErrors"
     );
-    assert_eq!(persisted.rejections, transformed.rejections);
+    let recorded = persisted.batch.inline().expect("a sample batch travels inline");
+    assert_eq!(recorded.rejections, canonical.rejections);
     // ErrorsToRecord ignores persist's other fields (status, counts, ...) on
     // purpose: the state machine hands RecordErrors persist's whole output.
     let to_record: ErrorsToRecord =
         serde_json::from_value(raw("record-error.json")).expect("record-error.json is an ErrorsToRecord");
     assert_eq!(to_record.feed, feed);
-    assert_eq!(to_record.rejections, persisted.rejections);
+    let batch: zb_shared::claim::Carried<zb_shared::pipeline::RejectionBatch> =
+        serde_json::from_value(to_record.batch.expect("the batch")).expect("a rejection batch");
+    assert_eq!(batch.inline().map(|b| &b.rejections), Some(&recorded.rejections));
     assert_eq!(to_record.failure, None);
 }
 
@@ -492,6 +500,9 @@ fn the_query_samples_are_requests_on_the_query_routes() {
     // The sample feed's orders fall in the window, so the query finds them.
     let transformed: Transformed = parse_exact("persist.json");
     assert!(transformed
+        .batch
+        .inline()
+        .expect("a sample batch travels inline")
         .orders
         .iter()
         .all(|o| from <= o.order.event_time && o.order.event_time <= to));
@@ -502,4 +513,29 @@ fn the_deliver_sample_is_the_input_notify_starts_a_delivery_run_with() {
     let step: zb_shared::delivery::DeliveryStep = parse_exact("deliver.json");
     assert_eq!((step.partner_id.as_str(), step.attempt), ("partner-a", 0));
     assert!(step.outcome.is_none() && step.wait_seconds.is_none());
+}
+
+/// The sweeper's sample is what its Schedule event delivers, as the
+/// EventBridge docs show a scheduled rule's event
+/// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html),
+/// and what the local cloud's scheduler sends.
+#[test]
+fn the_sweeper_sample_is_a_scheduled_event_of_its_template_schedule() {
+    let event: EventBridgeEvent<Value> = parse("sweeper.json");
+    assert_eq!(event.detail_type, "Scheduled Event");
+    assert_eq!(event.source, "aws.events");
+    assert_eq!(event.detail, serde_json::json!({}));
+    let template = Template::load();
+    let sweeper = template.resource("SweeperFunction").expect("SweeperFunction");
+    let schedule = get(sweeper, &["Properties", "Events", "Sweep", "Properties", "Schedule"]).and_then(scalar_text);
+    assert_eq!(schedule.as_deref(), Some("rate(5 minutes)"));
+    assert!(
+        event
+            .resources
+            .iter()
+            .flatten()
+            .any(|r| r.contains(":rule/") && r.contains("SweeperFunctionSweep")),
+        "{:?}",
+        event.resources
+    );
 }

@@ -103,7 +103,12 @@ async fn a_third_format_is_onboarded_from_files_alone() {
         .unwrap()
         .unwrap();
     assert_eq!(two.order.total_minor, 297);
-    let rejected = &run.persisted.rejections[0];
+    let rejected = &run
+        .persisted
+        .batch
+        .inline()
+        .expect("a small batch travels inline")
+        .rejections[0];
     assert_eq!(
         (rejected.code, rejected.field.as_str()),
         (RejectionCode::MissingField, "/Feed/Orders/2/Ref")

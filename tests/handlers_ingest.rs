@@ -1,7 +1,7 @@
 //! POST /v1/feeds through the ingest handler, against DynamoDB Local.
 
 use serde_json::json;
-use zb_shared::events::{EventError, RecordingSink, ORDER_FEED_RECEIVED};
+use zb_shared::events::{DomainEvent, EventError, EventSink, ORDER_FEED_RECEIVED};
 use zb_shared::feed::FeedStatus;
 use zb_tests::api::{seen, Request};
 use zb_tests::fixtures::{a_feed, a_order, b_feed, b_order};
@@ -13,7 +13,8 @@ const A_FORMAT: &str = "partner-a@1";
 #[tokio::test]
 async fn a_valid_feed_is_stored_announced_and_answered_202() {
     let env = Env::new().await;
-    let app = env.ingest(RecordingSink::default());
+    let (bus, journal) = env.event_bridge().await;
+    let app = env.ingest(bus);
     let req = Request::post_feed(A, A_FORMAT, &a_feed(vec![a_order(1), a_order(2)])).header("x-request-id", "req-123");
     let resp = seen(ingest::handler(&app, req.event()).await.unwrap_or_else(|e| match e {}));
 
@@ -50,7 +51,7 @@ async fn a_valid_feed_is_stored_announced_and_answered_202() {
         a_feed(vec![a_order(1), a_order(2)])
     );
 
-    let events = app.events.events();
+    let events = journal.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail_type, ORDER_FEED_RECEIVED);
     assert_eq!(events[0].detail["feedId"], feed_id.as_str());
@@ -259,7 +260,16 @@ async fn keys_are_per_partner() {
 async fn when_the_bus_is_down_the_answer_is_503_and_the_key_is_freed() {
     let env = Env::new().await;
     let req = Request::post_feed(A, A_FORMAT, &a_feed(vec![a_order(1)])).header("idempotency-key", "key-4");
-    let down = env.ingest(RecordingSink::failing(EventError::Transient("throttled".into())));
+    // EventBridge unreachable: the real adapter cannot connect, a transient failure.
+    let down = env.ingest(env.event_bridge_down().await);
+    let probe = DomainEvent {
+        detail_type: ORDER_FEED_RECEIVED,
+        detail: json!({}),
+    };
+    assert!(matches!(
+        down.events.publish(vec![probe], &Default::default()).await,
+        Err(EventError::Transient(_))
+    ));
     let resp = seen(ingest::handler(&down, req.event()).await.unwrap_or_else(|e| match e {}));
     resp.assert_problem(503);
     assert_eq!(resp.header("retry-after"), Some("1"));

@@ -1,19 +1,20 @@
 //! notify and deliver against DynamoDB Local and a real HTTP receiver on
-//! 127.0.0.1. notify records the delivery and starts its run (the Step
-//! Functions start is behind our ExecutionStarter port here; the
-//! end-to-end test runs the real state machine); the tests then drive
-//! deliver attempt by attempt, as the state machine does, with the clock
-//! pinned so that "24 h of failures" needs no waiting.
+//! 127.0.0.1. notify records the delivery and starts its run with the real
+//! StartExecution on the shared local cloud's webhook-delivery state machine,
+//! and the tests read the runs back from it (ListExecutions); those runs'
+//! own attempts find no delivery there, as it lives in the test's tables.
+//! The tests drive deliver attempt by attempt instead, as the state machine
+//! does, with the clock pinned so that "24 h of failures" needs no waiting;
+//! what deliver publishes is read back from the cloud's EventBridge.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use zb_shared::delivery::{DeliveryStatus, DeliveryStep};
-use zb_shared::events::RecordingSink;
 use zb_shared::partner::{PartnerRecord, WebhookStatus};
 use zb_shared::ssrf::UrlPolicy;
 use zb_shared::webhook::Schedule;
-use zb_shared::workflow::RecordingStarter;
+use zb_tests::adapters::Journal;
 use zb_tests::api::{eventbridge_event, from_json, lambda_event};
 use zb_tests::fixtures::now;
 use zb_tests::receiver::Receiver;
@@ -53,32 +54,35 @@ async fn first_step(receiver: &Receiver) -> (Env, DeliveryStep) {
     (env, step)
 }
 
-/// notify for `event`; returns the first run's input.
+/// The env's webhook-delivery runs that were not among `before`.
+async fn started_since(env: &Env, before: &[(String, String)]) -> Vec<(String, String)> {
+    let mut runs = env.runs().await;
+    runs.retain(|r| !before.contains(r));
+    runs
+}
+
+/// notify for `event`; returns the input of the run it started.
 async fn notified(env: &Env, event: EventBridgeEvent<Value>) -> DeliveryStep {
-    let starter = RecordingStarter::default();
-    let app = env.notify(starter);
+    let before = env.runs().await;
+    let app = env.notify(env.starter().await);
     let outcome = notify::handler(&app, lambda_event(event)).await.expect("notified");
     assert!(
         matches!(outcome, notify::Outcome::DeliveryStarted { .. }),
         "{outcome:?}"
     );
-    let started = app.starter.started();
+    let started = started_since(env, &before).await;
     assert_eq!(started.len(), 1);
     serde_json::from_str(&started[0].1).expect("the run's input is a DeliveryStep")
 }
 
 /// One deliver attempt at `t`, as the state machine's Attempt state runs it.
-async fn attempt(
-    env: &Env,
-    step: &DeliveryStep,
-    t: DateTime<Utc>,
-    schedule: &Schedule,
-) -> (DeliveryStep, RecordingSink) {
-    let app = env.deliver(RecordingSink::default(), t, schedule.clone());
+async fn attempt(env: &Env, step: &DeliveryStep, t: DateTime<Utc>, schedule: &Schedule) -> (DeliveryStep, Journal) {
+    let (bus, journal) = env.event_bridge().await;
+    let app = env.deliver(bus, t, schedule.clone());
     let next = deliver::handler(&app, lambda_event(step.clone()))
         .await
         .expect("attempt ran");
-    (next, app.events)
+    (next, journal)
 }
 
 #[tokio::test]
@@ -86,12 +90,12 @@ async fn notify_records_the_delivery_once_and_starts_one_run_per_event() {
     let env = env_with_webhook(Some("http://127.0.0.1:9/hook")).await;
     let event = persisted_event();
     let event_id = event.id.clone().expect("id");
-    let app = env.notify(RecordingStarter::default());
+    let app = env.notify(env.starter().await);
     let first = notify::handler(&app, lambda_event(event.clone())).await.expect("first");
     // EventBridge or Lambda retrying the same event: same delivery, no second run.
     let again = notify::handler(&app, lambda_event(event)).await.expect("retry");
     assert_eq!(first, again);
-    let started = app.starter.started();
+    let started = env.runs().await;
     assert_eq!(started.len(), 1, "{started:?}");
     let step: DeliveryStep = serde_json::from_str(&started[0].1).expect("input");
     assert_eq!(
@@ -261,12 +265,13 @@ async fn a_410_disables_the_endpoint_and_tells_ops() {
     assert_eq!(published[0].detail["partnerId"], "partner-a");
 
     // Later notifications are dead letters at once: no run, no request.
-    let app = env.notify(RecordingStarter::default());
+    let before = env.runs().await;
+    let app = env.notify(env.starter().await);
     let outcome = notify::handler(&app, lambda_event(persisted_event()))
         .await
         .expect("handled");
     assert!(matches!(outcome, notify::Outcome::DeadLettered { .. }), "{outcome:?}");
-    assert!(app.starter.started().is_empty());
+    assert!(started_since(&env, &before).await.is_empty());
     assert_eq!(receiver.received().len(), 1);
 }
 
@@ -324,7 +329,7 @@ async fn a_success_resets_the_24_hour_clock() {
 async fn the_ssrf_guard_refuses_a_url_before_any_request() {
     let receiver = Receiver::start(vec![204]).await;
     let (env, step) = first_step(&receiver).await;
-    let mut app = env.deliver(RecordingSink::default(), now(), Schedule::default());
+    let mut app = env.deliver(env.event_bridge().await.0, now(), Schedule::default());
     app.url_policy = UrlPolicy::PublicHttps;
     let s = deliver::handler(&app, lambda_event(step.clone())).await.expect("ran");
     assert_eq!(s.outcome.as_deref(), Some("retry"));
@@ -341,7 +346,7 @@ async fn the_ssrf_guard_refuses_a_url_before_any_request() {
 #[tokio::test]
 async fn a_partner_without_a_webhook_gets_each_event_once_in_its_outbox() {
     let env = env_with_webhook(None).await;
-    let app = env.notify(RecordingStarter::default());
+    let app = env.notify(env.starter().await);
     let first = persisted_event();
     let outcome = notify::handler(&app, lambda_event(first.clone())).await.unwrap();
     assert_eq!(outcome, notify::Outcome::Outboxed { seq: Some(1) });
@@ -350,7 +355,7 @@ async fn a_partner_without_a_webhook_gets_each_event_once_in_its_outbox() {
     assert_eq!(retried, notify::Outcome::Outboxed { seq: None });
     let next = notify::handler(&app, lambda_event(persisted_event())).await.unwrap();
     assert_eq!(next, notify::Outcome::Outboxed { seq: Some(2) });
-    assert!(app.starter.started().is_empty());
+    assert!(env.runs().await.is_empty());
     let page = env
         .outbox()
         .read("partner-a", None, 10, &Default::default())
@@ -365,7 +370,7 @@ async fn a_partner_without_a_webhook_gets_each_event_once_in_its_outbox() {
 #[tokio::test]
 async fn an_event_without_a_partner_is_a_named_error() {
     let env = env_with_webhook(None).await;
-    let app = env.notify(RecordingStarter::default());
+    let app = env.notify(env.starter().await);
     let event = from_json(eventbridge_event("OrdersPersisted", &json!({"feedId": "f"})));
     let err = notify::handler(&app, lambda_event(event)).await.unwrap_err();
     assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "InvalidEvent");

@@ -3,7 +3,7 @@
 //! DynamoDB Local.
 
 use serde_json::json;
-use zb_shared::events::{RecordingSink, ORDERS_PERSISTED, ORDERS_REJECTED};
+use zb_shared::events::{ORDERS_PERSISTED, ORDERS_REJECTED};
 use zb_shared::feed::{Failure, FeedRecord, FeedStatus, Outcome};
 use zb_shared::pipeline::{ErrorsToRecord, FeedRef};
 use zb_shared::rejection::{RejectionCode, Stage};
@@ -138,7 +138,7 @@ async fn bad_orders_are_recorded_as_errors_and_good_ones_persist() {
 
     assert!(env.orders().get(A, 1, &Default::default()).await.unwrap().is_some());
     assert!(env.orders().get(A, 3, &Default::default()).await.unwrap().is_none());
-    let types: Vec<_> = run.events.iter().map(|e| e.detail_type).collect();
+    let types: Vec<_> = run.events.iter().map(|e| e.detail_type.as_str()).collect();
     assert_eq!(types, vec![ORDERS_PERSISTED, ORDERS_REJECTED]);
 
     // The partner's status URL reports both the persisted and the rejected.
@@ -202,7 +202,12 @@ async fn a_different_order_under_a_used_sequence_number_is_a_conflict() {
     let run = env.run_pipeline(&second).await;
     assert_eq!(run.persisted.counts.persisted, 1);
     assert_eq!(run.persisted.counts.rejected, 1);
-    let conflict = &run.persisted.rejections[0];
+    let conflict = &run
+        .persisted
+        .batch
+        .inline()
+        .expect("a small batch travels inline")
+        .rejections[0];
     assert_eq!(conflict.code, RejectionCode::SequenceConflict);
     assert_eq!(conflict.field, "/orders/0/sequenceNumber");
     assert_eq!(conflict.stage, Stage::Persist);
@@ -220,8 +225,14 @@ async fn the_same_sequence_number_twice_in_one_feed_keeps_the_first() {
     let feed = accept_a(&env, vec![a_order(8), twin]).await;
     let run = env.run_pipeline(&feed).await;
     assert_eq!(run.persisted.counts.persisted, 1);
-    assert_eq!(run.persisted.rejections[0].code, RejectionCode::DuplicateSequence);
-    assert_eq!(run.persisted.rejections[0].index, 1);
+    let rejections = &run
+        .persisted
+        .batch
+        .inline()
+        .expect("a small batch travels inline")
+        .rejections;
+    assert_eq!(rejections[0].code, RejectionCode::DuplicateSequence);
+    assert_eq!(rejections[0].index, 1);
 }
 
 #[tokio::test]
@@ -231,9 +242,8 @@ async fn a_retried_persist_counts_its_own_writes_as_persisted() {
     let run = env.run_pipeline(&feed).await;
     // Step Functions retries Persist after, say, a publish timeout.
     let input = serde_json::from_value(serde_json::to_value(&run.transformed).unwrap()).unwrap();
-    let again = persist::handler(&env.persist(RecordingSink::default()), lambda_event(input))
-        .await
-        .unwrap();
+    let (bus, _) = env.event_bridge().await;
+    let again = persist::handler(&env.persist(bus), lambda_event(input)).await.unwrap();
     assert_eq!(again.counts.persisted, 2);
     assert_eq!(again.counts.duplicate, 0);
 }
@@ -245,13 +255,15 @@ async fn a_failed_feed_is_marked_failed_and_every_order_recorded() {
     // What a Catch hands RecordErrors: the failed step's input plus $.failure.
     let input = ErrorsToRecord {
         feed: feed.clone(),
-        rejections: vec![],
+        batch: None,
+        record_failure: None,
         failure: Some(Failure {
             error: "Lambda.Unknown".into(),
             cause: "The function crashed".into(),
         }),
     };
-    let app = env.record_error(RecordingSink::default());
+    let (bus, journal) = env.event_bridge().await;
+    let app = env.record_error(bus);
     let out = record_error::handler(&app, lambda_event(input)).await.unwrap();
     assert_eq!(out.status, FeedStatus::Failed);
     assert_eq!(out.recorded, 2);
@@ -270,8 +282,9 @@ async fn a_failed_feed_is_marked_failed_and_every_order_recorded() {
     assert!(page.items.iter().all(|e| e.code == RejectionCode::PipelineFailed));
     assert!(page.items[0].message.contains("Lambda.Unknown"));
     assert!(page.items[0].raw_order.is_some());
-    assert_eq!(app.events.events()[0].detail_type, ORDERS_REJECTED);
-    assert_eq!(app.events.events()[0].detail["status"], "FAILED");
+    let published = journal.events();
+    assert_eq!(published[0].detail_type, ORDERS_REJECTED);
+    assert_eq!(published[0].detail["status"], "FAILED");
 }
 
 #[tokio::test]

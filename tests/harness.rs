@@ -91,16 +91,36 @@ async fn concurrent_calls_create_separate_tables_with_the_template_design() {
     );
     assert_eq!(gsi.index_status(), Some(&IndexStatus::Active));
 
-    // Errors and idempotency records expire through TTL on expiresAt.
-    for table in [&a.errors, &a.idempotency, &b.errors, &b.idempotency] {
-        let (status, attribute) = ttl_status(&client, table).await;
-        assert_eq!(status, Some(TimeToLiveStatus::Enabled), "TTL of {table}");
-        assert_eq!(attribute.as_deref(), Some("expiresAt"), "TTL attribute of {table}");
-    }
-    // The system-of-record tables never expire.
-    for table in [&a.partners, &a.feeds, &a.orders] {
+    // The handler tests' tables leave TTL off: their fixed clock would make
+    // every item DynamoDB Local deletes at once (see create_template_tables).
+    for table in names(&a) {
         let (status, _) = ttl_status(&client, table).await;
-        assert_ne!(status, Some(TimeToLiveStatus::Enabled), "{table} must not expire items");
+        assert_ne!(
+            status,
+            Some(TimeToLiveStatus::Enabled),
+            "{table}: TTL on a fixed-clock table"
+        );
+    }
+    // What the local cloud creates from the template: errors and idempotency
+    // records expire through TTL on expiresAt; the system-of-record tables never.
+    let text = std::fs::read_to_string(zb_tests::template::repo_root().join("template.yaml")).expect("template.yaml");
+    let model = zb_local::template::parse(&text, &zb_tests::template::repo_root(), "ttl", &Default::default())
+        .expect("the local cloud reads template.yaml");
+    for table in &model.tables {
+        let name = format!("{}-{}", table.logical_id, uuid::Uuid::new_v4().simple());
+        zb_local::tables::create(&client, table, &name)
+            .await
+            .expect("CreateTable");
+        let (status, attribute) = ttl_status(&client, &name).await;
+        let expires = ["ErrorsTable", "IdempotencyTable"].contains(&table.logical_id.as_str());
+        let never = ["PartnersTable", "FeedsTable", "OrdersTable"].contains(&table.logical_id.as_str());
+        if expires {
+            assert_eq!(status, Some(TimeToLiveStatus::Enabled), "TTL of {name}");
+            assert_eq!(attribute.as_deref(), Some("expiresAt"), "TTL attribute of {name}");
+        }
+        if never {
+            assert_ne!(status, Some(TimeToLiveStatus::Enabled), "{name} must not expire items");
+        }
     }
 }
 

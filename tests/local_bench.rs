@@ -269,7 +269,9 @@ async fn the_aws_cli_creates_tests_and_matches_on_the_local_cloud() {
     let transformed = &result["Payload"];
     assert_eq!(transformed["feedId"], sent["feedId"]);
     assert!(
-        transformed["orders"].as_array().is_some_and(|o| !o.is_empty()),
+        transformed["batch"]["inline"]["orders"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty()),
         "{transformed}"
     );
     let output: Value = serde_json::from_str(tested["output"].as_str().expect("output")).unwrap();
@@ -781,7 +783,10 @@ async fn saved_changes_are_picked_up_while_the_cloud_runs() {
         }
     };
     let warm = invoke(transform_input()).await;
-    assert!(warm["orders"].is_array(), "the real transform answered: {warm}");
+    assert!(
+        warm["batch"]["inline"]["orders"].is_array(),
+        "the real transform answered: {warm}"
+    );
     let rebuilt = Instant::now();
     bench.relink(&transform.binary, &binaries().join("zb-lambda-host-test-bootstrap"));
     let replaced = next_event(&mut reloads, |e| matches!(e, ReloadEvent::BinaryReplaced { .. })).await;

@@ -168,6 +168,11 @@ fn the_request_schemas_are_the_formats_own() {
             format.orders_pointer
         );
         assert_eq!(at["minItems"], 1, "{feed}: ingest refuses a feed without orders");
+        assert_eq!(
+            at["maxItems"],
+            zb_shared::feed::MAX_ORDERS_PER_FEED,
+            "{feed}: ingest refuses a feed of more orders"
+        );
         assert_eq!(at["items"]["$ref"], json!(format!("#/components/schemas/{order}")));
 
         // Each content type the format takes offers the format's feed.

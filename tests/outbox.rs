@@ -108,18 +108,35 @@ async fn an_ack_moves_the_default_start_and_bad_cursors_are_refused() {
             .await
             .unwrap();
     }
-    assert_eq!(store.ack("p", &cursor_of(3), &m).await.unwrap(), Ok(3));
+    assert_eq!(store.ack("p", &cursor_of("p", 3), &m).await.unwrap(), Ok(3));
     let page = store.read("p", None, 10, &m).await.unwrap().unwrap();
     assert_eq!(page.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
     // An older ack does not move it back; acknowledged entries are still readable by cursor.
-    assert_eq!(store.ack("p", &cursor_of(1), &m).await.unwrap(), Ok(3));
-    let again = store.read("p", Some(&cursor_of(0)), 10, &m).await.unwrap().unwrap();
+    assert_eq!(store.ack("p", &cursor_of("p", 1), &m).await.unwrap(), Ok(3));
+    let again = store
+        .read("p", Some(&cursor_of("p", 0)), 10, &m)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.entries.len(), 5, "an ack deletes nothing");
     assert!(
-        store.ack("p", &cursor_of(6), &m).await.unwrap().is_err(),
+        store.ack("p", &cursor_of("p", 6), &m).await.unwrap().is_err(),
         "past the last entry"
     );
     assert!(store.ack("p", "garbage", &m).await.unwrap().is_err());
+    // A read from past the last entry, or with another partner's cursor, is refused.
+    assert!(store
+        .read("p", Some(&cursor_of("p", 6)), 10, &m)
+        .await
+        .unwrap()
+        .is_err());
+    assert!(store.read("p", Some(&cursor_of("p", 5)), 10, &m).await.unwrap().is_ok());
+    assert!(store
+        .read("p", Some(&cursor_of("q", 1)), 10, &m)
+        .await
+        .unwrap()
+        .is_err());
+    assert!(store.ack("p", &cursor_of("q", 1), &m).await.unwrap().is_err());
     // Another partner's outbox is its own.
     assert!(store.read("q", None, 10, &m).await.unwrap().unwrap().entries.is_empty());
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use zb_shared::clock::FixedClock;
 use zb_shared::cost::CostMeter;
-use zb_shared::events::RecordingSink;
+use zb_shared::events::EventBridgeSink;
 use zb_shared::ratelimit::RateLimit;
 use zb_tests::api::{from_json, lambda_event, seen, Request, Seen};
 use zb_tests::fixtures::{a_feed, a_order, b_feed, b_order};
@@ -49,17 +49,18 @@ async fn context(env: &Env, key: &str) -> Value {
 }
 
 /// Ingest with the clock stopped at `now`.
-fn ingest_app(env: &Env, now: DateTime<Utc>) -> ingest::App<RecordingSink> {
-    let mut app = env.ingest(RecordingSink::default());
+fn ingest_app(env: &Env, now: DateTime<Utc>, events: EventBridgeSink) -> ingest::App<EventBridgeSink> {
+    let mut app = env.ingest(events);
     app.clock = Arc::new(FixedClock(now));
     app
 }
 
 /// Posts through ingest; the answer and whether the feed was announced.
 async fn post(env: &Env, now: DateTime<Utc>, req: &Request) -> (Seen, bool) {
-    let app = ingest_app(env, now);
+    let (bus, journal) = env.event_bridge().await;
+    let app = ingest_app(env, now, bus);
     let resp = ingest::handler(&app, req.event()).await.unwrap_or_else(|e| match e {});
-    (seen(resp), !app.events.events().is_empty())
+    (seen(resp), !journal.events().is_empty())
 }
 
 fn a_post(ctx: &Value, seq: u64) -> Request {
@@ -155,7 +156,7 @@ async fn the_limit_holds_across_concurrent_instances() {
     let now = Utc::now();
     let mut tasks = tokio::task::JoinSet::new();
     for seq in 1..=20u64 {
-        let app = ingest_app(&env, now);
+        let app = ingest_app(&env, now, env.event_bridge().await.0);
         let event = a_post(&ctx, seq).event();
         tasks.spawn(async move { seen(ingest::handler(&app, event).await.unwrap_or_else(|e| match e {})) });
     }

@@ -86,6 +86,7 @@ fn error_item(i: usize) -> ErrorItem {
         message: "quantity must be a positive integer".into(),
         stage: Stage::Transform,
         raw_order: Some(format!(r#"{{"sequenceNumber":{i}}}"#)),
+        raw_order_ref: None,
         received_at,
         recorded_at: "2026-01-01T12:10:00.000Z".into(),
         expires_at: T0 + 30 * 86400,

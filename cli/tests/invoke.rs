@@ -44,7 +44,7 @@ fn invoke_runs_a_function_on_a_sample_event_and_prints_the_report_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     let response: serde_json::Value = serde_json::from_str(stdout.trim()).expect("the response is JSON");
-    assert!(response["orders"].is_array(), "{response}");
+    assert!(response["batch"]["inline"]["orders"].is_array(), "{response}");
     let report = stderr
         .lines()
         .find(|l| l.starts_with("REPORT RequestId: "))

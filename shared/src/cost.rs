@@ -182,6 +182,36 @@ impl CostRecord {
     }
 }
 
+/// The EMF document of platform metrics: no dimension, for figures that
+/// concern the platform rather than a partner (the stuck-feed sweeper's).
+pub fn platform_metrics_emf(namespace: &str, timestamp_ms: i64, metrics: &[(&str, f64)]) -> Value {
+    let names: Vec<Value> = metrics
+        .iter()
+        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    let mut doc = Map::new();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [[]], "Metrics": names}],
+        }),
+    );
+    for (name, value) in metrics {
+        doc.insert((*name).into(), json!(value));
+    }
+    Value::Object(doc)
+}
+
+/// Writes [`platform_metrics_emf`] to stdout as one line.
+pub fn emit_platform_metrics(metrics: &[(&str, f64)]) {
+    let now = chrono::Utc::now().timestamp_millis();
+    println!(
+        "{}",
+        platform_metrics_emf(&crate::config::metrics_namespace(), now, metrics)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,12 @@
 //! Domain events on the custom EventBridge bus, behind a small port we own
-//! ([`EventSink`]). Functions take the port; production wires the
-//! EventBridge adapter, and handler tests wire [`RecordingSink`] until the
-//! local cloud gives EventBridge an end-to-end test.
+//! ([`EventSink`]). Functions take the port and wire the EventBridge
+//! adapter; handler tests wire the same adapter to the local cloud's
+//! EventBridge and read back what it accepted.
 
 use crate::cost::CostMeter;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, PutEventsResultEntry};
 use serde_json::Value;
 use std::future::Future;
-use std::sync::Mutex;
 
 pub const SOURCE: &str = "zerobeta.orders";
 pub const ORDER_FEED_RECEIVED: &str = "OrderFeedReceived";
@@ -146,39 +145,6 @@ impl EventSink for EventBridgeSink {
                 })?;
             meter.eventbridge(chunk.len() as u32, bytes);
             check_results(out.entries())?;
-        }
-        Ok(())
-    }
-}
-
-/// A sink that keeps what it was given: the test double behind our port.
-#[derive(Debug, Default)]
-pub struct RecordingSink {
-    events: Mutex<Vec<DomainEvent>>,
-    /// When set, `publish` fails with this error.
-    pub fail_with: Option<EventError>,
-}
-
-impl RecordingSink {
-    pub fn failing(error: EventError) -> Self {
-        Self {
-            events: Mutex::default(),
-            fail_with: Some(error),
-        }
-    }
-
-    pub fn events(&self) -> Vec<DomainEvent> {
-        self.events.lock().map(|e| e.clone()).unwrap_or_default()
-    }
-}
-
-impl EventSink for RecordingSink {
-    async fn publish(&self, events: Vec<DomainEvent>, _meter: &CostMeter) -> Result<(), EventError> {
-        if let Some(e) = &self.fail_with {
-            return Err(e.clone());
-        }
-        if let Ok(mut held) = self.events.lock() {
-            held.extend(events);
         }
         Ok(())
     }

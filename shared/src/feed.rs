@@ -71,11 +71,38 @@ pub struct FeedRecord {
     pub order_count: usize,
     #[serde(default)]
     pub counts: FeedCounts,
+    /// The first [`OUTCOMES_PER_PAGE`] outcomes; the rest are in outcome
+    /// pages beside the record, so the record stays small for any feed.
     #[serde(default)]
     pub outcomes: Vec<OrderOutcome>,
+    /// How many outcome pages the feed has (the record holds page 0).
+    #[serde(default)]
+    pub outcome_pages: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     pub updated_at: String,
+    /// How often the stuck-feed sweeper restarted this feed's pipeline.
+    #[serde(default)]
+    pub sweep_attempts: u32,
+}
+
+/// Outcomes per page of a feed's outcome list (the record holds the first).
+pub const OUTCOMES_PER_PAGE: usize = 100;
+
+/// The most orders one feed may hold. Every bound below follows from it:
+/// at most 1,000 rejections of at most ~1 KiB each (message and field are
+/// cut to excerpts) are a staged batch of a few parts; Persist writes 1,000
+/// orders with 16 writes in flight in about a second on DynamoDB, far under
+/// its 15 s timeout; RecordErrors writes 40 batches of 25; the outcome
+/// list is 10 pages. The body limit alone (256 KiB) would admit about
+/// 87,000 empty orders (`{},`), so the count needs a bound of its own.
+pub const MAX_ORDERS_PER_FEED: usize = 1000;
+
+impl FeedStatus {
+    /// COMPLETED, COMPLETED_WITH_REJECTIONS and FAILED: nothing will change.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Received)
+    }
 }
 
 /// Builds the per-order outcomes and counts of a processed feed.

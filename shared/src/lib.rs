@@ -4,6 +4,7 @@
 
 pub mod apikey;
 pub mod aws;
+pub mod claim;
 pub mod clock;
 pub mod config;
 pub mod cost;
@@ -20,6 +21,7 @@ pub mod partner;
 pub mod pipeline;
 pub mod problem;
 pub mod ratelimit;
+pub mod record;
 pub mod rejection;
 pub mod signing;
 pub mod ssrf;

@@ -1,10 +1,14 @@
 //! The messages that flow between the state machine's steps. Every message
 //! carries the [`FeedRef`] at its top level, so a Catch (`ResultPath:
-//! $.failure`) hands RecordErrors everything it needs from any step.
+//! $.failure`) hands RecordErrors everything it needs from any step. Orders
+//! and rejections travel in a [`Carried`] batch, inline or staged, so no
+//! message can reach Step Functions' 256 KiB limit.
 
+use crate::claim::{Carried, INLINE_MAX_BYTES};
 use crate::feed::{Failure, FeedCounts, FeedStatus};
 use crate::order::{IndexedOrder, RawOrder};
 use crate::rejection::Rejection;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Identifies a feed; the detail of `OrderFeedReceived` and the state
@@ -21,6 +25,31 @@ pub struct FeedRef {
     pub correlation_id: String,
 }
 
+/// Validate's batch: the valid raw orders and the rejections so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidBatch {
+    pub valid: Vec<RawOrder>,
+    pub rejections: Vec<Rejection>,
+}
+
+/// Transform's batch: the canonical orders and the rejections so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CanonicalBatch {
+    pub orders: Vec<IndexedOrder>,
+    pub rejections: Vec<Rejection>,
+}
+
+/// Persist's batch: every rejection, for RecordErrors. Each batch above has
+/// a `rejections` list too, so this reads any step's inline batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectionBatch {
+    #[serde(default)]
+    pub rejections: Vec<Rejection>,
+}
+
 /// Validate's output, Transform's input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,8 +57,9 @@ pub struct Validated {
     #[serde(flatten)]
     pub feed: FeedRef,
     pub order_count: usize,
-    pub valid: Vec<RawOrder>,
-    pub rejections: Vec<Rejection>,
+    pub valid_count: usize,
+    pub rejected_count: usize,
+    pub batch: Carried<ValidBatch>,
 }
 
 /// Transform's output, Persist's input.
@@ -39,8 +69,9 @@ pub struct Transformed {
     #[serde(flatten)]
     pub feed: FeedRef,
     pub order_count: usize,
-    pub orders: Vec<IndexedOrder>,
-    pub rejections: Vec<Rejection>,
+    pub valid_count: usize,
+    pub rejected_count: usize,
+    pub batch: Carried<CanonicalBatch>,
 }
 
 /// Persist's output; `rejectedCount` drives the HasRejections choice.
@@ -53,20 +84,66 @@ pub struct Persisted {
     pub status: FeedStatus,
     pub counts: FeedCounts,
     pub rejected_count: usize,
-    pub rejections: Vec<Rejection>,
+    pub batch: Carried<RejectionBatch>,
 }
 
 /// RecordErrors' input: either Persist's output (rejections to record) or
-/// any step's input plus a caught `failure` (the whole feed failed).
+/// any step's input plus a caught `failure` (the whole feed failed). The
+/// batch is read only when there is no failure, so a failed feed is
+/// recorded whatever step's batch (or none) came with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorsToRecord {
     #[serde(flatten)]
     pub feed: FeedRef,
-    #[serde(default)]
-    pub rejections: Vec<Rejection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// RecordErrors' own failure, caught by the state machine: the feed is
+    /// then only marked FAILED with this cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_failure: Option<Failure>,
+}
+
+/// The batch, inline while small, staged in the feeds table otherwise
+/// (the claim check, see [`crate::claim`]).
+pub async fn carry<T: Serialize>(
+    feeds: &crate::store::FeedStore,
+    feed: &FeedRef,
+    step: &str,
+    batch: T,
+    meter: &crate::cost::CostMeter,
+) -> Result<Carried<T>, StepError> {
+    let text = serde_json::to_string(&batch).map_err(|e| StepError::InvalidFeed {
+        feed_id: feed.feed_id.clone(),
+        detail: format!("the {step} batch does not serialize: {e}"),
+    })?;
+    if text.len() <= INLINE_MAX_BYTES {
+        return Ok(Carried::Inline(batch));
+    }
+    let staged = feeds.stage(&feed.partner_id, &feed.feed_id, step, &text, meter).await?;
+    tracing::info!(bytes = staged.bytes, parts = staged.parts, step, "batch staged");
+    Ok(Carried::Staged(staged))
+}
+
+/// The batch a step received, read back from the feeds table if staged.
+pub async fn open<T: DeserializeOwned>(
+    feeds: &crate::store::FeedStore,
+    feed: &FeedRef,
+    batch: Carried<T>,
+    meter: &crate::cost::CostMeter,
+) -> Result<T, StepError> {
+    match batch {
+        Carried::Inline(batch) => Ok(batch),
+        Carried::Staged(staged) => {
+            let text = feeds.unstage(&feed.partner_id, &feed.feed_id, &staged, meter).await?;
+            serde_json::from_str(&text).map_err(|e| StepError::InvalidFeed {
+                feed_id: feed.feed_id.clone(),
+                detail: format!("the staged {} batch is not readable: {e}", staged.step),
+            })
+        }
+    }
 }
 
 /// RecordErrors' output. `failure` is passed on so the state machine can

@@ -93,6 +93,40 @@ pub struct Rejection {
     pub stage: Stage,
 }
 
+/// The longest field pointer a rejection keeps, in bytes. Only a pointer
+/// through an absurd property name (the body may hold a 200 KB key) is cut.
+pub const MAX_FIELD_BYTES: usize = 512;
+/// The longest message a rejection keeps, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+/// The longest excerpt of an offending value quoted in a message.
+pub const MAX_VALUE_EXCERPT_CHARS: usize = 64;
+
+/// `text` cut to at most `max_chars` characters, with `…` where it was cut.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+impl Rejection {
+    /// The rejection with its field and message cut to their bounds, so no
+    /// error item, outcome or step message grows with the offending value.
+    pub fn bounded(mut self) -> Self {
+        if self.field.len() > MAX_FIELD_BYTES {
+            let mut cut = MAX_FIELD_BYTES;
+            while !self.field.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.field = format!("{}…", &self.field[..cut]);
+        }
+        if self.message.chars().nth(MAX_MESSAGE_CHARS).is_some() {
+            self.message = excerpt(&self.message, MAX_MESSAGE_CHARS);
+        }
+        self
+    }
+}
+
 /// Escapes one JSON Pointer reference token (RFC 6901 section 3).
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
@@ -119,6 +153,31 @@ mod tests {
                 serde_json::Value::String(code.as_str().to_string())
             );
         }
+    }
+
+    #[test]
+    fn bounded_rejections_cut_field_and_message_at_char_boundaries() {
+        let long = "é".repeat(1000);
+        let r = Rejection {
+            index: 0,
+            sequence_number: None,
+            field: format!("/orders/0/{long}"),
+            code: RejectionCode::UnknownField,
+            message: long.clone(),
+            stage: Stage::Validate,
+        }
+        .bounded();
+        assert!(r.field.len() <= MAX_FIELD_BYTES + '…'.len_utf8());
+        assert!(r.field.starts_with("/orders/0/é") && r.field.ends_with('…'));
+        assert_eq!(r.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        let short = Rejection {
+            field: "/orders/0/a".into(),
+            message: "short".into(),
+            ..r
+        };
+        assert_eq!(short.clone().bounded(), short);
+        assert_eq!(excerpt("abc", 2), "ab…");
+        assert_eq!(excerpt("abc", 3), "abc");
     }
 
     #[test]

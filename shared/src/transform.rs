@@ -109,14 +109,17 @@ impl std::fmt::Display for At<'_> {
 
 impl Ctx<'_> {
     fn reject(&self, rel: At<'_>, code: RejectionCode, message: impl Into<String>) -> Reject {
-        Box::new(Rejection {
-            index: self.index,
-            sequence_number: self.seq.get(self.raw).and_then(Value::as_u64),
-            field: format!("{}/{}{rel}", self.orders_pointer, self.index),
-            code,
-            message: message.into(),
-            stage: Stage::Transform,
-        })
+        Box::new(
+            Rejection {
+                index: self.index,
+                sequence_number: self.seq.get(self.raw).and_then(Value::as_u64),
+                field: format!("{}/{}{rel}", self.orders_pointer, self.index),
+                code,
+                message: message.into(),
+                stage: Stage::Transform,
+            }
+            .bounded(),
+        )
     }
 
     /// The value at `prefix + spec.path` inside `scope`, or a MISSING_FIELD

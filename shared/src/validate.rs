@@ -3,7 +3,9 @@
 
 use crate::format::Format;
 use crate::order::RawOrder;
-use crate::rejection::{escape_pointer_token, sequence_hint, Rejection, RejectionCode, Stage};
+use crate::rejection::{
+    escape_pointer_token, excerpt, sequence_hint, Rejection, RejectionCode, Stage, MAX_VALUE_EXCERPT_CHARS,
+};
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -120,14 +122,25 @@ pub fn validate_order(format: &Format, index: usize, raw: &Value) -> Option<Reje
         | ValidationErrorKind::MaxItems { .. } => RejectionCode::InvalidValue,
         _ => RejectionCode::SchemaViolation,
     };
-    Some(Rejection {
-        index,
-        sequence_number: sequence_hint(raw, &format.mapping.sequence_number.path),
-        field,
-        code,
-        message: error.to_string(),
-        stage: Stage::Validate,
-    })
+    // jsonschema's message quotes the whole offending value: a 200 KB
+    // string would make a 200 KB message. A long value is quoted as an excerpt.
+    let value = error.instance().to_string();
+    let message = if value.chars().nth(MAX_VALUE_EXCERPT_CHARS).is_some() {
+        error.masked_with(excerpt(&value, MAX_VALUE_EXCERPT_CHARS)).to_string()
+    } else {
+        error.to_string()
+    };
+    Some(
+        Rejection {
+            index,
+            sequence_number: sequence_hint(raw, &format.mapping.sequence_number.path),
+            field,
+            code,
+            message,
+            stage: Stage::Validate,
+        }
+        .bounded(),
+    )
 }
 
 #[cfg(test)]
@@ -143,6 +156,35 @@ mod tests {
     fn good_a(seq: u64) -> Value {
         json!({"sequenceNumber": seq, "orderId": format!("A-{seq}"), "createdAt": 1767225600000u64,
                "currency": "EUR", "items": [{"sku": "S1", "quantity": 1, "unitPriceCents": 100}]})
+    }
+
+    #[test]
+    fn a_huge_offending_value_is_quoted_as_an_excerpt() {
+        let mut huge = good_a(7);
+        huge["orderId"] = json!("x".repeat(200_000));
+        let mut wrong = good_a(8);
+        wrong["items"][0]["quantity"] = json!("9".repeat(200_000));
+        let split = validate_feed(&partner_a(), &json!({"orders": [huge, wrong]})).unwrap();
+        let (r0, r1) = (&split.rejections[0], &split.rejections[1]);
+        assert_eq!(
+            (r0.field.as_str(), r0.code),
+            ("/orders/0/orderId", RejectionCode::InvalidValue)
+        );
+        assert!(r0.message.len() < 200, "{}", r0.message);
+        assert!(
+            r0.message.contains("xxx…") && r0.message.contains("64"),
+            "{}",
+            r0.message
+        );
+        assert_eq!(
+            (r1.field.as_str(), r1.code),
+            ("/orders/1/items/0/quantity", RejectionCode::WrongType)
+        );
+        assert!(
+            r1.message.len() < 200 && r1.message.contains("integer"),
+            "{}",
+            r1.message
+        );
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! Starting the webhook-delivery state machine, behind a small port we own
-//! ([`ExecutionStarter`]): notify and `zb deliveries replay` start runs;
-//! handler tests record them instead.
+//! ([`ExecutionStarter`]): notify and `zb deliveries replay` start runs
+//! (handler tests with the same adapter, on the local cloud).
 
 use std::future::Future;
-use std::sync::Mutex;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StartError {
@@ -75,31 +74,5 @@ impl ExecutionStarter for SfnStarter {
                 })
             }
         }
-    }
-}
-
-/// Keeps what it was asked to start: the test double behind our port.
-#[derive(Debug, Default)]
-pub struct RecordingStarter {
-    started: Mutex<Vec<(String, String)>>,
-}
-
-impl RecordingStarter {
-    pub fn started(&self) -> Vec<(String, String)> {
-        self.started.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-impl ExecutionStarter for RecordingStarter {
-    async fn start(&self, name: &str, input: String) -> Result<Started, StartError> {
-        let mut held = self
-            .started
-            .lock()
-            .map_err(|_| StartError::Transient("poisoned".into()))?;
-        if held.iter().any(|(n, _)| n == name) {
-            return Ok(Started::AlreadyRunning);
-        }
-        held.push((name.to_string(), input));
-        Ok(Started::New(format!("arn:test:execution:{name}")))
     }
 }

@@ -4,6 +4,7 @@
 //! talk to it only through its public endpoints.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use zb_local::{Config, Running};
 
 pub fn repo() -> PathBuf {
@@ -99,4 +100,61 @@ pub async fn sdk(aws_url: &str) -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// A local cloud shared by every test of one test binary: the handler tests
+/// point their real EventBridge and Step Functions clients at it. It runs
+/// on a runtime of its own (each `#[tokio::test]` has its own, which ends
+/// with the test) until the test binary exits; its function instances die
+/// with it. Partners are not seeded: the handler tests keep their data in
+/// their own tables.
+pub struct SharedCloud {
+    /// The AWS endpoint: EventBridge PutEvents, Step Functions, Lambda Invoke.
+    pub aws_url: String,
+    pub services: Arc<zb_local::cloud::Services>,
+    pub model: zb_local::template::Model,
+}
+
+static SHARED: OnceLock<SharedCloud> = OnceLock::new();
+
+/// The test binary's shared local cloud, started on first use. Blocks while
+/// it starts: call it from `spawn_blocking` in async code (see [`shared_cloud`]).
+pub fn shared_cloud_blocking() -> &'static SharedCloud {
+    SHARED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("zb-local-cloud".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap_or_else(|e| panic!("a runtime for the local cloud: {e}"));
+                rt.block_on(async move {
+                    let running = start(Options {
+                        seed: serde_json::json!([]),
+                        ..Options::default()
+                    })
+                    .await;
+                    let _ = tx.send(SharedCloud {
+                        aws_url: running.aws_url.clone(),
+                        services: running.services.clone(),
+                        model: running.model.clone(),
+                    });
+                    // Serve until the test binary exits.
+                    std::future::pending::<()>().await;
+                    running.shutdown().await;
+                });
+            })
+            .unwrap_or_else(|e| panic!("a thread for the local cloud: {e}"));
+        rx.recv()
+            .unwrap_or_else(|_| panic!("the shared local cloud did not start (see the panic above)"))
+    })
+}
+
+/// The test binary's shared local cloud, started on first use.
+pub async fn shared_cloud() -> &'static SharedCloud {
+    tokio::task::spawn_blocking(shared_cloud_blocking)
+        .await
+        .unwrap_or_else(|e| panic!("starting the shared local cloud: {e}"))
 }

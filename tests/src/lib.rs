@@ -9,6 +9,7 @@
 //! Panicking with a clear message is the right failure mode here: this is a
 //! test harness, and a test that cannot set up must stop and say why.
 
+pub mod adapters;
 pub mod api;
 pub mod cloud;
 pub mod fixtures;
@@ -97,12 +98,22 @@ pub async fn create_tables(client: &Client) -> Tables {
 /// The tables are built by the local cloud's own code from the template's
 /// properties (one reader of template.yaml, one CreateTable builder), under
 /// a unique name per call.
+///
+/// Without TTL: the handler tests run on a fixed clock (2026-01-01), so
+/// every item they write with a TTL (errors 30 days, outbox, idempotency...)
+/// is already expired, and DynamoDB Local 3.3 deletes expired items within
+/// seconds (measured: an item with a past TTL was gone 10 s after its put),
+/// which made those tests fail at random. The end-to-end tests, on the real
+/// clock, keep the template's TTL.
 pub async fn create_template_tables(client: &Client, template: &Template) -> BTreeMap<String, String> {
     let text = serde_yaml::to_string(&template.doc).unwrap_or_else(|e| panic!("template.yaml: {e}"));
     let model = zb_local::template::parse(&text, &template::repo_root(), "test", &BTreeMap::new())
         .unwrap_or_else(|e| panic!("the local cloud cannot read template.yaml: {e}"));
     let mut tasks = tokio::task::JoinSet::new();
-    for table in model.tables {
+    for mut table in model.tables {
+        if let Some(props) = table.properties.as_object_mut() {
+            props.remove("TimeToLiveSpecification");
+        }
         let client = client.clone();
         tasks.spawn(async move {
             let name = format!("{}-{}", table.logical_id, uuid::Uuid::new_v4().simple());

@@ -1,10 +1,11 @@
 //! The functions' apps, wired to fresh DynamoDB Local tables the way their
-//! `from_env` wires them to the template's tables, with the events port
-//! recording what would go to EventBridge and the clock fixed.
+//! `from_env` wires them to the template's tables, with the clock fixed.
+//! Their EventBridge and Step Functions adapters are the real ones, on the
+//! test binary's shared local cloud (see [`crate::adapters`]).
 
 use crate::fixtures::clock;
 use crate::{create_tables, dynamodb, Tables};
-use zb_shared::events::RecordingSink;
+use zb_shared::events::EventBridgeSink;
 use zb_shared::format::FormatRegistry;
 use zb_shared::store::{ErrorLog, FeedStore, IdempotencyStore, OrderStore, PartnerStore, RateLimitStore};
 
@@ -60,7 +61,7 @@ impl Env {
         }
     }
 
-    pub fn ingest(&self, events: RecordingSink) -> ingest::App<RecordingSink> {
+    pub fn ingest(&self, events: EventBridgeSink) -> ingest::App<EventBridgeSink> {
         ingest::App {
             feeds: self.feeds(),
             idempotency: self.idempotency(),
@@ -82,13 +83,14 @@ impl Env {
 
     pub fn transform(&self) -> transform::App {
         transform::App {
+            feeds: self.feeds(),
             formats: self.formats.clone(),
             clock: clock(),
             function_name: "transform".into(),
         }
     }
 
-    pub fn persist(&self, events: RecordingSink) -> persist::App<RecordingSink> {
+    pub fn persist(&self, events: EventBridgeSink) -> persist::App<EventBridgeSink> {
         persist::App {
             orders: self.orders(),
             feeds: self.feeds(),
@@ -99,12 +101,14 @@ impl Env {
         }
     }
 
-    pub fn record_error(&self, events: RecordingSink) -> record_error::App<RecordingSink> {
+    pub fn record_error(&self, events: EventBridgeSink) -> record_error::App<EventBridgeSink> {
         record_error::App {
-            errors: self.errors(),
-            feeds: self.feeds(),
-            events,
-            formats: self.formats.clone(),
+            recorder: zb_shared::record::Recorder {
+                errors: self.errors(),
+                feeds: self.feeds(),
+                events,
+                formats: self.formats.clone(),
+            },
             clock: clock(),
             function_name: "record-error".into(),
         }
@@ -133,10 +137,10 @@ impl Env {
     /// allowed (the receiver is on 127.0.0.1) and jitter pinned to the middle.
     pub fn deliver(
         &self,
-        events: RecordingSink,
+        events: EventBridgeSink,
         now: chrono::DateTime<chrono::Utc>,
         schedule: zb_shared::webhook::Schedule,
-    ) -> deliver::App<RecordingSink> {
+    ) -> deliver::App<EventBridgeSink> {
         deliver::App {
             partners: self.partners(),
             deliveries: self.deliveries(),
@@ -182,8 +186,8 @@ pub struct Run {
     pub transformed: zb_shared::pipeline::Transformed,
     pub persisted: zb_shared::pipeline::Persisted,
     pub recorded: Option<zb_shared::pipeline::ErrorsRecorded>,
-    /// Events persist and record-error published.
-    pub events: Vec<zb_shared::events::DomainEvent>,
+    /// Events persist and record-error published, as the bus accepted them.
+    pub events: Vec<crate::adapters::Published>,
 }
 
 /// Passes a step's output on as JSON, as Step Functions does.
@@ -204,21 +208,21 @@ impl Env {
         let transformed = transform::handler(&self.transform(), lambda_event(hand_over(&validated)))
             .await
             .unwrap_or_else(|e| panic!("transform failed: {e}"));
-        let persist_app = self.persist(RecordingSink::default());
+        let (bus, journal) = self.event_bridge().await;
+        let persist_app = self.persist(bus.clone());
         let persisted = persist::handler(&persist_app, lambda_event(hand_over(&transformed)))
             .await
             .unwrap_or_else(|e| panic!("persist failed: {e}"));
-        let mut events = persist_app.events.events();
         let recorded = if persisted.rejected_count > 0 {
-            let app = self.record_error(RecordingSink::default());
+            let app = self.record_error(bus);
             let out = record_error::handler(&app, lambda_event(hand_over(&persisted)))
                 .await
                 .unwrap_or_else(|e| panic!("record-error failed: {e}"));
-            events.extend(app.events.events());
             Some(out)
         } else {
             None
         };
+        let events = journal.events();
         Run {
             validated,
             transformed,
@@ -234,12 +238,12 @@ impl Env {
         &self,
         request: &crate::api::Request,
     ) -> (crate::api::Seen, Option<zb_shared::pipeline::FeedRef>) {
-        let app = self.ingest(RecordingSink::default());
+        let (bus, journal) = self.event_bridge().await;
+        let app = self.ingest(bus);
         let resp = ingest::handler(&app, request.event())
             .await
             .unwrap_or_else(|e| match e {});
-        let announced = app
-            .events
+        let announced = journal
             .events()
             .into_iter()
             .find(|e| e.detail_type == zb_shared::events::ORDER_FEED_RECEIVED)

@@ -11,7 +11,7 @@ use tracing::Instrument;
 use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::{CostMeter, CostRecord};
 use zb_shared::events::{DomainEvent, EventBridgeSink, EventSink, ORDER_FEED_RECEIVED};
-use zb_shared::feed::{FeedCounts, FeedRecord, FeedStatus};
+use zb_shared::feed::{FeedCounts, FeedRecord, FeedStatus, MAX_ORDERS_PER_FEED};
 use zb_shared::format::{Format, FormatRegistry};
 use zb_shared::http::{self, header};
 use zb_shared::idempotency::{self, Claim, StoredResponse};
@@ -194,6 +194,17 @@ fn check_request(
         ));
     }
     let count = orders.len();
+    if count > MAX_ORDERS_PER_FEED {
+        return Err(boxed_refuse(
+            ProblemKind::MalformedBody,
+            format!("the feed holds {count} orders; a feed may hold at most {MAX_ORDERS_PER_FEED}"),
+            FieldError::pointer(
+                format.orders_pointer.clone(),
+                format!("must hold at most {MAX_ORDERS_PER_FEED} orders; split the feed"),
+            ),
+            request_id,
+        ));
+    }
     // serde_json accepted it, so it is UTF-8.
     let text = String::from_utf8(bytes).map_err(|_| {
         boxed_refuse(
@@ -375,8 +386,10 @@ async fn accept<E: EventSink>(
             ..FeedCounts::default()
         },
         outcomes: Vec::new(),
+        outcome_pages: 0,
         failure: None,
         updated_at: received_at.clone(),
+        sweep_attempts: 0,
     };
     if let Err(e) = app.feeds.create(&record, &body, meter).await {
         release(app, &caller.partner_id, idem_key.as_deref(), meter).await;

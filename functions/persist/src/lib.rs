@@ -11,10 +11,10 @@ use std::sync::Arc;
 use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::CostMeter;
 use zb_shared::events::{DomainEvent, EventBridgeSink, EventSink, ORDERS_PERSISTED};
-use zb_shared::feed::{summarize, Outcome};
+use zb_shared::feed::{summarize, FeedStatus, Outcome};
 use zb_shared::format::FormatRegistry;
 use zb_shared::order::IndexedOrder;
-use zb_shared::pipeline::{run_step, Persisted, StepError, Transformed};
+use zb_shared::pipeline::{carry, open, run_step, Persisted, RejectionBatch, StepError, Transformed};
 use zb_shared::rejection::{Rejection, RejectionCode, Stage};
 use zb_shared::store::{FeedStore, FeedUpdate, OrderStore, PutOutcome, StoreError, StoredOrder};
 
@@ -60,10 +60,11 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
         &app.function_name,
         &event.context.request_id,
         feed,
-        input.orders.len(),
+        input.valid_count,
         &meter,
         async {
             let format = app.formats.get(&feed.format)?;
+            let batch = open(&app.feeds, feed, input.batch, &meter).await?;
             let now = zb_shared::time::format_utc(app.clock.now());
             let write = |o: &IndexedOrder| {
                 let stored = StoredOrder {
@@ -105,14 +106,14 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
                     Ok::<_, StoreError>(outcome)
                 }
             };
-            let results: Vec<Result<Written, StoreError>> = stream::iter(input.orders.iter())
+            let results: Vec<Result<Written, StoreError>> = stream::iter(batch.orders.iter())
                 .map(write)
                 .buffer_unordered(WRITE_CONCURRENCY)
                 .collect()
                 .await;
 
             let mut stored = Vec::new();
-            let mut rejections = input.rejections.clone();
+            let mut rejections = batch.rejections;
             for r in results {
                 match r? {
                     Written::Stored(index, seq, outcome) => stored.push((index, seq, outcome)),
@@ -127,7 +128,9 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
                     &feed.partner_id,
                     &feed.feed_id,
                     &FeedUpdate {
-                        status,
+                        // With rejections the feed is finished by RecordErrors,
+                        // once they are recorded.
+                        status: (status == FeedStatus::Completed).then_some(status),
                         counts,
                         outcomes,
                         failure: None,
@@ -157,13 +160,14 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
                 rejected = counts.rejected,
                 "persisted"
             );
+            let rejected_count = rejections.len();
             let out = Persisted {
                 feed: feed.clone(),
                 order_count: input.order_count,
                 status,
                 counts,
-                rejected_count: rejections.len(),
-                rejections,
+                rejected_count,
+                batch: carry(&app.feeds, feed, "persist", RejectionBatch { rejections }, &meter).await?,
             };
             Ok((out, vec![("OrdersPersisted", counts.persisted as f64)]))
         },

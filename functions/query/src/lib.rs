@@ -14,7 +14,8 @@ use zb_shared::cost::{CostMeter, CostRecord};
 use zb_shared::http::{self, Caller};
 use zb_shared::problem::{FieldError, Problem, ProblemKind};
 use zb_shared::store::{
-    DeliveryStore, ErrorLog, FeedStore, OrderStore, OutboxStore, Page, RateLimitStore, StoreError, StoredOrder,
+    outcome_cursor, outcome_page_of, DeliveryStore, ErrorLog, FeedStore, OrderStore, OutboxStore, Page, RateLimitStore,
+    StoreError, StoredOrder,
 };
 
 mod deliveries;
@@ -162,7 +163,7 @@ async fn route(app: &App, req: &ApiGatewayV2httpRequest, caller: &Caller, meter:
     let route_key = req.route_key.as_deref().unwrap_or_default();
     let param = |name: &str| req.path_parameters.get(name).map(String::as_str).unwrap_or_default();
     match route_key {
-        "GET /v1/feeds/{feedId}" => get_feed(app, caller, param("feedId"), meter).await,
+        "GET /v1/feeds/{feedId}" => get_feed(app, req, caller, param("feedId"), meter).await,
         "GET /v1/orders/{sequenceNumber}" => get_order(app, caller, param("sequenceNumber"), meter).await,
         "GET /v1/orders" => list_orders(app, req, caller, meter).await,
         "GET /v1/errors" => list_errors(app, req, caller, meter).await,
@@ -173,11 +174,40 @@ async fn route(app: &App, req: &ApiGatewayV2httpRequest, caller: &Caller, meter:
     }
 }
 
-async fn get_feed(app: &App, caller: &Caller, feed_id: &str, meter: &CostMeter) -> Answer {
+/// A feed with one page of its outcomes: the first, or the one `cursor`
+/// names. `nextCursor` leads to the next page, so the outcome list of any
+/// feed is retrievable while every item and answer stays small.
+async fn get_feed(
+    app: &App,
+    req: &ApiGatewayV2httpRequest,
+    caller: &Caller,
+    feed_id: &str,
+    meter: &CostMeter,
+) -> Answer {
     tracing::Span::current().record("feedId", feed_id);
     let Some(feed) = app.feeds.get(&caller.partner_id, feed_id, meter).await? else {
         return Ok(Err(not_found("feed")));
     };
+    let page = match req.query_string_parameters.first("cursor") {
+        None => 0,
+        Some(cursor) => match outcome_page_of(&caller.partner_id, feed_id, cursor, feed.outcome_pages) {
+            Ok(page) => page,
+            Err(_) => return Ok(Err(bad_cursor())),
+        },
+    };
+    let outcomes = if page == 0 {
+        feed.outcomes
+    } else {
+        match app.feeds.outcome_page(&caller.partner_id, feed_id, page, meter).await? {
+            Some(outcomes) => outcomes,
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "feed {feed_id} has no outcome page {page}"
+                )))
+            }
+        }
+    };
+    let next = (page + 1 < feed.outcome_pages).then(|| outcome_cursor(&caller.partner_id, feed_id, page + 1));
     let mut body = json!({
         "feedId": feed.feed_id,
         "status": feed.status,
@@ -187,7 +217,8 @@ async fn get_feed(app: &App, caller: &Caller, feed_id: &str, meter: &CostMeter) 
         "requestId": feed.request_id,
         "orderCount": feed.order_count,
         "counts": feed.counts,
-        "orders": feed.outcomes,
+        "orders": outcomes,
+        "nextCursor": next,
     });
     if let Some(failure) = feed.failure {
         body["failure"] = json!({"error": failure.error, "cause": failure.cause});
@@ -313,6 +344,7 @@ async fn list_errors(app: &App, req: &ApiGatewayV2httpRequest, caller: &Caller, 
                     "message": e.message,
                     "stage": e.stage,
                     "rawOrder": e.raw_order,
+                    "rawOrderRef": e.raw_order_ref,
                     "receivedAt": e.received_at,
                     "recordedAt": e.recorded_at,
                 })

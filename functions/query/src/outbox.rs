@@ -42,7 +42,7 @@ pub(crate) async fn read(
                 .map(|e| {
                     let notification = serde_json::from_str::<Value>(&e.body).unwrap_or(Value::String(e.body));
                     json!({
-                        "cursor": cursor_of(e.seq),
+                        "cursor": cursor_of(&caller.partner_id, e.seq),
                         "webhookId": e.webhook_id,
                         "type": e.event_type,
                         "createdAt": e.created_at,
@@ -52,7 +52,7 @@ pub(crate) async fn read(
                 .collect();
             json!({"items": items, "nextCursor": p.cursor, "hasMore": p.has_more})
         })
-        .map_err(|_| bad_parameter("cursor", "not a cursor this API issued")))
+        .map_err(|_| super::bad_cursor()))
 }
 
 fn bad_body(pointer: &str, detail: &str) -> Problem {
@@ -79,6 +79,6 @@ pub(crate) async fn ack(
     };
     let acked = store.ack(&caller.partner_id, cursor, meter).await?;
     Ok(acked
-        .map(|seq| json!({"acknowledged": cursor_of(seq)}))
+        .map(|seq| json!({"acknowledged": cursor_of(&caller.partner_id, seq)}))
         .map_err(|_| bad_body("/cursor", "not a cursor this API issued for this outbox")))
 }

@@ -1,22 +1,29 @@
 //! Transform: maps valid orders to the canonical order and applies the
-//! canonical rules. Pure computation: no AWS calls.
+//! canonical rules. Pure computation; it touches DynamoDB only to read or
+//! write a batch too large to travel in the state machine's message.
 
 use lambda_runtime::LambdaEvent;
 use std::sync::Arc;
 use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::CostMeter;
 use zb_shared::format::FormatRegistry;
-use zb_shared::pipeline::{run_step, StepError, Transformed, Validated};
+use zb_shared::pipeline::{carry, open, run_step, CanonicalBatch, StepError, Transformed, Validated};
+use zb_shared::store::FeedStore;
 
 pub struct App {
+    pub feeds: FeedStore,
     pub formats: FormatRegistry,
     pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
 
 impl App {
-    pub fn from_env() -> Result<Self, lambda_runtime::Error> {
+    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
         Ok(Self {
+            feeds: FeedStore::new(
+                zb_shared::aws::dynamodb_client().await,
+                zb_shared::config::required_env("FEEDS_TABLE")?,
+            ),
             formats: FormatRegistry::builtin()?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("transform"),
@@ -27,25 +34,37 @@ impl App {
 pub async fn handler(app: &App, event: LambdaEvent<Validated>) -> Result<Transformed, StepError> {
     let input = event.payload;
     let meter = CostMeter::default();
-    let orders = input.valid.len();
+    let feed = &input.feed;
     run_step(
         &app.function_name,
         &event.context.request_id,
-        &input.feed,
-        orders,
+        feed,
+        input.valid_count,
         &meter,
         async {
-            let format = app.formats.get(&input.feed.format)?;
-            let mapped = zb_shared::transform::transform_feed(&format, &input.valid, app.clock.now());
-            let mut rejections = input.rejections.clone();
+            let format = app.formats.get(&feed.format)?;
+            let batch = open(&app.feeds, feed, input.batch, &meter).await?;
+            let mapped = zb_shared::transform::transform_feed(&format, &batch.valid, app.clock.now());
+            let mut rejections = batch.rejections;
             rejections.extend(mapped.rejections);
             rejections.sort_by_key(|r| r.index);
             tracing::info!(mapped = mapped.orders.len(), rejected = rejections.len(), "transformed");
             let out = Transformed {
-                feed: input.feed.clone(),
+                feed: feed.clone(),
                 order_count: input.order_count,
-                orders: mapped.orders,
-                rejections,
+                valid_count: mapped.orders.len(),
+                rejected_count: rejections.len(),
+                batch: carry(
+                    &app.feeds,
+                    feed,
+                    "transform",
+                    CanonicalBatch {
+                        orders: mapped.orders,
+                        rejections,
+                    },
+                    &meter,
+                )
+                .await?,
             };
             Ok((out, vec![]))
         },

@@ -8,6 +8,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     zb_shared::telemetry::init();
-    let app = transform::App::from_env()?;
+    let app = transform::App::from_env().await?;
     run(service_fn(|event| transform::handler(&app, event))).await
 }

@@ -1,10 +1,11 @@
 //! Validate: reads the feed body ingest stored, checks each order against
-//! the partner format's JSON Schema, and splits valid from rejected.
+//! the partner format's JSON Schema, and splits valid from rejected. A
+//! large batch is staged beside the body rather than returned inline.
 
 use lambda_runtime::LambdaEvent;
 use zb_shared::cost::CostMeter;
 use zb_shared::format::FormatRegistry;
-use zb_shared::pipeline::{run_step, FeedRef, StepError, Validated};
+use zb_shared::pipeline::{carry, run_step, FeedRef, StepError, ValidBatch, Validated};
 use zb_shared::store::FeedStore;
 
 pub struct App {
@@ -47,11 +48,17 @@ pub async fn handler(app: &App, event: LambdaEvent<FeedRef>) -> Result<Validated
             rejected = split.rejections.len(),
             "validated"
         );
+        let (valid_count, rejected_count) = (split.valid.len(), split.rejections.len());
+        let batch = ValidBatch {
+            valid: split.valid,
+            rejections: split.rejections,
+        };
         let out = Validated {
             feed: feed.clone(),
             order_count: split.total,
-            valid: split.valid,
-            rejections: split.rejections,
+            valid_count,
+            rejected_count,
+            batch: carry(&app.feeds, &feed, "validate", batch, &meter).await?,
         };
         Ok((out, vec![]))
     })

@@ -82,7 +82,8 @@ async fn all_steps_succeed_without_rejections() {
     assert_eq!(invoker.calls_to("zb-transform")[0]["validRecords"], 5);
     assert!(invoker.calls_to("zb-recorderror").is_empty());
     let scheduled = history.iter().find(|e| e.r#type == "TaskScheduled").unwrap();
-    assert_eq!(scheduled.details["timeoutInSeconds"], 20);
+    // 16 s: 5 tasks on the longest path x 3 tries stay inside the 290 s execution timeout.
+    assert_eq!(scheduled.details["timeoutInSeconds"], 16);
     assert_eq!(*types(&history).last().unwrap(), "ExecutionSucceeded");
 }
 
@@ -206,4 +207,36 @@ async fn non_transient_transform_failure_is_caught_recorded_and_fails_the_feed()
     let last = history.last().unwrap();
     assert_eq!(last.r#type, "ExecutionFailed");
     assert_eq!(last.details["error"], "FeedFailed");
+}
+
+#[tokio::test]
+async fn a_failing_record_errors_is_caught_and_the_feed_is_marked_failed() {
+    // RecordErrors fails with an error no Retry matches: its Catch hands
+    // the input plus $.recordFailure to MarkFeedFailed (the same function),
+    // and the execution ends in FeedFailed rather than failing uncaught.
+    let invoker = pipeline(2).then(
+        "zb-recorderror",
+        [Reply::Fail(
+            "StoreError",
+            "{\"errorMessage\":\"Item size has exceeded the maximum allowed size\",\"errorType\":\"StoreError\"}",
+        )],
+    );
+    let (outcome, history) = execute(&invoker).await;
+    assert_eq!(
+        entered(&history),
+        [
+            "Validate",
+            "Transform",
+            "Persist",
+            "HasRejections",
+            "RecordErrors",
+            "MarkFeedFailed",
+            "FeedFailed"
+        ]
+    );
+    let calls = invoker.calls_to("zb-recorderror");
+    assert_eq!(calls.len(), 2, "RecordErrors once, then MarkFeedFailed");
+    assert_eq!(calls[1]["recordFailure"]["Error"], "StoreError");
+    assert_eq!(calls[1]["rejectedCount"], 2, "MarkFeedFailed gets RecordErrors' input");
+    assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome:?}");
 }

@@ -51,7 +51,7 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
     };
     match target.split_once('.') {
         Some(("AWSStepFunctions", op)) => respond("1.0", s.sfn.call(op, &body).await),
-        Some(("AWSEvents", "PutEvents")) => respond("1.1", s.events.put_events(&body).await),
+        Some(("AWSEvents", "PutEvents")) => respond("1.1", s.events.put_events(caller(&headers), &body).await),
         Some(("AWSEvents", op)) => respond("1.1", s.events.call(op, &body)),
         _ => respond(
             "1.1",
@@ -61,6 +61,14 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
             )),
         ),
     }
+}
+
+/// The access key id a SigV4-signed request names (`Credential=<id>/...`):
+/// not checked, only recorded, as CloudTrail records it.
+fn caller(headers: &HeaderMap) -> Option<&str> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let (_, credential) = auth.split_once("Credential=")?;
+    credential.split('/').next().filter(|id| !id.is_empty())
 }
 
 fn lambda_error(status: StatusCode, kind: &'static str, message: String) -> Response {
@@ -128,5 +136,26 @@ async fn lambda_invoke(
             "InvalidParameterValueException",
             format!("invalid invocation type {other}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caller_is_the_access_key_id_of_the_signature() {
+        let mut h = HeaderMap::new();
+        assert_eq!(caller(&h), None);
+        h.insert(
+            "authorization",
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/events/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=abc",
+            ),
+        );
+        assert_eq!(caller(&h), Some("AKIDEXAMPLE"));
+        h.insert("authorization", HeaderValue::from_static("Bearer x"));
+        assert_eq!(caller(&h), None);
     }
 }

@@ -85,6 +85,8 @@ pub enum CloudError {
     StateMachine(#[from] crate::sfn::SfnError),
     #[error("function {function}: binary {path} not found; build with `cargo build --release` (make run does it)")]
     MissingBinary { function: String, path: String },
+    #[error("fault for {target}: {detail}")]
+    Fault { target: String, detail: String },
     #[error("seeding partners from {path}: {detail}")]
     Seed { path: String, detail: String },
 }
@@ -306,6 +308,40 @@ impl Running {
     }
 }
 
+/// Runs a Schedule event: every period (scaled by the time scale) an
+/// asynchronous invocation of the function with EventBridge's Scheduled
+/// Event (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html),
+/// as the rule SAM creates would send it. The first run is one period after
+/// start, as a new rate rule's is.
+fn spawn_schedule(services: Arc<Services>, schedule: crate::template::Schedule) -> tokio::task::JoinHandle<()> {
+    let period = schedule.every.mul_f64(services.time_scale.max(1e-6));
+    tracing::info!(function = %schedule.function, expression = %schedule.expression, ?period, "schedule");
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticks.tick().await;
+            let event = serde_json::json!({
+                "version": "0",
+                "id": uuid::Uuid::new_v4().to_string(),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": crate::template::ACCOUNT,
+                "time": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "region": crate::template::REGION,
+                "resources": [format!(
+                    "arn:aws:events:{}:{}:rule/{}",
+                    crate::template::REGION,
+                    crate::template::ACCOUNT,
+                    schedule.rule
+                )],
+                "detail": {},
+            });
+            services.invoke_async(&schedule.function, event.to_string().into_bytes());
+        }
+    })
+}
+
 /// Binds 127.0.0.1:`port` (0 = any free port) and returns the listener and its URL.
 async fn bind(what: &'static str, port: u16) -> Result<(TcpListener, String), CloudError> {
     let err = |source| CloudError::Bind { what, port, source };
@@ -383,18 +419,6 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
     }
     let (log_tx, logs) = tokio::sync::mpsc::unbounded_channel();
     let host = LambdaHost::new(specs, log_tx);
-    for (function, fault) in &config.faults {
-        let name = model
-            .function(function)
-            .map(|f| f.name.clone())
-            .unwrap_or_else(|| function.clone());
-        let (error_type, times) = match fault.split_once('*') {
-            Some((e, n)) => (e, n.parse().ok()),
-            None => (fault.as_str(), None),
-        };
-        host.inject_fault(&name, error_type, times);
-        tracing::warn!(%name, %error_type, ?times, "fault injected");
-    }
     let sfn = StepFunctions::new(
         &model.state_machines,
         Arc::new(HostPort(host.clone())),
@@ -412,6 +436,46 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         dead_letters.clone(),
         config.time_scale,
     )?);
+    for (target, fault) in &config.faults {
+        let (error_type, times) = match fault.split_once('*') {
+            Some((e, n)) => (
+                e,
+                Some(n.parse::<u32>().map_err(|_| CloudError::Fault {
+                    target: target.clone(),
+                    detail: format!("{n:?} is not a whole count (ErrorType*count)"),
+                })?),
+            ),
+            None => (fault.as_str(), None),
+        };
+        // A rule's fault makes every delivery to its targets fail: the event
+        // is retried, then dead-lettered. A state machine's makes
+        // StartExecution fail: an execution that never starts. Anything else
+        // names a function.
+        if let Some(rule) = model
+            .rules
+            .iter()
+            .find(|r| &r.logical_id == target || &r.name == target || &r.arn == target)
+        {
+            events.inject_target_fault(&rule.arn, &format!("injected fault: {error_type}"));
+            tracing::warn!(rule = %rule.name, %error_type, "target fault injected");
+            continue;
+        }
+        if let Some(machine) = model
+            .state_machines
+            .iter()
+            .find(|m| &m.logical_id == target || &m.name == target || &m.arn == target)
+        {
+            sfn.inject_start_fault(&machine.arn, error_type, times);
+            tracing::warn!(machine = %machine.name, %error_type, ?times, "StartExecution fault injected");
+            continue;
+        }
+        let name = model
+            .function(target)
+            .map(|f| f.name.clone())
+            .unwrap_or_else(|| target.clone());
+        host.inject_fault(&name, error_type, times);
+        tracing::warn!(%name, %error_type, ?times, "fault injected");
+    }
     let services = Arc::new(Services {
         model: model.clone(),
         host: host.clone(),
@@ -423,6 +487,9 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
     let _ = targets.services.set(Arc::downgrade(&services));
 
     let mut servers = Vec::new();
+    for schedule in &model.schedules {
+        servers.push(spawn_schedule(services.clone(), schedule.clone()));
+    }
     let aws_router = crate::aws_api::router(services.clone());
     servers.push(tokio::spawn(async move {
         let _ = axum::serve(aws_listener, aws_router).await;

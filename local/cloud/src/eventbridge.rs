@@ -1,7 +1,9 @@
 //! EventBridge: PutEvents with per-entry validation, custom buses, rules from
 //! the template and from the API (see `rules_api`), pattern matching, and
 //! delivery to Lambda (async) and Step Functions targets with the target's
-//! retry policy and a dead-letter log for what could not be delivered.
+//! retry policy and a dead-letter log for what could not be delivered. The
+//! last accepted events stay readable ([`EventBridge::accepted`]), with the
+//! access key that sent each, for tests that observe what was published.
 
 mod rules_api;
 
@@ -10,9 +12,9 @@ use crate::origin::Origin;
 use crate::template::{Rule, Target, TargetKind, ACCOUNT, REGION};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use zb_event_pattern::{input_path, InputTransformer, Pattern, TransformContext};
 
@@ -21,6 +23,21 @@ pub use rules_api::RuleSwap;
 /// PutEvents limits, as AWS documents them.
 const MAX_ENTRIES: usize = 10;
 const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// How many accepted events the journal keeps (the oldest go first).
+const JOURNAL_LEN: usize = 1000;
+
+/// One event PutEvents accepted, as the bus received it: what CloudTrail
+/// and an archive would show on AWS, readable here through
+/// [`EventBridge::accepted`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// The access key id that signed the request (SigV4 `Credential=`),
+    /// when it was signed.
+    pub caller: Option<String>,
+    pub bus: String,
+    /// The event as EventBridge delivers it to targets.
+    pub event: Value,
+}
 
 /// Where matched events go. The cloud implements it with its Lambda host
 /// and Step Functions engine.
@@ -64,6 +81,11 @@ pub struct EventBridge {
     deliver: Arc<dyn Deliver>,
     dead_letters: PathBuf,
     time_scale: f64,
+    /// The last [`JOURNAL_LEN`] accepted events, oldest first.
+    journal: Mutex<VecDeque<Accepted>>,
+    /// Rules (by ARN) whose every target delivery fails, with the reason:
+    /// fault injection of "a target that exhausts its retries".
+    target_faults: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,11 +113,50 @@ impl EventBridge {
             deliver,
             dead_letters,
             time_scale,
+            journal: Mutex::new(VecDeque::new()),
+            target_faults: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The PutEvents operation.
-    pub async fn put_events(&self, body: &Value) -> Result<Value, ApiError> {
+    /// Makes every delivery to `rule_arn`'s targets fail with `reason`, so
+    /// each event is retried as the target's RetryPolicy says and then
+    /// dead-lettered.
+    pub fn inject_target_fault(&self, rule_arn: &str, reason: &str) {
+        let mut faults = self.target_faults.lock().unwrap_or_else(|e| e.into_inner());
+        faults.insert(rule_arn.to_string(), reason.to_string());
+    }
+
+    /// The events PutEvents accepted lately (at most the last 1,000), oldest first.
+    pub fn accepted(&self) -> Vec<Accepted> {
+        self.journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn record(&self, caller: Option<&str>, event: &Value) {
+        let mut event = event.clone();
+        let bus = event
+            .as_object_mut()
+            .and_then(|o| o.remove("__bus"))
+            .and_then(|b| b.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        if journal.len() == JOURNAL_LEN {
+            journal.pop_front();
+        }
+        journal.push_back(Accepted {
+            caller: caller.map(str::to_string),
+            bus,
+            event,
+        });
+    }
+
+    /// The PutEvents operation, for the request signed by `caller` (an
+    /// access key id) if it was signed.
+    pub async fn put_events(&self, caller: Option<&str>, body: &Value) -> Result<Value, ApiError> {
         let entries = body
             .get("Entries")
             .and_then(Value::as_array)
@@ -117,6 +178,7 @@ impl EventBridge {
             match self.accept(entry) {
                 Ok(event) => {
                     results.push(json!({"EventId": event["id"]}));
+                    self.record(caller, &event);
                     self.route(event);
                 }
                 Err((code, message)) => {
@@ -197,8 +259,20 @@ impl EventBridge {
                 let event = event.clone();
                 let dead_letters = self.dead_letters.clone();
                 let scale = self.time_scale;
+                let fault = self
+                    .target_faults
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&rule.arn)
+                    .cloned();
                 tokio::spawn(async move {
-                    deliver_with_retry(deliver, &rule, &target, payload, &event, dead_letters, scale).await;
+                    let delivery = Delivery {
+                        deliver,
+                        rule: &rule,
+                        target: &target,
+                        fault,
+                    };
+                    delivery.with_retry(payload, &event, dead_letters, scale).await;
                 });
             }
         }
@@ -268,36 +342,43 @@ fn target_input(target: &Target, event: &Value, rule: &Rule) -> Result<String, S
     Ok(event.to_string())
 }
 
-/// EventBridge retries failed deliveries with exponential backoff until the
-/// retry count or the event age runs out, then dead-letters the event.
-async fn deliver_with_retry(
+/// One event's delivery to one target.
+struct Delivery<'a> {
     deliver: Arc<dyn Deliver>,
-    rule: &Rule,
-    target: &Target,
-    payload: String,
-    event: &Value,
-    dead_letters: PathBuf,
-    time_scale: f64,
-) {
-    let started = std::time::Instant::now();
-    let mut attempt = 0u32;
-    loop {
-        let result = match &target.kind {
-            TargetKind::Lambda { function } => deliver.invoke_async(function, payload.clone().into_bytes()).await,
-            TargetKind::StateMachine { arn } => deliver.start_execution(arn, payload.clone()).await,
-        };
-        let error = match result {
-            Ok(()) => return,
-            Err(e) => e,
-        };
-        let age = started.elapsed().as_secs_f64() / time_scale.max(1e-6);
-        if attempt >= target.max_retries || age >= target.max_event_age_secs as f64 {
-            write_dead_letter(&dead_letters, rule, target, event, &error);
-            return;
+    rule: &'a Rule,
+    target: &'a Target,
+    /// An injected fault: every attempt fails with it.
+    fault: Option<String>,
+}
+
+impl Delivery<'_> {
+    /// EventBridge retries failed deliveries with exponential backoff until
+    /// the retry count or the event age runs out, then dead-letters the event.
+    async fn with_retry(&self, payload: String, event: &Value, dead_letters: PathBuf, time_scale: f64) {
+        let (rule, target) = (self.rule, self.target);
+        let started = std::time::Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let result = match (&self.fault, &target.kind) {
+                (Some(fault), _) => Err(fault.clone()),
+                (None, TargetKind::Lambda { function }) => {
+                    self.deliver.invoke_async(function, payload.clone().into_bytes()).await
+                }
+                (None, TargetKind::StateMachine { arn }) => self.deliver.start_execution(arn, payload.clone()).await,
+            };
+            let error = match result {
+                Ok(()) => return,
+                Err(e) => e,
+            };
+            let age = started.elapsed().as_secs_f64() / time_scale.max(1e-6);
+            if attempt >= target.max_retries || age >= target.max_event_age_secs as f64 {
+                write_dead_letter(&dead_letters, rule, target, event, &error);
+                return;
+            }
+            attempt += 1;
+            let backoff = (2f64.powi(attempt as i32 - 1)).min(60.0) * time_scale;
+            tokio::time::sleep(Duration::from_secs_f64(backoff)).await;
         }
-        attempt += 1;
-        let backoff = (2f64.powi(attempt as i32 - 1)).min(60.0) * time_scale;
-        tokio::time::sleep(Duration::from_secs_f64(backoff)).await;
     }
 }
 

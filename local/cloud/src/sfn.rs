@@ -92,6 +92,8 @@ pub struct StepFunctions {
     invoker: Invoker,
     state_dir: PathBuf,
     time_scale: f64,
+    /// Injected StartExecution failures per state machine ARN: (error, times left; None = always).
+    start_faults: Mutex<HashMap<String, (&'static str, Option<u32>)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +125,7 @@ impl StepFunctions {
             invoker,
             state_dir,
             time_scale,
+            start_faults: Mutex::new(HashMap::new()),
         });
         sfn.load_saved();
         Ok(sfn)
@@ -259,6 +262,50 @@ impl StepFunctions {
     }
 
     /// Starts an execution; returns it so sync callers can wait.
+    /// Makes the next `times` (None: every) StartExecution of a machine fail
+    /// with a server-side error AWS documents for every Step Functions
+    /// action (ServiceUnavailable 503, ThrottlingException or
+    /// InternalFailure), as an outage would: the fault test's "an execution
+    /// that never starts".
+    pub fn inject_start_fault(&self, sm_arn: &str, error: &str, times: Option<u32>) {
+        let error = match error {
+            "ThrottlingException" => "ThrottlingException",
+            "InternalFailure" => "InternalFailure",
+            _ => "ServiceUnavailable",
+        };
+        let mut faults = self
+            .start_faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        faults.insert(sm_arn.to_string(), (error, times));
+    }
+
+    fn take_start_fault(&self, sm_arn: &str) -> Option<ApiError> {
+        let mut faults = self
+            .start_faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (error, left) = faults.get_mut(sm_arn)?;
+        let error = *error;
+        if let Some(n) = left {
+            if *n == 0 {
+                faults.remove(sm_arn);
+                return None;
+            }
+            *n -= 1;
+        }
+        let status = match error {
+            "ThrottlingException" => axum::http::StatusCode::BAD_REQUEST,
+            "InternalFailure" => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            _ => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        };
+        Some(ApiError {
+            status,
+            kind: error,
+            message: "injected fault: the execution was not started".into(),
+        })
+    }
+
     pub fn start(
         self: &Arc<Self>,
         sm_arn: &str,
@@ -266,6 +313,9 @@ impl StepFunctions {
         input: Option<&str>,
     ) -> Result<Arc<Running>, ApiError> {
         let machine = self.machine(sm_arn)?;
+        if let Some(fault) = self.take_start_fault(&machine.def.arn) {
+            return Err(fault);
+        }
         let input_text = input.unwrap_or("{}").to_string();
         let input_json: Value = serde_json::from_str(&input_text).map_err(|e| {
             ApiError::new(
@@ -495,7 +545,7 @@ impl StepFunctions {
                     .filter(|r| r.state_machine_arn == sm.def.arn && filter.is_none_or(|f| r.status == f))
                     .map(|r| Self::summary(&r))
                     .collect();
-                Ok(page(body, &SFN_PAGING, "executions", matching))
+                page(body, &SFN_PAGING, "executions", matching)
             }
             "GetExecutionHistory" => {
                 let r = self.execution(required(body, "executionArn")?)?;
@@ -508,13 +558,13 @@ impl StepFunctions {
                 if body.get("reverseOrder") == Some(&Value::Bool(true)) {
                     events.reverse();
                 }
-                Ok(page(body, &SFN_PAGING, "events", events))
+                page(body, &SFN_PAGING, "events", events)
             }
             "CreateStateMachine" => self.create_machine(body),
             "UpdateStateMachine" => self.update_machine(body),
             "DeleteStateMachine" => self.delete_machine(body),
             "DescribeStateMachine" => self.describe_machine(body),
-            "ListStateMachines" => Ok(self.list_machines(body)),
+            "ListStateMachines" => self.list_machines(body),
             "ValidateStateMachineDefinition" => validate_definition(body),
             "TestState" => self.test_state(body).await,
             other => Err(ApiError::new(

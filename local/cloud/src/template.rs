@@ -128,6 +128,54 @@ pub struct StateMachineDef {
     pub definition_path: Option<PathBuf>,
 }
 
+/// A function's `Schedule` event: SAM makes it an EventBridge rule on the
+/// default bus with a ScheduleExpression, targeting the function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// `<function logical id><event id>`, as SAM names the rule.
+    pub rule: String,
+    pub function: String,
+    /// The period of `rate(N unit)`.
+    pub every: std::time::Duration,
+    pub expression: String,
+}
+
+/// `rate(value unit)` as EventBridge documents it: a positive whole value,
+/// the singular unit for 1 and the plural otherwise
+/// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-rate-expressions).
+/// Cron expressions are refused by name: the local cloud runs rates only.
+pub fn parse_rate(expression: &str) -> Result<std::time::Duration, String> {
+    let inner = expression
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| {
+            if expression.starts_with("cron(") {
+                format!("{expression}: cron expressions are not emulated (rate(...) is)")
+            } else {
+                format!("{expression}: not a rate(value unit) expression")
+            }
+        })?;
+    let (value, unit) = inner
+        .split_once(' ')
+        .ok_or_else(|| format!("{expression}: a rate needs a value and a unit"))?;
+    let value: u64 = value
+        .parse()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("{expression}: the value must be a positive whole number"))?;
+    let seconds = match (value, unit) {
+        (1, "minute") | (2.., "minutes") => 60,
+        (1, "hour") | (2.., "hours") => 3600,
+        (1, "day") | (2.., "days") => 86_400,
+        _ => {
+            return Err(format!(
+                "{expression}: the unit must be minute(s), hour(s) or day(s), singular for 1"
+            ))
+        }
+    };
+    Ok(std::time::Duration::from_secs(value * seconds))
+}
+
 /// What the local cloud runs.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -138,6 +186,7 @@ pub struct Model {
     pub buses: Vec<String>,
     pub rules: Vec<Rule>,
     pub state_machines: Vec<StateMachineDef>,
+    pub schedules: Vec<Schedule>,
     /// Resources read but not emulated, with why: printed at start-up.
     pub not_emulated: Vec<String>,
 }
@@ -486,6 +535,41 @@ fn check_props(id: &str, kind: &str, props: Option<&Value>, allowed: &[&str]) ->
 
 /// SAM's Globals rules: scalars from the resource win, maps merge key by
 /// key (recursively), lists are appended after the global entries.
+/// A function's Schedule event (SAM's AWS::Serverless::Function
+/// EventSource Schedule: Schedule, Description, Enabled, State, Name, Input).
+fn schedule_event(id: &str, kind: &str, ev_id: &str, ev: &Json, function: &str) -> Result<Schedule, TemplateError> {
+    let ep = ev.get("Properties").cloned().unwrap_or(json!({}));
+    let refuse = |detail: String| unsupported(id, kind, format!("event {ev_id}: {detail}"));
+    for key in ep
+        .as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if !["Schedule", "Description", "Enabled", "State", "Name"].contains(&key.as_str()) {
+            return Err(refuse(format!("property {key} is not supported")));
+        }
+    }
+    let expression = ep
+        .get("Schedule")
+        .and_then(Json::as_str)
+        .ok_or_else(|| refuse("Schedule is required".into()))?
+        .to_string();
+    let every = parse_rate(&expression).map_err(refuse)?;
+    let disabled = ep.get("Enabled").and_then(Json::as_bool) == Some(false)
+        || ep.get("State").and_then(Json::as_str) == Some("DISABLED");
+    if disabled {
+        return Err(refuse(
+            "a disabled schedule is not supported; remove the event instead".into(),
+        ));
+    }
+    Ok(Schedule {
+        rule: format!("{id}{ev_id}"),
+        function: function.to_string(),
+        every,
+        expression,
+    })
+}
+
 fn merge_globals(globals: Option<&Value>, own: Option<&Value>) -> Value {
     fn merge(global: &Value, own: &Value) -> Value {
         match (global, own) {
@@ -638,11 +722,15 @@ pub fn parse(
                 if let Some(Json::Object(events)) = p.get("Events") {
                     for (ev_id, ev) in events {
                         let ty = ev.get("Type").and_then(Json::as_str).unwrap_or_default();
+                        if ty == "Schedule" {
+                            model.schedules.push(schedule_event(id, kind, ev_id, ev, &name)?);
+                            continue;
+                        }
                         if ty != "HttpApi" {
                             return Err(unsupported(
                                 id,
                                 kind,
-                                format!("event {ev_id}: type {ty} is not supported (HttpApi is)"),
+                                format!("event {ev_id}: type {ty} is not supported (HttpApi and Schedule are)"),
                             ));
                         }
                         let ep = ev.get("Properties").cloned().unwrap_or(json!({}));

@@ -21,7 +21,10 @@ fn key(partner_id: &str, delivery_id: &str) -> Item {
 }
 
 /// A list cursor carries the deliveryId to start after.
-const CURSOR: CursorKeys = CursorKeys(&[("k", "deliveryId", KeyType::S)]);
+const CURSOR: CursorKeys = CursorKeys {
+    listing: "deliveries",
+    keys: &[("k", "deliveryId", KeyType::S)],
+};
 
 impl DeliveryStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
@@ -168,7 +171,7 @@ impl DeliveryStore {
         limit: i32,
         meter: &CostMeter,
     ) -> Result<Result<Page<Delivery>, BadCursor>, StoreError> {
-        let Ok(start) = CURSOR.start_key(cursor, ("partnerId", partner_id)) else {
+        let Ok(start) = CURSOR.start_key(cursor, ("partnerId", partner_id), "deliveryId", from..) else {
             return Ok(Err(BadCursor));
         };
         // DynamoDB refuses an empty key value: no lower bound then.
@@ -199,7 +202,9 @@ impl DeliveryStore {
             .send()
             .await
             .metered(meter)?;
-        CURSOR.page(out.items, out.last_evaluated_key.as_ref()).map(Ok)
+        CURSOR
+            .page(partner_id, out.items, out.last_evaluated_key.as_ref())
+            .map(Ok)
     }
 
     /// Every delivery of the partner with `status` from `from` on (all pages).

@@ -6,17 +6,18 @@
 use super::{corrupt, query_between, to_item, BadCursor, CursorKeys, KeyType, Metered, Page, StoreError};
 use crate::cost::CostMeter;
 use crate::rejection::{RejectionCode, Stage};
-use aws_sdk_dynamodb::types::{PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 pub const ERROR_TTL_SECS: i64 = 30 * 24 * 60 * 60;
-/// BatchWriteItem takes at most 25 items.
-const BATCH: usize = 25;
-/// Rounds of re-sending UnprocessedItems before giving up as transient.
-const UNPROCESSED_ROUNDS: u32 = 5;
+/// The largest raw order copied into an error item; a larger one is kept
+/// by reference to the stored body.
+pub const RAW_ORDER_MAX_BYTES: usize = 16 * 1024;
 /// A query cursor carries the sort key to start after.
-const CURSOR: CursorKeys = CursorKeys(&[("k", "sk", KeyType::S)]);
+const CURSOR: CursorKeys = CursorKeys {
+    listing: "errors",
+    keys: &[("k", "sk", KeyType::S)],
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,9 +32,14 @@ pub struct ErrorItem {
     pub field: String,
     pub message: String,
     pub stage: Stage,
-    /// The order exactly as the partner sent it (JSON text).
+    /// The order exactly as the partner sent it (JSON text), when it is at
+    /// most [`RAW_ORDER_MAX_BYTES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_order: Option<String>,
+    /// A larger order is not copied: this JSON Pointer names it in the
+    /// feed's stored body, so no error item nears DynamoDB's 400 KB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_order_ref: Option<String>,
     pub received_at: String,
     pub recorded_at: String,
     /// Epoch seconds; DynamoDB TTL deletes the item after it.
@@ -62,42 +68,15 @@ impl ErrorLog {
 
     /// Writes all items, 25 per batch, re-sending what DynamoDB left unprocessed.
     pub async fn record(&self, items: &[ErrorItem], meter: &CostMeter) -> Result<(), StoreError> {
-        for chunk in items.chunks(BATCH) {
-            let mut requests = Vec::with_capacity(chunk.len());
-            for item in chunk {
-                let put = PutRequest::builder()
-                    .set_item(Some(to_item(item)?))
-                    .build()
-                    .map_err(corrupt)?;
-                requests.push(WriteRequest::builder().put_request(put).build());
-            }
-            let mut round = 0;
-            while !requests.is_empty() {
-                if round > 0 {
-                    tokio::time::sleep(Duration::from_millis(50 * 2u64.pow(round))).await;
-                }
-                if round == UNPROCESSED_ROUNDS {
-                    return Err(StoreError::Transient(format!(
-                        "{} error records still unprocessed after {UNPROCESSED_ROUNDS} rounds",
-                        requests.len()
-                    )));
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .metered(meter)?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                round += 1;
-            }
+        let mut requests = Vec::with_capacity(items.len());
+        for item in items {
+            let put = PutRequest::builder()
+                .set_item(Some(to_item(item)?))
+                .build()
+                .map_err(corrupt)?;
+            requests.push(WriteRequest::builder().put_request(put).build());
         }
-        Ok(())
+        super::batch_write(&self.client, &self.table, requests, meter).await
     }
 
     /// The partner's errors received between `from` and `to` (inclusive).
@@ -113,7 +92,7 @@ impl ErrorLog {
         // Every SK for an instant `to` starts with `to#`, and '~' sorts after
         // '#' and every character of a feed id, so `to~` bounds them all.
         let upper = format!("{to}~");
-        let Ok(start) = CURSOR.start_key_within(cursor, ("partnerId", partner_id), "sk", from..=upper.as_str()) else {
+        let Ok(start) = CURSOR.start_key(cursor, ("partnerId", partner_id), "sk", from..=upper.as_str()) else {
             return Ok(Err(BadCursor));
         };
         let query = self.client.query().table_name(&self.table);
@@ -121,6 +100,8 @@ impl ErrorLog {
             .send()
             .await
             .metered(meter)?;
-        CURSOR.page(out.items, out.last_evaluated_key.as_ref()).map(Ok)
+        CURSOR
+            .page(partner_id, out.items, out.last_evaluated_key.as_ref())
+            .map(Ok)
     }
 }

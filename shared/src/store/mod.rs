@@ -14,11 +14,14 @@ mod orders;
 mod outbox;
 mod partners;
 mod rate_limits;
+mod stage;
 
-pub use cursor::{decode_cursor, encode_cursor, BadCursor, Page};
+pub use cursor::{BadCursor, Page, MAX_CURSOR_LEN};
 pub use deliveries::DeliveryStore;
-pub use error_log::{ErrorItem, ErrorLog, ERROR_TTL_SECS};
-pub use feeds::{FeedStore, FeedUpdate};
+pub use error_log::{ErrorItem, ErrorLog, ERROR_TTL_SECS, RAW_ORDER_MAX_BYTES};
+pub use feeds::{
+    outcome_cursor, outcome_page_of, pending_shard, FeedStore, FeedUpdate, PendingFeed, PENDING_INDEX, PENDING_SHARDS,
+};
 pub use idempotency::IdempotencyStore;
 pub use orders::{OrderStore, PutOutcome, StoredOrder};
 pub use outbox::{cursor_of, seq_of, OutboxEntry, OutboxPage, OutboxStore, OUTBOX_TTL_SECS};
@@ -79,6 +82,50 @@ pub(crate) fn query_between(
         .limit(limit)
         .set_exclusive_start_key(start)
         .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+}
+
+/// BatchWriteItem takes at most 25 items.
+const BATCH: usize = 25;
+/// Rounds of re-sending UnprocessedItems before giving up as transient.
+const UNPROCESSED_ROUNDS: u32 = 5;
+
+/// Writes `requests` to `table`, 25 per BatchWriteItem, re-sending what
+/// DynamoDB left unprocessed with a growing pause.
+pub(crate) async fn batch_write(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    requests: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+    meter: &crate::cost::CostMeter,
+) -> Result<(), StoreError> {
+    let mut all = requests.into_iter().peekable();
+    while all.peek().is_some() {
+        let mut requests: Vec<_> = all.by_ref().take(BATCH).collect();
+        let mut round = 0;
+        while !requests.is_empty() {
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50 * 2u64.pow(round))).await;
+            }
+            if round == UNPROCESSED_ROUNDS {
+                return Err(StoreError::Transient(format!(
+                    "{} items still unprocessed after {UNPROCESSED_ROUNDS} rounds",
+                    requests.len()
+                )));
+            }
+            let out = client
+                .batch_write_item()
+                .request_items(table, requests)
+                .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .metered(meter)?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            round += 1;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {

@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 pub const BY_EVENT_TIME: &str = "byEventTime";
 
 /// A byEventTime cursor carries the index key and the table's sort key.
-const CURSOR: CursorKeys = CursorKeys(&[("t", "eventTime", KeyType::S), ("s", "sequenceNumber", KeyType::N)]);
+const CURSOR: CursorKeys = CursorKeys {
+    listing: "orders",
+    keys: &[("t", "eventTime", KeyType::S), ("s", "sequenceNumber", KeyType::N)],
+};
 
 /// An order as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,7 +133,7 @@ impl OrderStore {
         limit: i32,
         meter: &CostMeter,
     ) -> Result<Result<Page<StoredOrder>, BadCursor>, StoreError> {
-        let Ok(start) = CURSOR.start_key_within(cursor, ("partnerId", partner_id), "eventTime", from..=to) else {
+        let Ok(start) = CURSOR.start_key(cursor, ("partnerId", partner_id), "eventTime", from..=to) else {
             return Ok(Err(BadCursor));
         };
         let query = self.client.query().table_name(&self.table).index_name(BY_EVENT_TIME);
@@ -138,6 +141,8 @@ impl OrderStore {
             .send()
             .await
             .metered(meter)?;
-        CURSOR.page(out.items, out.last_evaluated_key.as_ref()).map(Ok)
+        CURSOR
+            .page(partner_id, out.items, out.last_evaluated_key.as_ref())
+            .map(Ok)
     }
 }

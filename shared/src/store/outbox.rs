@@ -9,13 +9,11 @@
 //! acknowledging only moves ackedSeq, it never deletes.
 
 use super::{
-    classify, corrupt, decode_cursor, encode_cursor, from_items, n, num_attr, s, to_item, BadCursor, Metered,
-    StoreError,
+    classify, corrupt, from_items, n, num_attr, s, to_item, BadCursor, CursorKeys, KeyType, Metered, StoreError,
 };
 use crate::cost::CostMeter;
 use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// Retention of an outbox entry, acknowledged or not.
 pub const OUTBOX_TTL_SECS: i64 = 30 * 24 * 60 * 60;
@@ -48,16 +46,22 @@ pub struct OutboxPage {
     pub has_more: bool,
 }
 
-/// The opaque cursor of a position (the seq of the last entry read).
-pub fn cursor_of(seq: u64) -> String {
-    encode_cursor(&json!({"s": seq}))
+/// An outbox cursor carries a position: the seq of the last entry read.
+const CURSOR: CursorKeys = CursorKeys {
+    listing: "outbox",
+    keys: &[("s", "seq", KeyType::N)],
+};
+
+/// The opaque cursor of a position in `partner_id`'s outbox.
+pub fn cursor_of(partner_id: &str, seq: u64) -> String {
+    CURSOR.encode(partner_id, [seq.into()])
 }
 
-pub fn seq_of(cursor: &str) -> Result<u64, BadCursor> {
-    decode_cursor(cursor)?
-        .get("s")
-        .and_then(|v| v.as_u64())
-        .ok_or(BadCursor)
+/// The position of a cursor issued for `partner_id`'s outbox. Whether the
+/// partner could have been given it (not past its last entry) is for the
+/// caller to check against the meta item.
+pub fn seq_of(partner_id: &str, cursor: &str) -> Result<u64, BadCursor> {
+    num_attr(&CURSOR.decode(cursor, partner_id)?, "seq").ok_or(BadCursor)
 }
 
 #[derive(Debug, Clone)]
@@ -183,7 +187,8 @@ impl OutboxStore {
     }
 
     /// Up to `limit` entries after `cursor` (after the last acknowledged
-    /// entry when there is none), in order.
+    /// entry when there is none), in order. A cursor past the partner's
+    /// last entry was never issued: refused.
     pub async fn read(
         &self,
         partner_id: &str,
@@ -191,12 +196,14 @@ impl OutboxStore {
         limit: i32,
         meter: &CostMeter,
     ) -> Result<Result<OutboxPage, BadCursor>, StoreError> {
-        let after = match cursor {
-            Some(c) => match seq_of(c) {
-                Ok(s) => s,
-                Err(bad) => return Ok(Err(bad)),
-            },
-            None => self.meta(partner_id, meter).await?.acked_seq,
+        let Ok(seq) = cursor.map(|c| seq_of(partner_id, c)).transpose() else {
+            return Ok(Err(BadCursor));
+        };
+        let meta = self.meta(partner_id, meter).await?;
+        let after = match seq {
+            Some(s) if s > meta.last_seq => return Ok(Err(BadCursor)),
+            Some(s) => s,
+            None => meta.acked_seq,
         };
         let out = self
             .client
@@ -214,7 +221,7 @@ impl OutboxStore {
         let entries: Vec<OutboxEntry> = from_items(out.items)?;
         let last = entries.last().map_or(after, |e| e.seq);
         Ok(Ok(OutboxPage {
-            cursor: cursor_of(last),
+            cursor: cursor_of(partner_id, last),
             has_more: out.last_evaluated_key.is_some(),
             entries,
         }))
@@ -229,7 +236,7 @@ impl OutboxStore {
         cursor: &str,
         meter: &CostMeter,
     ) -> Result<Result<u64, BadCursor>, StoreError> {
-        let Ok(seq) = seq_of(cursor) else {
+        let Ok(seq) = seq_of(partner_id, cursor) else {
             return Ok(Err(BadCursor));
         };
         let meta = self.meta(partner_id, meter).await?;

@@ -381,7 +381,7 @@ impl EventBridge {
             .map(|c| rule_json(c))
             .collect();
         rules.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
-        Ok(page(body, &EVENTS_PAGING, "Rules", rules))
+        page(body, &EVENTS_PAGING, "Rules", rules)
     }
 
     /// Checks the template's rules without installing them.
@@ -523,13 +523,22 @@ mod tests {
         assert_eq!(targets["FailedEntries"][0]["TargetId"], "queue");
 
         let sent = eb
-            .put_events(&json!({"Entries": [
+            .put_events(Some("AKIDLOCAL"), &json!({"Entries": [
                 {"Source": "zerobeta.orders", "DetailType": "OrdersPersisted", "Detail": "{\"feedId\":\"f-9\"}", "EventBusName": "orders"},
                 {"Source": "zerobeta.orders", "DetailType": "OrdersRejected", "Detail": "{}", "EventBusName": "orders"}
             ]}))
             .await
             .unwrap();
         assert_eq!(sent["FailedEntryCount"], 0);
+        // The journal keeps both, with who sent them and on which bus.
+        let accepted = eb.accepted();
+        assert_eq!(accepted.len(), 2);
+        assert_eq!(accepted[0].caller.as_deref(), Some("AKIDLOCAL"));
+        assert_eq!(accepted[0].bus, "orders");
+        assert_eq!(accepted[0].event["detail-type"], "OrdersPersisted");
+        assert_eq!(accepted[0].event["detail"], json!({"feedId": "f-9"}));
+        assert_eq!(accepted[1].event["detail-type"], "OrdersRejected");
+        assert!(accepted[1].event.get("__bus").is_none());
         // Delivery runs in the background; a bounded wait for the one matching event.
         for _ in 0..200 {
             if !deliver.0.lock().unwrap().is_empty() {

@@ -179,7 +179,7 @@ impl StepFunctions {
         }))
     }
 
-    pub(super) fn list_machines(&self, body: &Value) -> Value {
+    pub(super) fn list_machines(&self, body: &Value) -> Result<Value, ApiError> {
         let machines = self.machines.read().unwrap_or_else(|e| e.into_inner());
         let mut sorted: Vec<&Arc<Machine>> = machines.values().collect();
         sorted.sort_by(|a, b| a.def.name.cmp(&b.def.name));
