@@ -6,7 +6,7 @@
 #   make bench          criterion benchmarks of the pipeline
 #   make build          release build of the whole workspace
 #   make sam-build      SAM build (needs `cargo lambda`)
-#   make run            the local cloud (zb up)
+#   make run            the local cloud (zb up), built with the `local` profile
 #   make fuzz           cargo-fuzz targets, FUZZ_SECONDS (200) each; not part of `make test`
 #   make clean          build outputs (distclean: also .venv/ and .cache/)
 #
@@ -28,13 +28,17 @@ export SAM_CLI_TELEMETRY := 0
 # Re-created automatically when tools/requirements.txt (the pinned versions) changes.
 TOOLS_STAMP := $(VENV)/.tools.stamp
 
-.PHONY: all tools fmt-check clippy lint-template test bench build sam-build run demo load release fuzz clean distclean
+.PHONY: all tools dynamodb-local fmt-check clippy lint-template test bench build sam-build run demo load local release fuzz clean distclean
 
 all: test
 
 # --------------------------------------------------------------------------- tools
 tools: $(TOOLS_STAMP)
 	@scripts/dynamodb-local install   # idempotent: instant when .cache/dynamodb-local exists
+
+# What the local cloud alone needs (make run, make demo): no Python tools.
+dynamodb-local:
+	@scripts/dynamodb-local install
 
 $(TOOLS_STAMP): tools/requirements.txt
 	rm -rf $(VENV)
@@ -87,21 +91,27 @@ sam-build: $(TOOLS_STAMP)
 # The local cloud in the foreground: the partner API on :3000, the AWS
 # endpoint (Step Functions, EventBridge, Lambda Invoke) on :4000, DynamoDB
 # Local on :8000. Ctrl-C stops everything. ARGS="--api-port 3100" etc.
-run: tools release
-	$(CARGO_TARGET_DIR)/release/zb up $(ARGS)
+run: dynamodb-local local
+	$(CARGO_TARGET_DIR)/local/zb up $(ARGS)
 
 # Starts a local cloud on free ports, posts every sample feed in
 # local/seed/feeds, waits for each execution and checks every outcome.
-demo: tools release
-	$(CARGO_TARGET_DIR)/release/zb demo $(ARGS)
+demo: dynamodb-local local
+	$(CARGO_TARGET_DIR)/local/zb demo $(ARGS)
 
 # 500 single-order feeds/s for 60 s against a local cloud on 127.0.0.1, then
-# reconciliation. Bounded in count and time; stops on its own.
-load: tools release
+# reconciliation. Bounded in count and time; stops on its own. The deployed
+# (release) profile: load and cold-start figures measure what AWS would run.
+load: dynamodb-local release
 	$(CARGO_TARGET_DIR)/release/zb load --rate 500 --seconds 60 $(ARGS)
 
 release:
 	cargo build --release --workspace --bins
+
+# The local cloud's own profile (Cargo.toml [profile.local]): built for a
+# newcomer's first `make run`, not for speed; zb runs the binaries beside it.
+local:
+	cargo build --profile local --workspace --bins
 
 # --------------------------------------------------------------------------- fuzz
 # cargo-fuzz targets (fuzz/, outside the workspace): each partner format's

@@ -379,7 +379,6 @@ async fn a_forged_next_token_is_invalid_token_to_the_aws_sdk() {
         .await
         .expect("ListStateMachines");
     let token = first.next_token().expect("a second page").to_string();
-    let arn = first.state_machines()[0].state_machine_arn().to_string();
     let second = sfn
         .list_state_machines()
         .max_results(1)
@@ -388,6 +387,10 @@ async fn a_forged_next_token_is_invalid_token_to_the_aws_sdk() {
         .await
         .expect("the real token is served");
     assert_eq!(second.state_machines().len(), 1);
+    // ListExecutions serves Standard machines only (StateMachineTypeNotSupported
+    // for Express): the webhook-delivery machine, on the second page by name.
+    let arn = second.state_machines()[0].state_machine_arn().to_string();
+    assert_eq!(second.state_machines()[0].r#type().as_str(), "STANDARD");
 
     let forged = [
         "forged".to_string(),

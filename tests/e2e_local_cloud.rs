@@ -61,53 +61,35 @@ async fn pipeline_arn(sfn: &aws_sdk_sfn::Client) -> String {
         .expect("an order-pipeline state machine")
 }
 
-/// The execution that processed a feed, once it has finished.
-async fn execution_of(
-    sfn: &aws_sdk_sfn::Client,
-    feed_id: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+/// The execution that processed a feed, once it has finished: read from the
+/// order pipeline's log group with FilterLogEvents, as ops read an Express
+/// execution on AWS ("Express Workflows don't record execution history in
+/// AWS Step Functions", https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html;
+/// ListExecutions answers StateMachineTypeNotSupported for them,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html).
+async fn execution_of(aws_url: &str, feed_id: &str) -> zb_local::express_logs::ExpressRun {
+    let config = sdk(aws_url).await;
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let group = zb_local::express_logs::log_group_of(&sfn, &pipeline_arn(&sfn).await)
+        .await
+        .expect("the pipeline's log group");
     let started = Instant::now();
-    let arn = pipeline_arn(sfn).await;
     loop {
-        let list = sfn
-            .list_executions()
-            .state_machine_arn(&arn)
-            .send()
+        if let Some(run) = zb_local::express_logs::finished_for_feed(&logs, &group, feed_id)
             .await
-            .expect("ListExecutions");
-        for e in list.executions() {
-            let d = sfn
-                .describe_execution()
-                .execution_arn(e.execution_arn())
-                .send()
-                .await
-                .expect("DescribeExecution");
-            if d.input().unwrap_or_default().contains(feed_id) && d.status().as_str() != "RUNNING" {
-                return d;
-            }
+            .expect("FilterLogEvents")
+        {
+            return run;
         }
         assert!(started.elapsed() < WAIT, "no finished execution for feed {feed_id}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-async fn history(sfn: &aws_sdk_sfn::Client, arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let page = sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("GetExecutionHistory");
-        events.extend(page.events().iter().cloned());
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return events;
-        }
-    }
+/// The lines of one type in an execution's log.
+fn lines_of<'a>(run: &'a zb_local::express_logs::ExpressRun, event_type: &str) -> Vec<&'a Value> {
+    run.lines.iter().filter(|l| l["type"] == event_type).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +101,6 @@ async fn feeds_from_both_partners_end_as_orders_with_a_signed_webhook() {
     options.seed[0]["webhookSecret"] = json!(secret);
     let cloud = start(options).await;
     let api = Client::new(&cloud.api_url);
-    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
 
     let now = chrono::Utc::now().timestamp_millis();
     let mut order = a_order(11);
@@ -129,8 +110,8 @@ async fn feeds_from_both_partners_end_as_orders_with_a_signed_webhook() {
     let (status, stored) = api.get("key-a", "/v1/orders/11").await;
     assert_eq!(status, 200);
     assert_eq!(stored["externalId"], "A-11");
-    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
-    assert_eq!(exec.status().as_str(), "SUCCEEDED");
+    let exec = execution_of(&cloud.aws_url, feed["feedId"].as_str().unwrap()).await;
+    assert_eq!(exec.status.as_str(), "SUCCEEDED");
 
     let mut b = b_order(21);
     b["created_at"] = json!(chrono::Utc::now().to_rfc3339());
@@ -216,20 +197,15 @@ async fn a_transient_failure_is_retried_and_the_feed_completes() {
     };
     let cloud = start(options).await;
     let api = Client::new(&cloud.api_url);
-    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
     let mut order = a_order(41);
     order["createdAt"] = json!(chrono::Utc::now().timestamp_millis() - 1000);
     let feed = api.process("key-a", "application/json", &a_feed(vec![order])).await;
     assert_eq!(feed["status"], "COMPLETED", "{feed}");
-    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
-    assert_eq!(exec.status().as_str(), "SUCCEEDED");
-    let events = history(&sfn, exec.execution_arn()).await;
-    let failed: Vec<_> = events.iter().filter(|e| e.r#type().as_str() == "TaskFailed").collect();
-    assert_eq!(failed.len(), 2, "two failed attempts, then success");
-    assert_eq!(
-        failed[0].task_failed_event_details().and_then(|d| d.error()),
-        Some("TransientDependencyError")
-    );
+    let exec = execution_of(&cloud.aws_url, feed["feedId"].as_str().unwrap()).await;
+    assert_eq!(exec.status.as_str(), "SUCCEEDED");
+    let failed = lines_of(&exec, "TaskFailed");
+    assert_eq!(failed.len(), 2, "two failed attempts, then success: {:?}", exec.lines);
+    assert_eq!(failed[0]["details"]["error"], "TransientDependencyError");
     cloud.shutdown().await;
 }
 
@@ -241,7 +217,6 @@ async fn a_function_that_always_fails_ends_on_the_catch_path_and_loses_nothing()
     };
     let cloud = start(options).await;
     let api = Client::new(&cloud.api_url);
-    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
     let now = chrono::Utc::now().timestamp_millis();
     let orders: Vec<Value> = (51..=52)
         .map(|s| {
@@ -253,9 +228,9 @@ async fn a_function_that_always_fails_ends_on_the_catch_path_and_loses_nothing()
     let feed = api.process("key-a", "application/json", &a_feed(orders)).await;
     assert_eq!(feed["status"], "FAILED", "{feed}");
     assert_eq!(feed["failure"]["error"], "InvalidPipelineInput");
-    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
-    assert_eq!(exec.status().as_str(), "FAILED");
-    assert_eq!(exec.error(), Some("FeedFailed"));
+    let exec = execution_of(&cloud.aws_url, feed["feedId"].as_str().unwrap()).await;
+    assert_eq!(exec.status.as_str(), "FAILED");
+    assert_eq!(exec.error.as_deref(), Some("FeedFailed"));
     let (_, errors) = api.get("key-a", "/v1/errors").await;
     let codes: Vec<_> = errors["items"]
         .as_array()
@@ -392,21 +367,15 @@ async fn execution_histories_survive_a_restart() {
     let mut order = a_order(61);
     order["createdAt"] = json!(chrono::Utc::now().timestamp_millis() - 1000);
     let feed = api.process("key-a", "application/json", &a_feed(vec![order])).await;
-    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
-    let before = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
-    let events_before = history(&sfn, before.execution_arn()).await.len();
+    let before = execution_of(&cloud.aws_url, feed["feedId"].as_str().unwrap()).await;
     cloud.shutdown().await;
 
+    // The log group is kept with the state: the execution reads the same after a restart.
     let again = start(options()).await;
-    let sfn = aws_sdk_sfn::Client::new(&sdk(&again.aws_url).await);
-    let after = sfn
-        .describe_execution()
-        .execution_arn(before.execution_arn())
-        .send()
-        .await
-        .expect("still there");
-    assert_eq!(after.status().as_str(), "SUCCEEDED");
-    assert_eq!(history(&sfn, before.execution_arn()).await.len(), events_before);
+    let after = execution_of(&again.aws_url, feed["feedId"].as_str().unwrap()).await;
+    assert_eq!(after.execution_arn, before.execution_arn);
+    assert_eq!(after.status, "SUCCEEDED");
+    assert_eq!(after.lines, before.lines);
     again.shutdown().await;
 }
 
@@ -441,8 +410,7 @@ async fn ops_follow_executions_with_zb() {
     let mut bad = a_order(71);
     bad["currency"] = json!("XYZ");
     let feed = api.process("key-a", "application/json", &a_feed(vec![bad])).await;
-    let sfn = aws_sdk_sfn::Client::new(&sdk(&cloud.aws_url).await);
-    let exec = execution_of(&sfn, feed["feedId"].as_str().unwrap()).await;
+    let exec = execution_of(&cloud.aws_url, feed["feedId"].as_str().unwrap()).await;
     let zb = |args: &[&str]| {
         let out = std::process::Command::new(zb_tests::cloud::binaries().join("zb"))
             .args(["--endpoint-url", &cloud.aws_url])
@@ -456,10 +424,10 @@ async fn ops_follow_executions_with_zb() {
     };
     let list = zb(&["executions", "list"]);
     assert!(
-        list.contains(exec.name().unwrap_or("?")) && list.contains("SUCCEEDED"),
+        list.contains(exec.execution_arn.rsplit(':').next().unwrap_or("?")) && list.contains("SUCCEEDED"),
         "{list}"
     );
-    let show = zb(&["executions", "show", exec.execution_arn()]);
+    let show = zb(&["executions", "show", &exec.execution_arn]);
     for state in [
         "Validate",
         "Transform",
@@ -473,45 +441,151 @@ async fn ops_follow_executions_with_zb() {
     cloud.shutdown().await;
 }
 
+/// An answer API Gateway sends itself: its status, `application/json`, and
+/// exactly `{"message": <message>}`.
+async fn assert_gateway_answer(r: reqwest::Response, status: u16, message: &str, what: &str) {
+    assert_eq!(r.status().as_u16(), status, "{what}");
+    assert_eq!(r.headers()["content-type"], "application/json", "{what}");
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(body, json!({"message": message}), "{what}");
+}
+
+/// "start" or "report" for Lambda's START and REPORT platform lines, in
+/// text or in JSON (`platform.start`, LogFormat JSON as the template sets).
+fn platform_line(line: &str) -> Option<String> {
+    for kind in ["START", "REPORT"] {
+        if line.starts_with(&format!("{kind} RequestId")) {
+            return Some(kind.to_ascii_lowercase());
+        }
+    }
+    let v: Value = serde_json::from_str(line).ok()?;
+    v["type"].as_str()?.strip_prefix("platform.").map(str::to_string)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_answers_unknown_routes_methods_and_keys() {
-    let cloud = start(Options::default()).await;
+    let mut options = Options::default();
+    if let Some(seed) = options.seed.as_array_mut() {
+        seed.push(json!({"partnerId": "partner-c", "name": "C", "format": "partner-a@1", "apiKey": "key-c"}));
+    }
+    let mut cloud = start(options).await;
+    let mut logs = cloud.take_logs().expect("the function logs");
+    let authorizer = cloud
+        .model
+        .functions
+        .iter()
+        .find(|f| f.logical_id == "AuthorizerFunction")
+        .expect("AuthorizerFunction")
+        .name
+        .clone();
+    // partner-c's key is disabled before it is ever used (nothing cached).
+    let partners = zb_shared::store::PartnerStore::new(
+        zb_tests::dynamodb().await,
+        &cloud
+            .model
+            .tables
+            .iter()
+            .find(|t| t.logical_id == "PartnersTable")
+            .expect("PartnersTable")
+            .name,
+    );
+    partners
+        .put_key(
+            &zb_shared::partner::ApiKey {
+                key_hash: zb_shared::apikey::hash_api_key("key-c"),
+                partner_id: "partner-c".into(),
+                status: zb_shared::partner::PartnerStatus::Disabled,
+            },
+            &Default::default(),
+        )
+        .await
+        .expect("disable key-c");
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", cloud.api_url);
+    let orders = |key: Option<&str>| {
+        let req = http.get(url("/v1/orders"));
+        match key {
+            Some(k) => req.header("x-api-key", k),
+            None => req,
+        }
+    };
+
+    // Routes: "If no routes match a request, API Gateway returns
+    // {"message":"Not Found"} to the client" (no $default route here), before
+    // any authorizer; a known path with a method it has no route for is no
+    // match either: no 405.
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
     let r = http
         .get(url("/v1/nothing"))
         .header("x-api-key", "key-a")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 404);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_gateway_answer(r, 404, "Not Found", "unknown route").await;
+    let r = http.get(url("/v1/nothing")).send().await.unwrap();
+    assert_gateway_answer(r, 404, "Not Found", "unknown route, no key: routing comes first").await;
     let r = http
         .delete(url("/v1/feeds"))
         .header("x-api-key", "key-a")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 405);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    assert_eq!(
-        http.get(url("/v1/orders")).send().await.unwrap().status().as_u16(),
-        401,
-        "no key"
-    );
+    assert_gateway_answer(r, 404, "Not Found", "unknown method on a known path").await;
     let r = http
-        .get(url("/v1/orders"))
-        .header("x-api-key", "not-a-key")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 401, "unknown key");
-    let r = http
-        .get(url("/v1/orders"))
+        .put(url("/v1/orders"))
         .header("x-api-key", "key-a")
         .send()
         .await
         .unwrap();
+    assert_gateway_answer(r, 404, "Not Found", "unknown method on a known path").await;
+
+    // A missing or empty identity source: 401 without calling the authorizer.
+    // "verifying all of the identity-related request parameters are present in
+    // the request, not null, and non-empty. Only when this is true does the
+    // authorizer invoke the authorizer Lambda function. Otherwise, it returns a
+    // 401 Unauthorized response without calling the authorizer Lambda function."
+    // https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+    let r = orders(None).send().await.unwrap();
+    assert_gateway_answer(r, 401, "Unauthorized", "no key").await;
+    let r = orders(Some("")).send().await.unwrap();
+    assert_gateway_answer(r, 401, "Unauthorized", "an empty key").await;
+
+    // A key the authorizer refuses ({"isAuthorized": false}): 403 Forbidden.
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+    let r = orders(Some("not-a-key")).send().await.unwrap();
+    assert_gateway_answer(r, 403, "Forbidden", "an unknown key").await;
+
+    // The authorizer ran once so far: for the unknown key, not for the
+    // missing or empty one. Every authorizer line up to a quiet second after
+    // a REPORT: an invocation for the missing key would have come before.
+    let (mut starts, mut reports) = (0, 0);
+    let waited = Instant::now();
+    loop {
+        let wait = if reports > 0 {
+            Duration::from_secs(1)
+        } else {
+            WAIT.saturating_sub(waited.elapsed())
+        };
+        let line = match tokio::time::timeout(wait, logs.recv()).await {
+            Ok(line) => line.expect("the log stream"),
+            Err(_) if reports > 0 => break,
+            Err(_) => panic!("no REPORT line from the authorizer"),
+        };
+        if line.function != authorizer {
+            continue;
+        }
+        match platform_line(&line.line).as_deref() {
+            Some("start") => starts += 1,
+            Some("report") => reports += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(starts, 1, "the authorizer was invoked for a missing or empty key");
+
+    let r = orders(Some("key-c")).send().await.unwrap();
+    assert_gateway_answer(r, 403, "Forbidden", "a disabled key").await;
+    let r = orders(Some("key-a")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200, "a known key reaches the function");
     // 3 MB passes the gateway (its limit is 10 MB) and ingest refuses it itself.
     let big = vec![b'x'; 3 * 1024 * 1024];
@@ -545,4 +619,163 @@ async fn the_gateway_answers_unknown_routes_methods_and_keys() {
         "the gateway's own answer"
     );
     cloud.shutdown().await;
+}
+
+/// An authorizer that fails (raises an error: here an injected fault, as if
+/// its table were unreachable) is API Gateway's 500, not a 401 or 403:
+/// with simple responses only `isAuthorized` decides, an error is no answer.
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_authorizer_is_a_500_from_the_gateway() {
+    let cloud = start(Options {
+        faults: vec![("AuthorizerFunction".into(), "SomeError".into())],
+        ..Options::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    for key in ["key-a", "not-a-key"] {
+        let r = http
+            .get(format!("{}/v1/orders", cloud.api_url))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap();
+        assert_gateway_answer(r, 500, "Internal Server Error", key).await;
+    }
+    // A missing key is still answered before the authorizer: 401.
+    let r = http.get(format!("{}/v1/orders", cloud.api_url)).send().await.unwrap();
+    assert_gateway_answer(r, 401, "Unauthorized", "no key").await;
+    cloud.shutdown().await;
+}
+
+/// Lambda Invoke answers with Lambda's documented errors and statuses
+/// (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors)
+/// and resolves every FunctionName form the API takes
+/// (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_RequestSyntax).
+/// The local cloud has no versions or aliases: another qualifier is a
+/// function that does not exist, ResourceNotFoundException.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_invoke_answers_with_lambdas_errors_and_statuses() {
+    use aws_sdk_lambda::primitives::Blob;
+    let cloud = start(Options::default()).await;
+    let config = sdk(&cloud.aws_url).await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let name = format!("{}-transform", cloud.model.stack_name);
+    let event = std::fs::read(zb_tests::cloud::repo().join("events/transform.json")).unwrap();
+    let status = |e: &aws_sdk_lambda::error::SdkError<_, aws_sdk_lambda::config::http::HttpResponse>| {
+        e.raw_response().map(|r| r.status().as_u16())
+    };
+
+    for function in [
+        name.clone(),
+        format!("{name}:$LATEST"),
+        format!("000000000000:function:{name}"),
+        format!("arn:aws:lambda:us-east-1:000000000000:function:{name}"),
+        format!("arn:aws:lambda:us-east-1:000000000000:function:{name}:$LATEST"),
+    ] {
+        let out = lambda
+            .invoke()
+            .function_name(&function)
+            .payload(Blob::new(event.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{function}: {e:?}"));
+        assert_eq!(out.status_code(), 200, "{function}");
+        assert_eq!(out.function_error(), None, "{function}");
+        assert_eq!(out.executed_version(), Some("$LATEST"));
+    }
+    let out = lambda
+        .invoke()
+        .function_name(&name)
+        .qualifier("$LATEST")
+        .payload(Blob::new(event.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.function_error(), None);
+
+    // An unknown function, and a version or alias that does not exist: 404.
+    let err = lambda.invoke().function_name("nope").send().await.unwrap_err();
+    assert_eq!(status(&err), Some(404));
+    assert!(err.into_service_error().is_resource_not_found_exception());
+    let err = lambda
+        .invoke()
+        .function_name(&name)
+        .qualifier("7")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), Some(404));
+    let err = err.into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+    assert!(err.to_string().contains(&format!("function:{name}:7")), "{err}");
+    let err = lambda
+        .invoke()
+        .function_name(format!("arn:aws:lambda:us-east-1:111111111111:function:{name}"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_resource_not_found_exception());
+    let err = lambda
+        .invoke()
+        .function_name(format!("{name}:live"))
+        .qualifier("other")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), Some(400));
+    assert!(err.into_service_error().is_invalid_parameter_value_exception());
+
+    // A body that is not JSON: 400 InvalidRequestContentException.
+    let err = lambda
+        .invoke()
+        .function_name(&name)
+        .payload(Blob::new("{not json"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), Some(400));
+    assert!(err.into_service_error().is_invalid_request_content_exception());
+
+    // Over the limit: 413 RequestTooLargeException. "For synchronous
+    // invocations, the maximum payload size is 6 MB. For asynchronous
+    // invocations, the maximum payload size is 1 MB."
+    // (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html)
+    let over_async = format!("\"{}\"", "a".repeat(1024 * 1024));
+    let big = format!("\"{}\"", "a".repeat(6 * 1024 * 1024));
+    for (kind, big) in [
+        (aws_sdk_lambda::types::InvocationType::RequestResponse, big),
+        (aws_sdk_lambda::types::InvocationType::Event, over_async.clone()),
+    ] {
+        let err = lambda
+            .invoke()
+            .function_name(&name)
+            .invocation_type(kind.clone())
+            .payload(Blob::new(big.clone()))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(status(&err), Some(413), "{kind:?}");
+        assert!(err.into_service_error().is_request_too_large_exception(), "{kind:?}");
+    }
+    // The same 1 MB payload is taken synchronously (the function then refuses it).
+    let out = lambda
+        .invoke()
+        .function_name(&name)
+        .payload(Blob::new(over_async))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+
+    // A function that fails: still 200, with X-Amz-Function-Error.
+    let out = lambda
+        .invoke()
+        .function_name(&name)
+        .payload(Blob::new(r#"{"not":"a transform input"}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status_code(), 200);
+    assert_eq!(out.function_error(), Some("Unhandled"));
 }

@@ -273,7 +273,9 @@ async fn a_rotated_key_and_its_predecessor_both_work_during_the_overlap_then_onl
         200,
         "the old key during the overlap"
     );
-    assert_eq!(get(&http, &cloud.api_url, "not-a-key", "/v1/orders").await.0, 401);
+    // A key the authorizer refuses is API Gateway's 403 (isAuthorized: false).
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+    assert_eq!(get(&http, &cloud.api_url, "not-a-key", "/v1/orders").await.0, 403);
     // A rotation with no overlap ends the replaced key at once; the gateway
     // may answer from its authorizer cache (300 s, scaled to 3 s here) until then.
     let newest = zb(&cloud, &["partners", "rotate-key", "gamma", "--overlap", "0"])["apiKey"]
@@ -281,7 +283,7 @@ async fn a_rotated_key_and_its_predecessor_both_work_during_the_overlap_then_onl
         .expect("key")
         .to_string();
     let started = Instant::now();
-    while get(&http, &cloud.api_url, &new, "/v1/orders").await.0 != 401 {
+    while get(&http, &cloud.api_url, &new, "/v1/orders").await.0 != 403 {
         assert!(started.elapsed() < WAIT, "the replaced key still works");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -118,9 +118,16 @@ fn every_operation_is_secured_and_documents_its_errors() {
         for method in METHODS {
             let Some(op) = item.get(method) else { continue };
             let responses = op["responses"].as_object().expect("responses");
-            for code in ["401", "500", "503"] {
+            for code in ["401", "403", "500", "503"] {
                 assert!(responses.contains_key(code), "{method} {path} does not document {code}");
             }
+            // What API Gateway answers on AWS before any function runs:
+            // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+            assert_eq!(responses["401"], json!({"$ref": "#/components/responses/Unauthorized"}));
+            assert_eq!(responses["403"], json!({"$ref": "#/components/responses/Forbidden"}));
+            // An HTTP API answers a method a path does not take with 404, never 405.
+            // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
+            assert!(!responses.contains_key("405"), "{method} {path} documents a 405");
             let ok = responses.keys().find(|c| c.starts_with('2'));
             let ok = ok.unwrap_or_else(|| panic!("{method} {path} has no 2xx"));
             let headers = &responses[ok]["headers"];
@@ -128,6 +135,28 @@ fn every_operation_is_secured_and_documents_its_errors() {
                 assert!(headers.get(h).is_some(), "{method} {path} {ok} does not document {h}");
             }
         }
+    }
+}
+
+/// API Gateway's own answers to a missing key and a refused one are bare
+/// `{"message"}` documents, whichever function the route has: a partner
+/// never receives the functions' 401 problem (the authorizer runs first).
+#[test]
+fn the_gateway_answers_for_keys_are_gateway_messages_only() {
+    let spec = spec();
+    let message = json!({"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}});
+    for name in ["Unauthorized", "Forbidden"] {
+        let response = &spec["components"]["responses"][name];
+        assert_eq!(response["content"], message, "components.responses.{name}");
+    }
+    let not_found = &spec["components"]["responses"]["NotFound"]["content"];
+    assert_eq!(
+        not_found["application/json"], message["application/json"],
+        "a path that is no route is API Gateway's 404"
+    );
+    let gateway = validator(&spec, "GatewayMessage");
+    for m in ["Unauthorized", "Forbidden", "Not Found", "Internal Server Error"] {
+        assert_valid(&gateway, &json!({"message": m}), "GatewayMessage");
     }
 }
 
@@ -221,11 +250,26 @@ fn problem_kinds() -> Vec<ProblemKind> {
     all
 }
 
+/// Kinds the functions can render that never reach a partner on AWS: the
+/// authorizer runs before every route, so a request without its context
+/// (ingest's and query's 401) cannot arrive, and API Gateway answers an
+/// unmatched method itself with 404 (no 405). The spec leaves them out.
+fn unreachable_on_aws(kind: ProblemKind) -> bool {
+    matches!(kind, ProblemKind::Unauthorized | ProblemKind::MethodNotAllowed)
+}
+
 #[test]
 fn every_problem_type_has_its_schema_and_the_renderer_matches_it() {
     let spec = spec();
     for kind in problem_kinds() {
         let name = format!("{}Problem", pascal(kind.slug()));
+        if unreachable_on_aws(kind) {
+            assert!(
+                spec.pointer(&format!("/components/schemas/{name}")).is_none(),
+                "{name}: a partner cannot receive it on AWS; the spec does not document it"
+            );
+            continue;
+        }
         let own = &schema(&spec, &name)["allOf"][1]["properties"];
         let problem = Problem::new(kind, "detail");
         assert_eq!(own["type"]["const"], json!(problem.type_uri), "{name}: type");

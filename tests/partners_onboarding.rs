@@ -46,6 +46,7 @@ async fn authorized_as(env: &Env, key: &str, t: DateTime<Utc>) -> Option<String>
     authorizer::handler(&app, lambda_event(request(key)))
         .await
         .ok()
+        .filter(|r| r.is_authorized)
         .and_then(|r| r.context.get("partnerId").and_then(|v| v.as_str()).map(str::to_string))
 }
 

@@ -58,8 +58,7 @@ pub struct Target {
 
 impl Target {
     /// True for anything that is not AWS itself (the local cloud, an
-    /// emulator): those serve ListExecutions/GetExecutionHistory for Express
-    /// state machines too, AWS does not.
+    /// emulator): decides the hints of unreachable-endpoint messages.
     pub fn is_emulator(&self) -> bool {
         self.endpoint.as_deref().is_some_and(is_emulator_url)
     }

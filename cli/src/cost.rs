@@ -299,7 +299,8 @@ async fn read_cloudwatch(
     let end = s.end.unwrap_or_else(Utc::now);
     let start = match s.start {
         Some(t) => t,
-        None => end - chrono::Duration::from_std(s.since).unwrap_or(chrono::Duration::hours(1)),
+        // Capped at the epoch: `--since 999999999d` reads everything instead of overflowing.
+        None => crate::executions::since_start(end, s.since),
     };
     if start >= end {
         return Err(CostError::Usage(format!("--start {start} is not before --end {end}")));

@@ -1,14 +1,16 @@
 //! `zb executions list|show|watch`: the order pipeline's Step Functions
-//! executions, from the Step Functions API or, for Express workflows on AWS
-//! (which keep no history the API can return), from the state machine's
-//! CloudWatch Logs group. Both sources end in the same model (history.rs)
+//! executions, from the Step Functions API (Standard) or, for Express
+//! workflows (which keep no history the API can return, on AWS as on the
+//! local cloud), from the state machine's CloudWatch Logs group. Both sources end in the same model (history.rs)
 //! and the same output (render.rs).
 
 use crate::aws::{Aws, AwsArgs, AwsError};
+use crate::feed_record::{self, looks_like_feed_id};
 use crate::history::{
-    fold_history, summaries_from_log_events, ExecutionDetail, ExecutionStatus, ExecutionSummary, HistoryError,
-    HistorySource,
+    feed_of_input, fold_history, summaries_from_log_events, ExecutionDetail, ExecutionStatus, ExecutionSummary,
+    FeedView, HistoryError, HistorySource,
 };
+use crate::partners::TableArgs;
 use crate::render::{self, Output, RenderError, Style};
 use crate::source::{execution_pattern, Clients, LogRead, Machine, SourceError, EXECUTION_EVENTS_PATTERN};
 use crate::watch::Tracker;
@@ -25,6 +27,10 @@ const WATCH_MEMORY: usize = 1_000;
 /// Executions `watch` lists per poll, and looks up directly when they fall off that page.
 const WATCH_PAGE: usize = 100;
 const WATCH_DESCRIBE_CAP: usize = 20;
+/// The longest `watch --max-seconds`: a year.
+const MAX_WATCH_SECONDS: u64 = 365 * 86_400;
+/// Executions `show <feedId>` describes to find a Standard feed's executions.
+const FEED_DESCRIBE_CAP: usize = 200;
 /// How far back `watch` re-reads a log group each poll: log delivery lags,
 /// so lines can land after later ones were already read.
 const WATCH_LOG_LOOKBACK: Duration = Duration::from_secs(120);
@@ -43,6 +49,20 @@ pub struct ExecutionsArgs {
     /// How far back to read the log group of an Express workflow on AWS (e.g. 30m, 1h, 2d)
     #[arg(long, global = true, value_name = "DURATION", default_value = "1h", value_parser = parse_since)]
     pub since: Duration,
+    /// Stack name, to find the feeds table `show <feedId>` reads
+    /// [default: from the state machine's name, `<stack>-order-pipeline`]
+    #[arg(long, global = true, env = "ZB_STACK", hide_env_values = true)]
+    pub stack: Option<String>,
+    /// DynamoDB endpoint of the feeds table, e.g. the local cloud's http://127.0.0.1:8000
+    /// [default: AWS_ENDPOINT_URL_DYNAMODB, then AWS]
+    #[arg(long, global = true, env = "ZB_DYNAMODB_ENDPOINT", value_name = "URL")]
+    pub dynamodb_endpoint: Option<String>,
+    /// Shorthand for --dynamodb-endpoint http://127.0.0.1:8000 (`make run`)
+    #[arg(long, global = true, conflicts_with = "dynamodb_endpoint")]
+    pub local: bool,
+    /// The feeds table [default: found from --stack]
+    #[arg(long, global = true, env = "ZB_FEEDS_TABLE", value_name = "NAME")]
+    pub feeds_table: Option<String>,
     #[command(subcommand)]
     pub command: ExecutionsCommand,
 }
@@ -69,9 +89,12 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// Execution ARN, or execution name
-    #[arg(value_name = "EXECUTION_ARN_OR_NAME")]
+    /// Execution ARN, execution name, or feed id (the feed's record and its executions)
+    #[arg(value_name = "EXECUTION_OR_FEED_ID")]
     pub id: String,
+    /// The feed's partner: reads the feed record by its key instead of scanning for it
+    #[arg(long, value_name = "PARTNER_ID")]
+    pub partner: Option<String>,
     /// Print inputs, outputs and causes whole instead of cutting them at 160 characters
     #[arg(long)]
     pub full: bool,
@@ -80,10 +103,10 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Time between two polls
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(100..))]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(100..=86_400_000))]
     pub interval_ms: u64,
     /// Stop after this many seconds [default: run until Ctrl-C]
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_WATCH_SECONDS))]
     pub max_seconds: Option<u64>,
 }
 
@@ -180,6 +203,18 @@ pub fn parse_since(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// The start of a window `since` long that ends at `end`, never before the
+/// epoch: a --since longer than the time since 1970 (`999999999d`) reads
+/// everything instead of overflowing the date.
+pub fn since_start(end: DateTime<Utc>, since: Duration) -> DateTime<Utc> {
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    chrono::Duration::from_std(since)
+        .ok()
+        .and_then(|back| end.checked_sub_signed(back))
+        .filter(|start| *start > epoch)
+        .unwrap_or(epoch)
+}
+
 /// Chooses the state machine: an ARN as given, a name exactly, else the one
 /// whose name ends with "order-pipeline" (the stack names it
 /// `<stack>-order-pipeline`), else the only one.
@@ -248,13 +283,15 @@ struct Ctx {
     machine: Machine,
     since: Duration,
     output: Output,
+    aws_args: AwsArgs,
+    tables: TableArgs,
+    feeds_table: Option<String>,
 }
 
 impl Ctx {
     fn window(&self, since: Duration) -> (DateTime<Utc>, DateTime<Utc>) {
         let end = Utc::now();
-        let back = chrono::Duration::from_std(since).unwrap_or(chrono::Duration::hours(1));
-        (end.checked_sub_signed(back).unwrap_or(DateTime::<Utc>::MIN_UTC), end)
+        (since_start(end, since), end)
     }
 
     fn warn_about(&self, read: &LogRead, group: &str) {
@@ -294,17 +331,33 @@ pub async fn run(aws_args: &AwsArgs, output: Output, args: ExecutionsArgs) -> Re
         }
     };
     let machine = clients.describe_state_machine(&arn).await?;
-    // AWS serves no execution API for Express; emulators (the local cloud) do.
-    let backend = if machine.express && !clients.sfn_target.is_emulator() {
+    // AWS serves no execution API for Express (nor does the local cloud): its log group is the source.
+    let backend = if machine.express {
         Backend::Logs(log_group(&machine)?)
     } else {
         Backend::Api
     };
+    // The stack names the machine `<stack>-order-pipeline`.
+    let stack = args.stack.clone().unwrap_or_else(|| {
+        machine
+            .name
+            .strip_suffix("-order-pipeline")
+            .filter(|s| !s.is_empty())
+            .unwrap_or("zb")
+            .to_string()
+    });
     let ctx = Ctx {
         clients,
         machine,
         since: args.since,
         output,
+        aws_args: aws_args.clone(),
+        tables: TableArgs {
+            stack,
+            dynamodb_endpoint: args.dynamodb_endpoint.clone(),
+            local: args.local,
+        },
+        feeds_table: args.feeds_table.clone(),
     };
     match args.command {
         ExecutionsCommand::List(a) => list(&ctx, backend, a).await,
@@ -344,12 +397,7 @@ async fn list_from_logs(
     status: Option<ExecutionStatus>,
     max: usize,
 ) -> Result<Vec<ExecutionSummary>, ExecError> {
-    let (start, end) = ctx.window(ctx.since);
-    let read = ctx
-        .clients
-        .read_log_group(group, EXECUTION_EVENTS_PATTERN, start, end, LIST_EVENT_CAP)
-        .await?;
-    ctx.warn_about(&read, group);
+    let read = execution_events(ctx, group).await?;
     let mut rows = summaries_from_log_events(read.events);
     rows.retain(|r| status.is_none_or(|s| r.status == s));
     rows.truncate(max);
@@ -357,24 +405,203 @@ async fn list_from_logs(
 }
 
 async fn show(ctx: &Ctx, backend: Backend, a: ShowArgs) -> Result<(), ExecError> {
-    let detail = match backend {
-        Backend::Api => match show_from_api(ctx, &a.id).await {
-            Err(ExecError::Aws(e)) if is_express_refusal(&ctx.machine, &e) => {
-                show_from_logs(ctx, &log_group(&ctx.machine)?, &a.id).await?
-            }
-            // An endpoint that lists Express executions it does not describe: its log group may know.
-            Err(ExecError::ExecutionNotFound { .. }) if ctx.machine.express && ctx.machine.log_group.is_some() => {
-                show_from_logs(ctx, &log_group(&ctx.machine)?, &a.id).await?
-            }
-            other => other?,
-        },
-        Backend::Logs(group) => show_from_logs(ctx, &group, &a.id).await?,
+    let detail = match show_execution(ctx, backend.clone(), &a.id).await {
+        // Not an execution's name: a feed id names the feed's record and executions.
+        Err(ExecError::ExecutionNotFound { .. }) if !is_arn(&a.id) && looks_like_feed_id(&a.id) => {
+            let view = show_feed(ctx, backend, &a.id, a.partner.as_deref()).await?;
+            let text = match ctx.output {
+                Output::Table => render::feed_view(&view, &style(a.full)),
+                Output::Json => render::to_json(&view)?,
+            };
+            return emit(&text);
+        }
+        other => other?,
     };
     let text = match ctx.output {
         Output::Table => render::execution_detail(&detail, &style(a.full)),
         Output::Json => render::to_json(&detail)?,
     };
     emit(&text)
+}
+
+/// One execution by ARN or name.
+async fn show_execution(ctx: &Ctx, backend: Backend, id: &str) -> Result<ExecutionDetail, ExecError> {
+    Ok(match backend {
+        Backend::Api => match show_from_api(ctx, id).await {
+            Err(ExecError::Aws(e)) if is_express_refusal(&ctx.machine, &e) => {
+                show_from_logs(ctx, &log_group(&ctx.machine)?, id).await?
+            }
+            // An endpoint that lists Express executions it does not describe: its log group may know.
+            Err(ExecError::ExecutionNotFound { .. }) if ctx.machine.express && ctx.machine.log_group.is_some() => {
+                show_from_logs(ctx, &log_group(&ctx.machine)?, id).await?
+            }
+            other => other?,
+        },
+        Backend::Logs(group) => show_from_logs(ctx, &group, id).await?,
+    })
+}
+
+/// The executions whose input names feed `feed_id`, newest first, and the
+/// partner that input names.
+struct FeedExecutions {
+    rows: Vec<ExecutionSummary>,
+    partner: Option<String>,
+    notes: Vec<String>,
+}
+
+/// `show <feedId>`: the feed's record, and its executions (found through
+/// their input, which names the feed), the newest state by state.
+async fn show_feed(ctx: &Ctx, backend: Backend, feed_id: &str, partner: Option<&str>) -> Result<FeedView, ExecError> {
+    let found = match &backend {
+        Backend::Api => match feed_executions_from_api(ctx, feed_id).await {
+            Err(ExecError::Aws(e)) if is_express_refusal(&ctx.machine, &e) => {
+                feed_executions_from_logs(ctx, &log_group(&ctx.machine)?, feed_id).await?
+            }
+            other => other?,
+        },
+        Backend::Logs(group) => feed_executions_from_logs(ctx, group, feed_id).await?,
+    };
+    let partner = partner.map(str::to_string).or(found.partner.clone());
+    let (feed, feed_error) = match feed_record::read(
+        &ctx.aws_args,
+        &ctx.tables,
+        ctx.feeds_table.as_deref(),
+        partner.as_deref(),
+        feed_id,
+    )
+    .await
+    {
+        Ok(f) => (f, None),
+        Err(e) => (None, Some(e)),
+    };
+    let execution = match found.rows.first() {
+        Some(newest) => Some(show_execution(ctx, backend, &newest.execution_arn).await?),
+        None => None,
+    };
+    if feed.is_none() && execution.is_none() {
+        let why = feed_error.map(|e| format!("; {e}")).unwrap_or_default();
+        let notes = found.notes.iter().map(|n| format!("; {n}")).collect::<String>();
+        return Err(not_found(
+            ctx,
+            feed_id,
+            format!(
+                " in the last {} and no feed {feed_id} in the feeds table{why}{notes}",
+                humantime(ctx.since)
+            ),
+        ));
+    }
+    Ok(FeedView {
+        feed_id: feed_id.to_string(),
+        feed,
+        feed_error,
+        executions: found.rows,
+        execution,
+        notes: found.notes,
+    })
+}
+
+/// The execution-level events of an Express machine's log group in the
+/// `--since` window, with a warning when the read stopped at its cap.
+async fn execution_events(ctx: &Ctx, group: &str) -> Result<LogRead, ExecError> {
+    let (start, end) = ctx.window(ctx.since);
+    let read = ctx
+        .clients
+        .read_log_group(group, EXECUTION_EVENTS_PATTERN, start, end, LIST_EVENT_CAP)
+        .await?;
+    ctx.warn_about(&read, group);
+    Ok(read)
+}
+
+/// Express: the ExecutionStarted lines of the log group carry the input
+/// (with IncludeExecutionData true, at level ALL), which names the feed.
+async fn feed_executions_from_logs(ctx: &Ctx, group: &str, feed_id: &str) -> Result<FeedExecutions, ExecError> {
+    let read = execution_events(ctx, group).await?;
+    let mut arns = Vec::new();
+    let mut partner = None;
+    let (mut starts, mut with_input) = (0usize, 0usize);
+    for e in &read.events {
+        if e.event.event_type != "ExecutionStarted" {
+            continue;
+        }
+        starts += 1;
+        let Some(input) = e.event.details.input.as_deref() else {
+            continue;
+        };
+        with_input += 1;
+        if let Some((feed, p)) = feed_of_input(input) {
+            if feed == feed_id {
+                arns.push(e.execution_arn.clone());
+                partner = partner.or(p);
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    if arns.is_empty() {
+        let reason = if !read.events.is_empty() && starts == 0 {
+            Some(
+                "its log group holds no ExecutionStarted lines (log level ERROR, FATAL or OFF), so no execution \
+                 names this feed",
+            )
+        } else if starts > 0 && with_input == 0 {
+            Some(
+                "its log group carries no execution data (IncludeExecutionData false), so no execution names \
+                 this feed",
+            )
+        } else {
+            None
+        };
+        if let Some(r) = reason {
+            notes.push(format!(
+                "execution not identified: {r}; the feed record is what the pipeline wrote"
+            ));
+        } else {
+            notes.push(format!(
+                "no execution of {} in the last {} names this feed (a larger --since may find it)",
+                ctx.machine.name,
+                humantime(ctx.since)
+            ));
+        }
+    }
+    let mut rows = summaries_from_log_events(read.events);
+    rows.retain(|r| arns.contains(&r.execution_arn));
+    Ok(FeedExecutions { rows, partner, notes })
+}
+
+/// Standard: DescribeExecution gives each recent execution's input.
+async fn feed_executions_from_api(ctx: &Ctx, feed_id: &str) -> Result<FeedExecutions, ExecError> {
+    let (start, _) = ctx.window(ctx.since);
+    let listed = ctx.clients.list_executions(&ctx.machine.arn, None, 1_000).await?;
+    let recent: Vec<_> = listed
+        .into_iter()
+        .filter(|x| x.started.is_none_or(|t| t >= start))
+        .collect();
+    let mut notes = Vec::new();
+    if recent.len() > FEED_DESCRIBE_CAP {
+        notes.push(format!(
+            "looked at the newest {FEED_DESCRIBE_CAP} of {} executions in the last {}; narrow --since to look further",
+            recent.len(),
+            humantime(ctx.since)
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut partner = None;
+    for x in recent.into_iter().take(FEED_DESCRIBE_CAP) {
+        let (summary, outcome) = ctx.clients.describe_execution(&x.execution_arn).await?;
+        if let Some((feed, p)) = outcome.input.as_deref().and_then(feed_of_input) {
+            if feed == feed_id {
+                rows.push(summary);
+                partner = partner.or(p);
+            }
+        }
+    }
+    if rows.is_empty() {
+        notes.push(format!(
+            "no execution of {} in the last {} names this feed",
+            ctx.machine.name,
+            humantime(ctx.since)
+        ));
+    }
+    Ok(FeedExecutions { rows, partner, notes })
 }
 
 fn not_found(ctx: &Ctx, id: &str, hint: String) -> ExecError {
@@ -673,6 +900,18 @@ mod tests {
         assert_eq!(log_group(&m).ok().as_deref(), Some("g"));
         let unlogged = Machine { log_group: None, ..m };
         assert!(matches!(log_group(&unlogged), Err(ExecError::NoLogGroup(_))));
+    }
+
+    #[test]
+    fn a_huge_since_reads_from_the_epoch() {
+        let now = Utc::now();
+        let huge = parse_since("999999999d").unwrap_or(Duration::MAX);
+        assert_eq!(since_start(now, huge), DateTime::<Utc>::UNIX_EPOCH);
+        assert_eq!(since_start(now, Duration::MAX), DateTime::<Utc>::UNIX_EPOCH);
+        assert_eq!(
+            since_start(now, Duration::from_secs(3_600)),
+            now - chrono::Duration::hours(1)
+        );
     }
 
     #[test]

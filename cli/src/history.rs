@@ -652,6 +652,33 @@ impl ExecutionDetail {
     }
 }
 
+/// `executions show <feedId>`: the feed's record (what the pipeline wrote:
+/// status, counts, failure) and its executions, the newest state by state.
+/// The record is there even when the executions' logs carry no data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedView {
+    pub feed_id: String,
+    pub feed: Option<zb_shared::feed::FeedRecord>,
+    /// Why the record could not be read (no table, no access, ...).
+    pub feed_error: Option<String>,
+    /// Every execution found for the feed, newest first (the stuck-feed
+    /// sweeper may have started more than one).
+    pub executions: Vec<ExecutionSummary>,
+    /// The newest of them, state by state.
+    pub execution: Option<ExecutionDetail>,
+    /// What could not be told, and why.
+    pub notes: Vec<String>,
+}
+
+/// The feedId an execution's input names (the OrderFeedReceived detail).
+pub fn feed_of_input(input: &str) -> Option<(String, Option<String>)> {
+    let v: Value = serde_json::from_str(input).ok()?;
+    let feed = v.get("feedId")?.as_str()?.to_string();
+    let partner = v.get("partnerId").and_then(Value::as_str).map(str::to_string);
+    Some((feed, partner))
+}
+
 /// One row of `executions list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecutionSummary {

@@ -33,7 +33,7 @@ pub struct CloudArgs {
     /// Template parameter override, e.g. --param WorkflowType=STANDARD.
     #[arg(long = "param", value_parser = parse_kv)]
     pub params: Vec<(String, String)>,
-    /// Where the function binaries are (default: <repo>/target/release).
+    /// Where the function binaries are (default: beside this zb if they are there, else <repo>/target/release).
     #[arg(long)]
     pub binaries: Option<PathBuf>,
     /// Use this DynamoDB instead of starting DynamoDB Local.
@@ -43,14 +43,14 @@ pub struct CloudArgs {
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
     /// Speed of Wait states and retry delays (0.01 = 100x faster).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale, allow_negative_numbers = true)]
     pub time_scale: f64,
     /// Fault injection only the local cloud reads: Function=ErrorType[*times],
     /// e.g. --fault ValidateFunction=TransientDependencyError*2.
     #[arg(long = "fault", value_parser = parse_kv)]
     pub faults: Vec<(String, String)>,
     /// Warm instances per function at most (Lambda scales out up to its concurrency limit).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = parse_at_least_one)]
     pub max_instances: usize,
 }
 
@@ -72,6 +72,24 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }
 
+/// `--time-scale`: a finite number above 0 and at most 1000 (NaN, infinities,
+/// zero and negatives would make every scaled wait meaningless or panic).
+pub fn parse_time_scale(s: &str) -> Result<f64, String> {
+    let scale: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number (1 = real time, 0.01 = 100x faster)"))?;
+    zb_local::cloud::check_time_scale(scale).map_err(|e| e.to_string())
+}
+
+/// A count that must be at least 1 (0 would wait forever).
+pub fn parse_at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} must be a whole number of at least 1")),
+    }
+}
+
 fn config(args: &CloudArgs, api: u16, aws: u16, ddb: u16) -> Config {
     let repo = args.repo.canonicalize().unwrap_or_else(|_| args.repo.clone());
     let mut c = Config::for_repo(repo.clone());
@@ -91,6 +109,33 @@ fn config(args: &CloudArgs, api: u16, aws: u16, ddb: u16) -> Config {
     c.faults = args.faults.clone();
     c.max_instances = args.max_instances;
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_scales_that_would_panic_are_refused_clearly() {
+        for bad in [
+            "0", "-1", "-0.5", "NaN", "nan", "inf", "-inf", "1e309", "1001", "fast", "",
+        ] {
+            let e = parse_time_scale(bad).unwrap_err();
+            assert!(
+                e.contains("must be a finite number above 0") || e.contains("is not a number"),
+                "{bad:?}: {e}"
+            );
+        }
+        assert_eq!(parse_time_scale("0.01"), Ok(0.01));
+        assert_eq!(parse_time_scale("1000"), Ok(1000.0));
+    }
+
+    #[test]
+    fn counts_of_zero_are_refused() {
+        assert!(parse_at_least_one("0").is_err());
+        assert!(parse_at_least_one("-1").is_err());
+        assert_eq!(parse_at_least_one("8"), Ok(8));
+    }
 }
 
 fn free_port() -> u16 {
@@ -122,6 +167,30 @@ fn announce(r: &Running) {
     println!("Ctrl-C stops everything.");
 }
 
+/// Ctrl-C, or SIGTERM (`kill`, a process manager, CI's end): either stops
+/// everything, DynamoDB Local included, which a killed `zb` would orphan.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 pub async fn up(args: UpArgs) -> Result<(), LocalError> {
     let mut running = zb_local::start(config(&args.cloud, args.api_port, args.aws_port, args.dynamodb_port)).await?;
     announce(&running);
@@ -131,6 +200,8 @@ pub async fn up(args: UpArgs) -> Result<(), LocalError> {
     // Reload on save: template.yaml, statemachines/ and the function binaries.
     let mut reloads = running.watch();
     println!("Watching template.yaml, the state machine definitions and the function binaries for changes.");
+    let stop = stop_requested();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             line = logs.recv() => match line {
@@ -138,7 +209,7 @@ pub async fn up(args: UpArgs) -> Result<(), LocalError> {
                 None => break,
             },
             Some(event) = reloads.recv() => println!("[reload] {event}"),
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut stop => break,
         }
     }
     println!("stopping…");
@@ -196,13 +267,13 @@ pub struct LoadArgs {
     #[command(flatten)]
     pub cloud: CloudArgs,
     /// Feeds per second offered.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: u32,
     /// How long to offer load.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub seconds: u64,
     /// Requests in flight at most.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = parse_at_least_one)]
     pub max_in_flight: usize,
 }
 
@@ -261,7 +332,7 @@ pub struct InvokeArgs {
     pub repo: PathBuf,
     #[arg(long, default_value = "zb")]
     pub stack: String,
-    /// Where the function binaries are (default: <repo>/target/release).
+    /// Where the function binaries are (default: beside this zb if they are there, else <repo>/target/release).
     #[arg(long)]
     pub binaries: Option<PathBuf>,
 }
@@ -286,11 +357,11 @@ pub async fn invoke(args: InvokeArgs) -> Result<bool, LocalError> {
     let binaries = args
         .binaries
         .clone()
-        .unwrap_or_else(|| args.repo.join("target").join("release"));
+        .unwrap_or_else(|| zb_local::cloud::default_binaries(&args.repo));
     let binary = binaries.join(&f.binary);
     if !binary.exists() {
         return Err(LocalError::Usage(format!(
-            "{} not found; build it with `cargo build --release -p {}`",
+            "{} not found; build it with `cargo build --profile local -p {}` (or run `make run` once)",
             binary.display(),
             f.binary
         )));

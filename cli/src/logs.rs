@@ -255,7 +255,12 @@ pub async fn run(output: Output, args: LogsArgs) -> Result<(), LogsError> {
     let cutoff = args
         .since
         .and_then(|d| chrono::Duration::from_std(d).ok())
-        .map(|d| (Utc::now() - d).timestamp_millis());
+        // Further back than dates go: everything.
+        .map(|d| {
+            Utc::now()
+                .checked_sub_signed(d)
+                .map_or(i64::MIN, |t| t.timestamp_millis())
+        });
     let color = output == Output::Table && use_color();
     let read = |tail: &mut Tail| {
         tail.read_new().map_err(|source| LogsError::Read {

@@ -7,6 +7,7 @@ mod aws;
 mod cost;
 mod deliveries;
 mod executions;
+mod feed_record;
 mod history;
 mod local;
 mod logs;
@@ -220,8 +221,21 @@ mod tests {
             &["zb", "executions", "list", "--status", "DONE"][..],
             &["zb", "executions", "list", "--max", "0"],
             &["zb", "executions", "watch", "--interval-ms", "10"],
+            &["zb", "executions", "watch", "--interval-ms", "18446744073709551615"],
+            &["zb", "executions", "watch", "--max-seconds", "18446744073709551615"],
             &["zb", "executions", "--since", "soon", "list"],
             &["zb", "executions", "show"],
+            // Operator input that used to panic: refused with a clear error.
+            &["zb", "up", "--time-scale", "-1"],
+            &["zb", "up", "--time-scale", "0"],
+            &["zb", "up", "--time-scale", "NaN"],
+            &["zb", "demo", "--time-scale", "inf"],
+            &["zb", "load", "--time-scale", "1e309"],
+            &["zb", "up", "--max-instances", "0"],
+            &["zb", "load", "--max-in-flight", "0"],
+            &["zb", "load", "--rate", "0"],
+            &["zb", "partners", "rotate-key", "acme", "--overlap", "99999999999999d"],
+            &["zb", "partners", "rotate-secret", "acme", "--overlap", "366d"],
         ] {
             assert!(Cli::try_parse_from(argv).is_err(), "{argv:?}");
         }

@@ -117,12 +117,21 @@ impl TableArgs {
     }
 }
 
-/// `0` (no overlap: the old one stops now) or a duration like 30m, 24h, 7d.
+/// The longest --overlap: a year. Far longer ones overflow the dates the
+/// old credential's end is written as.
+pub const MAX_OVERLAP: Duration = Duration::from_secs(365 * 86_400);
+
+/// `0` (no overlap: the old one stops now) or a duration like 30m, 24h, 7d,
+/// at most [`MAX_OVERLAP`].
 pub fn parse_overlap(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" {
         return Ok(Duration::ZERO);
     }
-    crate::executions::parse_since(s)
+    let overlap = crate::executions::parse_since(s)?;
+    if overlap > MAX_OVERLAP {
+        return Err(format!("{s:?} is too long: the overlap is at most 365d"));
+    }
+    Ok(overlap)
 }
 
 #[derive(Debug, Args)]

@@ -4,10 +4,14 @@
 //! Failure marks (✓ ✗ …) are part of the text, not of the colour, so they
 //! survive `NO_COLOR`, pipes and CI logs.
 
-use crate::history::{ExecutionDetail, ExecutionStatus, ExecutionSummary, StateRun, StateStatus};
+use crate::history::{
+    ExecutionDetail, ExecutionStatus, ExecutionSummary, FeedView, HistorySource, StateRun, StateStatus,
+};
 use crate::watch::WatchEvent;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
+use zb_shared::feed::FeedStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -165,7 +169,66 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, RenderError> 
     Ok(serde_json::to_string_pretty(value)? + "\n")
 }
 
-fn state_block(out: &mut String, s: &StateRun, name_w: usize, style: &Style) {
+/// The widest a `changed` line gets in text mode.
+const CHANGES_WIDTH: usize = 240;
+/// The widest one value gets inside a `changed` line.
+const VALUE_WIDTH: usize = 60;
+
+fn cut(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max.saturating_sub(1)).collect();
+    format!("{head}…")
+}
+
+/// A value's shape in a few characters: scalars as JSON, arrays as their
+/// length, objects as their keys with the shapes below them (two levels):
+/// a batch reads `{inline:{valid:[2],rejections:[1]}}`.
+fn brief(v: &Value, depth: usize) -> String {
+    match v {
+        Value::Array(a) => format!("[{}]", a.len()),
+        Value::Object(o) if depth >= 2 => format!("{{{} keys}}", o.len()),
+        Value::Object(o) => {
+            let parts: Vec<String> = o.iter().map(|(k, v)| format!("{k}:{}", brief(v, depth + 1))).collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        other => cut(&other.to_string(), VALUE_WIDTH),
+    }
+}
+
+/// What a step changed in the data, when its input and output are both
+/// JSON objects: `+key=value` added, `~key=value` changed, `-key` removed,
+/// or `nothing`. None when either is not an object (then the output is printed).
+pub fn changes(input: &str, output: &str) -> Option<String> {
+    let (Ok(Value::Object(before)), Ok(Value::Object(after))) = (
+        serde_json::from_str::<Value>(input),
+        serde_json::from_str::<Value>(output),
+    ) else {
+        return None;
+    };
+    let mut parts = Vec::new();
+    for (k, v) in &after {
+        match before.get(k) {
+            None => parts.push(format!("+{k}={}", cut(&brief(v, 0), VALUE_WIDTH))),
+            Some(old) if old != v => parts.push(format!("~{k}={}", cut(&brief(v, 0), VALUE_WIDTH))),
+            Some(_) => {}
+        }
+    }
+    parts.extend(
+        before
+            .keys()
+            .filter(|k| !after.contains_key(*k))
+            .map(|k| format!("-{k}")),
+    );
+    Some(if parts.is_empty() {
+        "nothing".to_string()
+    } else {
+        parts.join(" ")
+    })
+}
+
+fn state_block(out: &mut String, s: &StateRun, previous: Option<&str>, name_w: usize, style: &Style) {
     let (mark, tone) = state_mark(s.status);
     let mut head = format!(
         "{} {}  {}",
@@ -200,6 +263,30 @@ fn state_block(out: &mut String, s: &StateRun, name_w: usize, style: &Style) {
     }
     out.push_str(head.trim_end());
     out.push('\n');
+    if style.max_payload.is_some() {
+        // What the step did, not a prefix that repeats the same
+        // `{"feedId":…` start: its input only when it is not what the
+        // previous step handed on, its output as the keys it added or changed.
+        if let Some(input) = s.input.as_deref().filter(|i| Some(*i) != previous) {
+            out.push_str(&format!("      input  {}\n", payload(style, input)));
+        }
+        if let Some(output) = &s.output {
+            let text = match s.input.as_deref().and_then(|i| changes(i, output)) {
+                Some(c) => format!("      changed {}\n", cut(&c, CHANGES_WIDTH)),
+                None => format!("      output {}\n", payload(style, output)),
+            };
+            out.push_str(&text);
+        }
+        for (label, value) in [("error", &s.error), ("cause", &s.cause)] {
+            if let Some(v) = value {
+                out.push_str(&format!(
+                    "      {label:<7}{}\n",
+                    paint(style, Tone::Bad, &payload(style, v))
+                ));
+            }
+        }
+        return;
+    }
     let fields = [
         ("input", &s.input),
         ("output", &s.output),
@@ -247,16 +334,26 @@ pub fn execution_detail(d: &ExecutionDetail, style: &Style) -> String {
     out.push_str(&format!("ARN        {}\n", d.execution_arn));
     out.push_str(&format!("Source     {}\n", d.source.as_str()));
     out.push_str(&format!("Started    {} UTC\n", time(o.started)));
-    if let Some(input) = &o.input {
-        out.push_str(&format!("Input      {}\n", payload(style, input)));
+    match &o.input {
+        Some(input) => out.push_str(&format!("Input      {}\n", payload(style, input))),
+        None if d.source == HistorySource::CloudWatchLogs => out.push_str(
+            "Input      not logged (the log group carries no execution data); `zb executions show <feedId>` \
+             reads the feed's record\n",
+        ),
+        None => {}
     }
     out.push('\n');
     if d.states.is_empty() {
         out.push_str("  (no state events)\n");
     }
     let name_w = d.states.iter().map(|s| width(&s.name)).max().unwrap_or(0);
+    // What the previous step handed on (the execution's input for the first).
+    let mut previous = o.input.as_deref();
     for s in &d.states {
-        state_block(&mut out, s, name_w, style);
+        state_block(&mut out, s, previous, name_w, style);
+        if s.output.is_some() {
+            previous = s.output.as_deref();
+        }
     }
     out.push('\n');
     let status = paint(style, tone, &format!("{mark} {}", o.status.as_str()));
@@ -273,7 +370,99 @@ pub fn execution_detail(d: &ExecutionDetail, style: &Style) -> String {
         out.push_str(&format!("Cause      {}\n", paint(style, Tone::Bad, &payload(style, c))));
     }
     if let Some(output) = &o.output {
-        out.push_str(&format!("Output     {}\n", payload(style, output)));
+        let changed = o
+            .input
+            .as_deref()
+            .filter(|_| style.max_payload.is_some())
+            .and_then(|i| changes(i, output));
+        match changed {
+            Some(c) => out.push_str(&format!("Output     the input, changed: {}\n", cut(&c, CHANGES_WIDTH))),
+            None => out.push_str(&format!("Output     {}\n", payload(style, output))),
+        }
+    }
+    out
+}
+
+fn feed_mark(s: FeedStatus) -> (&'static str, Tone, &'static str) {
+    match s {
+        FeedStatus::Received => ("…", Tone::Warn, "RECEIVED"),
+        FeedStatus::Completed => ("✓", Tone::Good, "COMPLETED"),
+        FeedStatus::CompletedWithRejections => ("✓", Tone::Warn, "COMPLETED_WITH_REJECTIONS"),
+        FeedStatus::Failed => ("✗", Tone::Bad, "FAILED"),
+    }
+}
+
+/// `executions show <feedId>`: where the feed went and why, from its record,
+/// then its executions and the newest one state by state.
+pub fn feed_view(v: &FeedView, style: &Style) -> String {
+    let mut out = String::new();
+    match &v.feed {
+        Some(f) => {
+            let (mark, tone, status) = feed_mark(f.status);
+            out.push_str(&format!(
+                "Feed       {}  partner {}  format {}\n",
+                f.feed_id, f.partner_id, f.format
+            ));
+            out.push_str(&format!(
+                "Status     {}  (updated {})\n",
+                paint(style, tone, &format!("{mark} {status}")),
+                f.updated_at
+            ));
+            out.push_str(&format!(
+                "Received   {}  request {}  correlation {}\n",
+                f.received_at, f.request_id, f.correlation_id
+            ));
+            let c = &f.counts;
+            out.push_str(&format!(
+                "Orders     {} in the feed: {} persisted, {} duplicate, {} rejected\n",
+                f.order_count, c.persisted, c.duplicate, c.rejected
+            ));
+            if let Some(failure) = &f.failure {
+                out.push_str(&format!("Failure    {}\n", paint(style, Tone::Bad, &failure.error)));
+                out.push_str(&format!(
+                    "Cause      {}\n",
+                    paint(style, Tone::Bad, &payload(style, &failure.cause))
+                ));
+            }
+            if f.sweep_attempts > 0 {
+                out.push_str(&format!(
+                    "Sweeps     restarted {} time(s) by the stuck-feed sweeper\n",
+                    f.sweep_attempts
+                ));
+            }
+        }
+        None => {
+            out.push_str(&format!("Feed       {}\n", v.feed_id));
+            let why = v.feed_error.as_deref().unwrap_or("no such feed in the feeds table");
+            out.push_str(&format!("Record     not read: {why}\n"));
+        }
+    }
+    if v.feed.is_some() {
+        if let Some(e) = &v.feed_error {
+            out.push_str(&format!("Record     {e}\n"));
+        }
+    }
+    if v.executions.len() > 1 {
+        out.push_str(&format!(
+            "\nExecutions {} for this feed, newest first:\n",
+            v.executions.len()
+        ));
+        for x in &v.executions {
+            let (mark, tone) = execution_mark(x.status);
+            out.push_str(&format!(
+                "  {}  {}  {}\n",
+                paint(style, tone, &format!("{mark} {:<9}", x.status.as_str())),
+                time(x.started),
+                x.name
+            ));
+        }
+    }
+    for note in &v.notes {
+        out.push_str(&format!("Note       {note}\n"));
+    }
+    if let Some(d) = &v.execution {
+        out.push('\n');
+        out.push_str(&execution_detail(d, style));
     }
     out
 }
@@ -484,6 +673,66 @@ feed-c-long-name  … RUNNING    2026-03-02 09:15:30.000  -                     
         );
         assert!(!full.contains("--full shows all"));
         assert!(full.contains("\"rejections\""));
+    }
+
+    #[test]
+    fn each_step_prints_what_it_changed_not_the_same_prefix() {
+        let d = detail(include_str!("../fixtures/pipeline-succeeded.json"));
+        let text = execution_detail(&d, &Style::PLAIN);
+        // The steps hand the same object on: its start is printed once (the execution's input).
+        assert_eq!(text.matches("{\"feedId\"").count(), 1, "{text}");
+        assert!(text.contains("      changed "), "{text}");
+        assert!(
+            !text.contains("      input  "),
+            "no input repeats the previous output:\n{text}"
+        );
+        assert_eq!(
+            changes(
+                r#"{"feedId":"f","n":1,"gone":true}"#,
+                r#"{"feedId":"f","n":2,"batch":{"inline":{"valid":[1,2],"rejections":[3]}}}"#
+            )
+            .as_deref(),
+            Some("+batch={inline:{rejections:[1],valid:[2]}} ~n=2 -gone")
+        );
+        assert_eq!(changes(r#"{"a":1}"#, r#"{"a":1}"#).as_deref(), Some("nothing"));
+        assert_eq!(changes("[1]", r#"{"a":1}"#), None);
+    }
+
+    #[test]
+    fn a_feed_view_shows_the_record_when_no_execution_is_named() {
+        let record: zb_shared::feed::FeedRecord = serde_json::from_value(serde_json::json!({
+            "partnerId": "partner-a", "feedId": "019cadd4-c179-7b3e-9c41-5d8e2f6a0b17", "status": "FAILED",
+            "format": "partner-a@1", "receivedAt": "2026-03-02T09:15:27.481Z", "requestId": "r-1",
+            "correlationId": "c-1", "contentType": "application/json", "bodyBytes": 10, "orderCount": 2,
+            "counts": {"received": 2, "persisted": 0, "duplicate": 0, "rejected": 2},
+            "failure": {"Error": "InvalidPipelineInput", "Cause": "the batch is not a batch"},
+            "updatedAt": "2026-03-02T09:15:28.001Z"
+        }))
+        .expect("a record");
+        let view = FeedView {
+            feed_id: record.feed_id.clone(),
+            feed: Some(record),
+            feed_error: None,
+            executions: Vec::new(),
+            execution: None,
+            notes: vec!["execution not identified: no execution data".into()],
+        };
+        let text = feed_view(&view, &Style::PLAIN);
+        assert_eq!(
+            text,
+            "\
+Feed       019cadd4-c179-7b3e-9c41-5d8e2f6a0b17  partner partner-a  format partner-a@1
+Status     ✗ FAILED  (updated 2026-03-02T09:15:28.001Z)
+Received   2026-03-02T09:15:27.481Z  request r-1  correlation c-1
+Orders     2 in the feed: 0 persisted, 0 duplicate, 2 rejected
+Failure    InvalidPipelineInput
+Cause      the batch is not a batch
+Note       execution not identified: no execution data
+"
+        );
+        let v: serde_json::Value = serde_json::from_str(&to_json(&view).expect("encodes")).expect("JSON");
+        assert_eq!(v["feed"]["failure"]["Error"], "InvalidPipelineInput");
+        assert_eq!(v["execution"], serde_json::Value::Null);
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct HistoryEvent {
     pub data_bytes: u64,
     /// What the event weighs as a log line: its JSON size.
     pub json_bytes: u64,
+    /// What its log line weighs without execution data (read from a log
+    /// line: the line re-serialised without input and output; else `json_bytes`).
+    pub nodata_json_bytes: u64,
 }
 
 /// The usage of one execution.
@@ -100,6 +103,7 @@ pub fn event(timestamp_ms: i64, event_type: &str, details: Option<&Value>, json_
         input,
         data_bytes: text_len("input").max(text_len("output")),
         json_bytes,
+        nodata_json_bytes: json_bytes,
     }
 }
 

@@ -16,6 +16,7 @@ pub mod price;
 pub mod pricing;
 pub mod render;
 pub mod report;
+pub mod sfn_log;
 pub mod usage;
 pub mod whatif;
 

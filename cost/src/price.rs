@@ -140,7 +140,7 @@ fn charge(service: Service, item: &'static str, quantity: Decimal, unit: &'stati
 
 /// Log ingestion, priced from bytes (bytes x $/GB / 2^30) so no rounded GB
 /// figure is multiplied.
-fn log_charge(item: &'static str, events: u64, message_bytes: u64, price: UnitPrice) -> Charge {
+pub fn log_charge(item: &'static str, events: u64, message_bytes: u64, price: UnitPrice) -> Charge {
     let bytes = billing::log_ingested_bytes(message_bytes, events);
     Charge {
         service: Service::CloudWatchLogs,

@@ -362,9 +362,46 @@ fn what_if_table(r: &WhatIf) -> String {
             usd(u, 2)
         );
     }
+    out.push_str(&logging_table(&r.logging));
     for a in &r.assumptions {
         let _ = writeln!(out, "assumption: {a}");
     }
+    out
+}
+
+/// The order pipeline's execution logs per LoggingConfiguration choice.
+fn logging_table(l: &crate::whatif::Logging) -> String {
+    let Some(level) = l.measured_level else {
+        return "\nexecution logging: no execution log lines were read; run with the pipeline logging to see each \
+                choice's cost\n"
+            .to_string();
+    };
+    let mut out = format!(
+        "\nexecution logs per million orders, from the lines written (level {}, execution data {}):\n",
+        level.as_str(),
+        if l.measured_with_data { "included" } else { "excluded" }
+    );
+    let header = strings(&["level", "execution data", "events", "bytes", "USD"]);
+    let rows: Vec<Vec<String>> = l
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.level.as_str().to_string(),
+                if r.include_execution_data {
+                    "included"
+                } else {
+                    "excluded"
+                }
+                .to_string(),
+                r.log_events.map_or("-".to_string(), |n| n.to_string()),
+                r.log_bytes.map_or("-".to_string(), |n| n.to_string()),
+                r.usd_per_million_orders
+                    .map_or("not measured".to_string(), |u| usd(u, 2)),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&header, &rows, 2));
     out
 }
 

@@ -65,6 +65,9 @@ pub struct FeedUsage {
     /// Step Functions execution log lines read from their log group.
     pub sfn_log_events: u64,
     pub sfn_log_bytes: u64,
+    /// Those lines one by one: (event type, bytes, bytes without execution
+    /// data), what `what-if` reprices each logging choice from.
+    pub sfn_log_lines: Vec<(String, u64, u64)>,
     /// Estimated from the histories of executions whose log lines were not
     /// read (the local cloud writes none; the template logs at level ALL).
     pub sfn_log_events_estimated: u64,
@@ -178,10 +181,10 @@ fn split(events: &[LogEvent]) -> Collected {
             match classify(&e.message) {
                 Line::Sfn(s) => {
                     let bytes = e.message.len() as u64;
-                    out.sfn
-                        .entry(s.execution_arn.clone())
-                        .or_default()
-                        .push(history::event_from_log(&s, bytes));
+                    let mut ev = history::event_from_log(&s, bytes);
+                    ev.nodata_json_bytes = serde_json::from_str::<serde_json::Value>(&e.message)
+                        .map_or(bytes, |v| crate::sfn_log::bytes_without_data(&v));
+                    out.sfn.entry(s.execution_arn.clone()).or_default().push(ev);
                 }
                 Line::Access { request_id } => out.access.push((request_id, e.message.len() as u64, e.timestamp)),
                 Line::Start { request_id } => {
@@ -390,6 +393,13 @@ pub fn collect(events: &[LogEvent], histories: Vec<(String, Vec<HistoryEvent>)>,
             Some((n, bytes)) => {
                 target.sfn_log_events += n;
                 target.sfn_log_bytes += bytes;
+                target.sfn_log_lines.extend(
+                    c.sfn
+                        .get(&exec.execution_arn)
+                        .into_iter()
+                        .flatten()
+                        .map(|e| (e.event_type.clone(), e.json_bytes, e.nodata_json_bytes)),
+                );
             }
             None => {
                 target.sfn_log_events_estimated += exec.events;

@@ -10,6 +10,7 @@
 use crate::price::{self, ApiKind, Arch, Choices, Service, Workflow};
 use crate::pricing::PriceBook;
 use crate::report::{ratio, PricingInfo};
+use crate::sfn_log::LogLevel;
 use crate::usage::Usage;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -48,7 +49,82 @@ pub struct WhatIf {
     pub floor: WhatIfRow,
     /// Per million orders, for information: not part of any row.
     pub unattributed_usd_per_million_orders: Option<Decimal>,
+    /// What the order pipeline's execution logs cost under each
+    /// LoggingConfiguration, from the log lines the run wrote.
+    pub logging: Logging,
     pub assumptions: Vec<String>,
+}
+
+/// Execution logging per choice: the lines written are filtered by each
+/// level's event types and stripped of execution data by the same code the
+/// local cloud writes them with (sfn_log.rs), then priced. A choice that
+/// would log more than was written (a higher level, or data that was not
+/// logged) cannot be measured from the run and has no figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Logging {
+    /// What the run logged: its level and whether with data (None: no lines read).
+    pub measured_level: Option<LogLevel>,
+    pub measured_with_data: bool,
+    pub rows: Vec<LoggingRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggingRow {
+    pub level: LogLevel,
+    pub include_execution_data: bool,
+    /// Per million orders; None when the run cannot tell.
+    pub log_events: Option<u64>,
+    pub log_bytes: Option<u64>,
+    pub usd_per_million_orders: Option<Decimal>,
+}
+
+fn logging(usage: &Usage, book: &PriceBook, orders: u64) -> Logging {
+    let lines: Vec<&(String, u64, u64)> = usage.feeds.iter().flat_map(|f| f.sfn_log_lines.iter()).collect();
+    let measured_level = if lines.is_empty() {
+        None
+    } else if lines.iter().any(|(t, _, _)| !LogLevel::Error.logs(t)) {
+        Some(LogLevel::All)
+    } else if lines.iter().any(|(t, _, _)| !LogLevel::Fatal.logs(t)) {
+        Some(LogLevel::Error)
+    } else {
+        Some(LogLevel::Fatal)
+    };
+    let measured_with_data = lines.iter().any(|(_, bytes, bare)| bare < bytes);
+    let scale = |n: u64| {
+        ratio(Decimal::from(n) * Decimal::from(MILLION), Decimal::from(orders))
+            .and_then(|d| u64::try_from(d.round()).ok())
+    };
+    let mut rows = Vec::new();
+    for level in LogLevel::EVERY {
+        for data in [true, false] {
+            if level == LogLevel::Off && data {
+                continue;
+            }
+            // ALL > ERROR > FATAL > OFF: a level logs a subset of every level before it.
+            let derivable = orders > 0 && measured_level.is_some_and(|m| m <= level) && (!data || measured_with_data);
+            let (events, bytes) = lines
+                .iter()
+                .filter(|(t, _, _)| level.logs(t))
+                .fold((0u64, 0u64), |(n, b), (_, with, bare)| {
+                    (n + 1, b + if data { *with } else { *bare })
+                });
+            let usd = price::log_charge("execution logs", events, bytes, book.logs_ingested_gb).usd;
+            rows.push(LoggingRow {
+                level,
+                include_execution_data: data,
+                log_events: derivable.then(|| scale(events)).flatten(),
+                log_bytes: derivable.then(|| scale(bytes)).flatten(),
+                usd_per_million_orders: derivable.then(|| per_million(usd, orders)),
+            });
+        }
+    }
+    Logging {
+        measured_level,
+        measured_with_data,
+        rows,
+    }
 }
 
 /// The scenarios `zb cost what-if` shows by default: each workflow type on
@@ -150,6 +226,7 @@ pub fn what_if(usage: &Usage, book: &PriceBook, scenarios: &[Scenario], definiti
         rows,
         floor,
         unattributed_usd_per_million_orders: (orders > 0).then(|| per_million(unattributed, orders)),
+        logging: logging(usage, book, orders),
         assumptions: vec![
             "Billed durations are the measured ones under every architecture and memory size (arm64 and more \
              memory are often faster: those rows are upper bounds)."

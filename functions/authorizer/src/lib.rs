@@ -2,6 +2,14 @@
 //! the x-api-key, finds the partner, and puts partnerId and format in the
 //! authorizer context. API Gateway caches the answer per key. A key rotated
 //! out carries `expiresAt` (the end of its overlap) and is refused from then.
+//!
+//! A key it does not accept (unknown, disabled, rotated out, a disabled
+//! partner) is answered `{"isAuthorized": false}`, which API Gateway turns
+//! into 403 `{"message":"Forbidden"}`; a missing key never reaches it (401).
+//! With simple responses there is no "Unauthorized" error convention: any
+//! error the function raises is a 500 `{"message":"Internal Server Error"}`,
+//! so it raises one only when it cannot decide (the table is unreachable).
+//! https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
 
 use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -16,12 +24,10 @@ use zb_shared::store::{PartnerStore, StoreError};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
+/// A failure to decide: API Gateway answers the request with a 500. A key
+/// that is refused is not an error (see [`handler`]).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// Unknown, missing or disabled key. The message must be exactly
-    /// "Unauthorized": that is what API Gateway turns into a bare 401.
-    #[error("Unauthorized")]
-    Unauthorized,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -29,7 +35,6 @@ pub enum AuthError {
 impl From<AuthError> for Diagnostic {
     fn from(e: AuthError) -> Self {
         let error_type = match &e {
-            AuthError::Unauthorized => "Unauthorized",
             AuthError::Store(s) if s.is_transient() => "TransientDependencyError",
             AuthError::Store(_) => "StoreError",
         };
@@ -89,8 +94,8 @@ pub async fn handler(
     }
     span.in_scope(|| {
         match &result {
-            Ok(_) => tracing::info!("authorized"),
-            Err(AuthError::Unauthorized) => tracing::info!("refused an unknown, missing or disabled key"),
+            Ok(resp) if resp.is_authorized => tracing::info!("authorized"),
+            Ok(_) => tracing::info!("refused an unknown, missing or disabled key"),
             Err(e) => tracing::error!(error = %e, "authorizer failed"),
         }
         cost.finish(started, &meter).emit();
@@ -98,25 +103,39 @@ pub async fn handler(
     result
 }
 
+/// `{"isAuthorized": false}`: API Gateway's 403.
+fn refused() -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+    let mut resp = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    resp.is_authorized = false;
+    resp.context = json!({});
+    resp
+}
+
 async fn authorize(
     app: &App,
     req: &ApiGatewayV2CustomAuthorizerV2Request,
     meter: &CostMeter,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, AuthError> {
-    let key = api_key(req).ok_or(AuthError::Unauthorized)?;
-    let key = app
+    let Some(key) = api_key(req) else {
+        return Ok(refused());
+    };
+    let Some(key) = app
         .partners
         .get_key_record(&hash_api_key(&key), meter)
         .await?
         .filter(|k| k.is_valid_at(app.clock.now().timestamp()))
         .map(|k| k.key)
-        .ok_or(AuthError::Unauthorized)?;
-    let partner = app
+    else {
+        return Ok(refused());
+    };
+    let Some(partner) = app
         .partners
         .get_partner(&key.partner_id, meter)
         .await?
         .filter(|p| p.status == PartnerStatus::Active)
-        .ok_or(AuthError::Unauthorized)?;
+    else {
+        return Ok(refused());
+    };
     tracing::Span::current().record("partnerId", partner.partner_id.as_str());
     let mut resp = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     resp.is_authorized = true;

@@ -1,8 +1,22 @@
 //! API Gateway HTTP API (payload format 2.0): routes from the functions'
 //! HttpApi events, the Lambda authorizer with its identity source and cache
-//! TTL, the body limit, and 404/405 problem responses for unknown routes and
-//! methods. It also serves the partner API's contract, openapi.yaml as
-//! JSON, at GET /v1/openapi.json (local only: see [`OPENAPI_PATH`]).
+//! TTL, and the body limit, answering as AWS does where no function runs:
+//!
+//! - no route for the method and path (and no `$default` route): 404
+//!   `{"message":"Not Found"}`, whatever the method, without authorizing;
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html>
+//! - an identity source missing or empty: 401 `{"message":"Unauthorized"}`,
+//!   without invoking the authorizer;
+//!   <https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html>
+//! - a simple response `isAuthorized: false`: 403 `{"message":"Forbidden"}`;
+//!   an authorizer that raises an error, answers another shape or takes
+//!   longer than 10 s: 500 `{"message":"Internal Server Error"}`; its answer
+//!   (either way) cached for the TTL, keyed by the identity sources' values.
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html>
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html>
+//!
+//! It also serves the partner API's contract, openapi.yaml as JSON, at GET
+//! /v1/openapi.json (local only: see [`OPENAPI_PATH`]).
 
 use crate::template::{Authorizer, HttpApi, Route};
 use axum::body::Bytes;
@@ -15,10 +29,12 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use zb_shared::problem::{Problem, ProblemKind};
 
 /// API Gateway's own payload limit for HTTP APIs.
 pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
+
+/// "Timeout for Lambda authorizer response: 10000 ms" (HTTP API quotas).
+pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the local cloud serves openapi.yaml (as JSON, unauthenticated).
 /// Local only: on AWS an HTTP API has no mock integration, so serving a
@@ -50,27 +66,44 @@ pub trait Invoke: Send + Sync + 'static {
     fn invoke(&self, function: &str, payload: Vec<u8>) -> BoxFuture<'_, InvokeResult>;
 }
 
+/// An authorizer's answer, as cached: the context of an allow, or a deny.
+#[derive(Debug, Clone)]
+enum Decision {
+    Allow(Value),
+    Deny,
+}
+
+/// (authorizer, the identity sources' values) → (decision, expiry)
+type AuthCache = HashMap<(String, Vec<String>), (Decision, Instant)>;
+
 pub struct Gateway {
     api: HttpApi,
     invoke: Arc<dyn Invoke>,
-    /// (authorizer, identity) → (context, expiry)
-    cache: Mutex<HashMap<(String, String), (Value, Instant)>>,
+    cache: Mutex<AuthCache>,
     time_scale: f64,
+    authorizer_timeout: Duration,
 }
 
-/// A matched route and its path parameters; otherwise the methods the path
-/// takes (empty: no such path).
-fn match_route<'a>(
-    routes: &'a [Route],
-    method: &str,
-    path: &str,
-) -> Result<(&'a Route, Map<String, Value>), Vec<String>> {
+/// How specific a matching route is, most specific first when sorted: a
+/// route without a greedy `{proxy+}` before one with it, then more literal
+/// segments, then a route for the method before an `ANY` route.
+type Specificity = (bool, std::cmp::Reverse<usize>, bool);
+
+/// The route for the method and path, and its path parameters. API Gateway
+/// picks the most specific match: a full match for the route and method,
+/// then a match with a greedy path variable, then `$default`; `ANY` matches
+/// the methods the path does not define. None: API Gateway's 404.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html>
+fn match_route<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<(&'a Route, Map<String, Value>)> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let mut allowed = Vec::new();
+    let mut best: Option<(Specificity, &'a Route, Map<String, Value>)> = None;
     for route in routes {
+        if route.method != method && route.method != "ANY" {
+            continue;
+        }
         let rsegs: Vec<&str> = route.path.trim_end_matches('/').split('/').collect();
         let mut params = Map::new();
-        let mut ok = true;
+        let (mut ok, mut greedy, mut literal) = (true, false, 0);
         let mut i = 0;
         while i < rsegs.len() {
             let r = rsegs[i];
@@ -81,6 +114,7 @@ fn match_route<'a>(
                     break;
                 }
                 params.insert(name.to_string(), json!(segs[i..].join("/")));
+                greedy = true;
                 i = segs.len();
                 break;
             }
@@ -88,7 +122,7 @@ fn match_route<'a>(
                 Some(s) if r.starts_with('{') && r.ends_with('}') && !s.is_empty() => {
                     params.insert(r[1..r.len() - 1].to_string(), json!(percent_decode(s)));
                 }
-                Some(s) if *s == r => {}
+                Some(s) if *s == r => literal += 1,
                 _ => {
                     ok = false;
                     break;
@@ -96,14 +130,15 @@ fn match_route<'a>(
             }
             i += 1;
         }
-        if ok && i == segs.len() {
-            if route.method == method || route.method == "ANY" {
-                return Ok((route, params));
-            }
-            allowed.push(route.method.clone());
+        if !ok || i != segs.len() {
+            continue;
+        }
+        let rank = (greedy, std::cmp::Reverse(literal), route.method == "ANY");
+        if best.as_ref().is_none_or(|(b, _, _)| rank < *b) {
+            best = Some((rank, route, params));
         }
     }
-    Err(allowed)
+    best.map(|(_, route, params)| (route, params))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -125,32 +160,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn problem(kind: ProblemKind, detail: String) -> Response {
-    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, Problem::new(kind, detail).to_json()).into_response();
-    resp.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_static(zb_shared::problem::CONTENT_TYPE),
-    );
-    resp
-}
-
-/// 405 with the Allow header RFC 9110 asks for.
-fn method_not_allowed(method: &str, path: &str, allowed: &[String]) -> Response {
-    let mut resp = problem(
-        ProblemKind::MethodNotAllowed,
-        format!("{method} is not allowed on {path}; it takes {}", allowed.join(", ")),
-    );
-    if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
-        resp.headers_mut().insert("allow", v);
-    }
-    resp
-}
-
-/// GET /v1/openapi.json.
+/// GET /v1/openapi.json; another method is unmatched, as on any route.
 fn serve_openapi(method: &str) -> Response {
     if method != "GET" && method != "HEAD" {
-        return method_not_allowed(method, OPENAPI_PATH, &["GET".to_string()]);
+        return not_found();
     }
     match openapi_json() {
         Ok(json) => {
@@ -159,7 +172,10 @@ fn serve_openapi(method: &str) -> Response {
                 .insert("content-type", HeaderValue::from_static("application/json"));
             resp
         }
-        Err(e) => problem(ProblemKind::Internal, e.to_string()),
+        Err(e) => {
+            tracing::error!(target: "apigw", error = e, "cannot serve openapi.yaml");
+            internal_error()
+        }
     }
 }
 
@@ -169,6 +185,20 @@ fn gateway_message(status: StatusCode, message: &str) -> Response {
     resp.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
     resp
+}
+
+/// The authorizer answered `isAuthorized: false`.
+fn forbidden() -> Response {
+    gateway_message(StatusCode::FORBIDDEN, "Forbidden")
+}
+
+/// No route matches (the API has no `$default` route).
+fn not_found() -> Response {
+    gateway_message(StatusCode::NOT_FOUND, "Not Found")
+}
+
+fn internal_error() -> Response {
+    gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
 fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
@@ -193,6 +223,7 @@ impl Gateway {
             invoke,
             cache: Mutex::new(HashMap::new()),
             time_scale,
+            authorizer_timeout: AUTHORIZER_TIMEOUT,
         })
     }
 
@@ -240,18 +271,20 @@ impl Gateway {
         for h in &auth.identity_headers {
             match headers.get(h).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()) {
                 Some(v) => identity.push(v.to_string()),
-                // A missing identity source never reaches the authorizer.
+                // A missing or empty identity source never reaches the authorizer.
                 None => return Err(gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized")),
             }
         }
-        let key = (auth.name.clone(), identity.join(","));
+        let key = (auth.name.clone(), identity.clone());
         if auth.ttl_secs > 0 {
-            if let Ok(cache) = self.cache.lock() {
-                if let Some((ctx, until)) = cache.get(&key) {
-                    if Instant::now() < *until {
-                        return Ok(ctx.clone());
-                    }
-                }
+            let cached = self.cache.lock().ok().and_then(|cache| {
+                cache
+                    .get(&key)
+                    .filter(|(_, until)| Instant::now() < *until)
+                    .map(|(d, _)| d.clone())
+            });
+            if let Some(decision) = cached {
+                return decision.context().ok_or_else(forbidden);
             }
         }
         let mut event = base.clone();
@@ -265,42 +298,60 @@ impl Gateway {
         ));
         event["identitySource"] = json!(identity);
         let payload = event.to_string().into_bytes();
-        match self.invoke.invoke(&auth.function, payload).await {
-            Ok(out) => {
-                let v: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
-                match v.get("isAuthorized").and_then(Value::as_bool) {
-                    Some(true) => {
-                        let ctx = v.get("context").cloned().unwrap_or(json!({}));
-                        if auth.ttl_secs > 0 {
-                            let ttl = Duration::from_secs_f64(auth.ttl_secs as f64 * self.time_scale.max(0.0));
-                            if let Ok(mut cache) = self.cache.lock() {
-                                cache.insert(key, (ctx.clone(), Instant::now() + ttl));
-                            }
-                        }
-                        Ok(ctx)
-                    }
-                    Some(false) => Err(gateway_message(StatusCode::FORBIDDEN, "Forbidden")),
-                    None => Err(gateway_message(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    )),
-                }
+        let out = match tokio::time::timeout(self.authorizer_timeout, self.invoke.invoke(&auth.function, payload)).await
+        {
+            Ok(Ok(out)) => out,
+            // Any error the function raises, "Unauthorized" included, is a 500
+            // with simple responses; so is no answer within the quota.
+            Ok(Err((error_type, _))) => {
+                tracing::warn!(target: "apigw", authorizer = %auth.name, %error_type, "the authorizer failed");
+                return Err(internal_error());
             }
-            // The "Unauthorized" error is a 401; anything else is the authorizer failing.
-            Err((error_type, body)) => {
-                let message = serde_json::from_slice::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_string))
-                    .unwrap_or_default();
-                if error_type == "Unauthorized" || message == "Unauthorized" {
-                    Err(gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized"))
-                } else {
-                    Err(gateway_message(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    ))
-                }
+            Err(_) => {
+                tracing::warn!(target: "apigw", authorizer = %auth.name, "the authorizer timed out");
+                return Err(internal_error());
             }
+        };
+        let decision = match simple_response(&out) {
+            Some(d) => d,
+            None => {
+                tracing::warn!(target: "apigw", authorizer = %auth.name, "the authorizer's answer is not a simple response");
+                return Err(internal_error());
+            }
+        };
+        if auth.ttl_secs > 0 {
+            let ttl = Duration::from_secs_f64(auth.ttl_secs as f64 * self.time_scale.max(0.0));
+            if let Ok(mut cache) = self.cache.lock() {
+                cache.retain(|_, (_, until)| Instant::now() < *until);
+                cache.insert(key, (decision.clone(), Instant::now() + ttl));
+            }
+        }
+        decision.context().ok_or_else(forbidden)
+    }
+}
+
+/// A simple response: `isAuthorized` a boolean, `context` (optional) an
+/// object. Anything else is not an answer API Gateway can use.
+fn simple_response(out: &[u8]) -> Option<Decision> {
+    let v: Value = serde_json::from_slice(out).ok()?;
+    let context = match v.get("context") {
+        None | Some(Value::Null) => json!({}),
+        Some(c @ Value::Object(_)) => c.clone(),
+        Some(_) => return None,
+    };
+    match v.get("isAuthorized")? {
+        Value::Bool(true) => Some(Decision::Allow(context)),
+        Value::Bool(false) => Some(Decision::Deny),
+        _ => None,
+    }
+}
+
+impl Decision {
+    /// The context of an allow; None for a deny (API Gateway's 403 `Forbidden`).
+    fn context(self) -> Option<Value> {
+        match self {
+            Decision::Allow(ctx) => Some(ctx),
+            Decision::Deny => None,
         }
     }
 }
@@ -365,12 +416,9 @@ async fn handle(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, header
 
 async fn route(gw: &Gateway, method: &str, uri: &Uri, headers: &HeaderMap, body: Bytes, request_id: &str) -> Response {
     let (route, params) = match match_route(&gw.api.routes, method, uri.path()) {
-        Ok(found) => found,
-        Err(allowed) if allowed.is_empty() && uri.path() == OPENAPI_PATH => return serve_openapi(method),
-        Err(allowed) if allowed.is_empty() => {
-            return problem(ProblemKind::NotFound, format!("no route for {method} {}", uri.path()))
-        }
-        Err(allowed) => return method_not_allowed(method, uri.path(), &allowed),
+        Some(found) => found,
+        None if uri.path() == OPENAPI_PATH => return serve_openapi(method),
+        None => return not_found(),
     };
     if body.len() > MAX_PAYLOAD {
         return gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -407,7 +455,7 @@ async fn route(gw: &Gateway, method: &str, uri: &Uri, headers: &HeaderMap, body:
     }
     if let Some(name) = &route.authorizer {
         let Some(auth) = gw.api.authorizers.iter().find(|a| &a.name == name) else {
-            return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            return internal_error();
         };
         match gw.authorize(auth, headers, &base).await {
             Ok(ctx) => base["requestContext"]["authorizer"] = json!({"lambda": ctx}),
@@ -460,23 +508,168 @@ mod tests {
     }
 
     #[test]
-    fn routes_match_with_parameters_and_tell_404_from_405() {
-        let routes = routes();
+    fn routes_match_the_most_specific_route_or_nothing() {
+        let mut routes = routes();
         let (r, p) = match_route(&routes, "GET", "/v1/feeds/abc%20d").unwrap();
         assert_eq!(r.path, "/v1/feeds/{feedId}");
         assert_eq!(p["feedId"], "abc d");
-        assert!(match_route(&routes, "POST", "/v1/feeds").is_ok());
-        assert_eq!(
-            match_route(&routes, "DELETE", "/v1/feeds").unwrap_err(),
-            vec!["POST".to_string()],
-            "known path, wrong method: 405 with Allow"
-        );
-        assert!(
-            match_route(&routes, "GET", "/v2/feeds").unwrap_err().is_empty(),
-            "unknown path: 404"
-        );
+        assert!(match_route(&routes, "POST", "/v1/feeds").is_some());
+        // A known path with another method is no route: API Gateway's 404, no 405.
+        assert!(match_route(&routes, "DELETE", "/v1/feeds").is_none());
+        assert!(match_route(&routes, "GET", "/v2/feeds").is_none());
         let (_, p) = match_route(&routes, "PUT", "/files/a/b/c").unwrap();
         assert_eq!(p["proxy"], "a/b/c");
+        // The most specific match wins, whatever the template's order:
+        // method over ANY, literal over variable, variable over greedy.
+        let r = |m: &str, p: &str, f: &str| Route {
+            method: m.into(),
+            path: p.into(),
+            function: f.into(),
+            authorizer: None,
+        };
+        routes.insert(0, r("ANY", "/files/{proxy+}", "greedy-first"));
+        routes.insert(0, r("ANY", "/files/{name}", "any-name"));
+        routes.insert(0, r("GET", "/files/{name}", "get-name"));
+        routes.insert(0, r("GET", "/files/readme", "readme"));
+        let f = |m: &str, p: &str| match_route(&routes, m, p).map(|(r, _)| r.function.clone());
+        assert_eq!(f("GET", "/files/readme").as_deref(), Some("readme"));
+        assert_eq!(f("GET", "/files/other").as_deref(), Some("get-name"));
+        assert_eq!(f("PUT", "/files/other").as_deref(), Some("any-name"));
+        assert_eq!(f("PUT", "/files/a/b").as_deref(), Some("greedy-first"));
+    }
+
+    /// An authorizer function that answers `answer` after `delay`, counting calls.
+    struct FakeAuthorizer {
+        answer: InvokeResult,
+        delay: Duration,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Invoke for FakeAuthorizer {
+        fn invoke(&self, _function: &str, _payload: Vec<u8>) -> BoxFuture<'_, InvokeResult> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move {
+                tokio::time::sleep(self.delay).await;
+                self.answer.clone()
+            })
+        }
+    }
+
+    fn gateway(answer: InvokeResult, delay: Duration, ttl_secs: u64) -> (Arc<Gateway>, Arc<FakeAuthorizer>) {
+        let fake = Arc::new(FakeAuthorizer {
+            answer,
+            delay,
+            calls: Default::default(),
+        });
+        let api = HttpApi {
+            logical_id: "Api".into(),
+            routes: Vec::new(),
+            authorizers: Vec::new(),
+        };
+        let mut gw = Gateway {
+            api,
+            invoke: fake.clone(),
+            cache: Mutex::new(HashMap::new()),
+            time_scale: 1.0,
+            authorizer_timeout: AUTHORIZER_TIMEOUT,
+        };
+        gw.api.authorizers.push(Authorizer {
+            name: "Auth".into(),
+            function: "authorizer".into(),
+            identity_headers: vec!["x-api-key".into()],
+            ttl_secs,
+        });
+        gw.authorizer_timeout = Duration::from_millis(200);
+        (Arc::new(gw), fake)
+    }
+
+    fn key(k: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-api-key", HeaderValue::from_str(k).unwrap());
+        h
+    }
+
+    /// The status and `message` of the gateway's answer, or 200 and the context.
+    async fn ask(gw: &Gateway, headers: &HeaderMap) -> (u16, Value) {
+        let auth = gw.api.authorizers[0].clone();
+        let base = json!({"routeKey": "GET /v1/orders"});
+        match gw.authorize(&auth, headers, &base).await {
+            Ok(ctx) => (200, ctx),
+            Err(resp) => {
+                let status = resp.status().as_u16();
+                assert_eq!(resp.headers()["content-type"], "application/json");
+                let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+                (status, serde_json::from_slice(&body).unwrap())
+            }
+        }
+    }
+
+    fn calls(fake: &FakeAuthorizer) -> usize {
+        fake.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn ok(v: Value) -> InvokeResult {
+        Ok(v.to_string().into_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_empty_identity_source_is_401_without_the_authorizer() {
+        let (gw, fake) = gateway(ok(json!({"isAuthorized": true})), Duration::ZERO, 300);
+        let unauthorized = (401, json!({"message": "Unauthorized"}));
+        assert_eq!(ask(&gw, &HeaderMap::new()).await, unauthorized);
+        assert_eq!(ask(&gw, &key("")).await, unauthorized);
+        assert_eq!(calls(&fake), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_403_and_cached_per_identity_like_an_allow() {
+        let (gw, fake) = gateway(ok(json!({"isAuthorized": false})), Duration::ZERO, 300);
+        let forbidden = (403, json!({"message": "Forbidden"}));
+        assert_eq!(ask(&gw, &key("k1")).await, forbidden);
+        assert_eq!(ask(&gw, &key("k1")).await, forbidden);
+        assert_eq!(calls(&fake), 1, "the refusal is answered from the cache");
+        assert_eq!(ask(&gw, &key("k2")).await, forbidden);
+        assert_eq!(calls(&fake), 2, "the cache key is the identity sources' values");
+
+        let (gw, fake) = gateway(
+            ok(json!({"isAuthorized": true, "context": {"p": 1}})),
+            Duration::ZERO,
+            300,
+        );
+        assert_eq!(ask(&gw, &key("k1")).await, (200, json!({"p": 1})));
+        assert_eq!(ask(&gw, &key("k1")).await, (200, json!({"p": 1})));
+        assert_eq!(calls(&fake), 1);
+
+        let (gw, fake) = gateway(ok(json!({"isAuthorized": false})), Duration::ZERO, 0);
+        ask(&gw, &key("k1")).await;
+        ask(&gw, &key("k1")).await;
+        assert_eq!(calls(&fake), 2, "ReauthorizeEvery 0: no cache");
+    }
+
+    #[tokio::test]
+    async fn an_error_a_wrong_shape_or_a_timeout_is_500_and_not_cached() {
+        let internal = (500, json!({"message": "Internal Server Error"}));
+        let raised = |t: &str| {
+            Err((
+                t.to_string(),
+                json!({"errorType": t, "errorMessage": t}).to_string().into_bytes(),
+            ))
+        };
+        for answer in [
+            raised("Unauthorized"),
+            raised("TransientDependencyError"),
+            ok(json!({"isAuthorized": "true"})),
+            ok(json!({"context": {}})),
+            ok(json!({"isAuthorized": true, "context": "partner-a"})),
+            Ok(b"not json".to_vec()),
+        ] {
+            let (gw, fake) = gateway(answer.clone(), Duration::ZERO, 300);
+            assert_eq!(ask(&gw, &key("k")).await, internal, "{answer:?}");
+            assert_eq!(ask(&gw, &key("k")).await, internal, "{answer:?}");
+            assert_eq!(calls(&fake), 2, "{answer:?}: a failure is not cached");
+        }
+        let (gw, _) = gateway(ok(json!({"isAuthorized": true})), Duration::from_secs(5), 300);
+        assert_eq!(ask(&gw, &key("k")).await, internal, "past the authorizer timeout");
     }
 
     #[test]

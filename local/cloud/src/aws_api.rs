@@ -1,14 +1,17 @@
 //! One AWS-compatible endpoint for the SDKs and the AWS CLI: Step Functions
 //! (awsJson1_0, X-Amz-Target AWSStepFunctions.*: executions, state machines,
 //! TestState), EventBridge (awsJson1_1, AWSEvents.*: PutEvents, rules,
-//! targets, TestEventPattern) and the Lambda Invoke API (REST:
+//! targets, TestEventPattern), CloudWatch Logs' read APIs (awsJson1_1,
+//! Logs_20140328.*: FilterLogEvents, GetLogEvents, DescribeLogStreams, see
+//! logs_api.rs) and the Lambda Invoke API (REST:
 //! POST /2015-03-31/functions/{name}/invocations). Signatures are accepted
 //! unchecked: the local cloud has no IAM.
 
 use crate::awsjson::{respond, ApiError};
 use crate::cloud::Services;
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -18,7 +21,11 @@ use std::sync::Arc;
 
 pub fn router(services: Arc<Services>) -> axum::Router {
     axum::Router::new()
-        .route("/2015-03-31/functions/{name}/invocations", post(lambda_invoke))
+        // Lambda's payload limit is checked in the handler, to answer as Lambda does.
+        .route(
+            "/2015-03-31/functions/{name}/invocations",
+            post(lambda_invoke).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .fallback(json_protocol)
         // Lambda's synchronous payload limit is 6 MB; axum's default is 2 MB.
         .layer(axum::extract::DefaultBodyLimit::max(
@@ -53,6 +60,10 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
         Some(("AWSStepFunctions", op)) => respond("1.0", s.sfn.call(op, &body).await),
         Some(("AWSEvents", "PutEvents")) => respond("1.1", s.events.put_events(caller(&headers), &body).await),
         Some(("AWSEvents", op)) => respond("1.1", s.events.call(op, &body)),
+        Some(("Logs_20140328", op)) => respond(
+            "1.1",
+            crate::logs_api::call(s.sfn.state_dir(), &s.log_groups(), op, &body),
+        ),
         _ => respond(
             "1.1",
             Err(ApiError::new(
@@ -71,8 +82,11 @@ fn caller(headers: &HeaderMap) -> Option<&str> {
     credential.split('/').next().filter(|id| !id.is_empty())
 }
 
+/// A Lambda error as the REST API answers it: `{"Type", "message"}` with
+/// x-amzn-ErrorType (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors).
 fn lambda_error(status: StatusCode, kind: &'static str, message: String) -> Response {
-    let mut resp = (status, json!({"Type": "User", "message": message}).to_string()).into_response();
+    let origin = if status.is_server_error() { "Service" } else { "User" };
+    let mut resp = (status, json!({"Type": origin, "message": message}).to_string()).into_response();
     resp.headers_mut()
         .insert("x-amzn-errortype", HeaderValue::from_static(kind));
     resp.headers_mut()
@@ -80,27 +94,157 @@ fn lambda_error(status: StatusCode, kind: &'static str, message: String) -> Resp
     resp
 }
 
+fn host_error(e: &zb_lambda_host::HostError) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = lambda_error(status, e.aws_error_code(), e.to_string());
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut().insert("retry-after", HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// A function named as Invoke's FunctionName allows: `name`, `name:qualifier`,
+/// `account:function:name[:qualifier]` or
+/// `arn:aws:lambda:region:account:function:name[:qualifier]`.
+#[derive(Debug, PartialEq, Eq)]
+struct FunctionRef<'a> {
+    region: Option<&'a str>,
+    account: Option<&'a str>,
+    name: &'a str,
+    qualifier: Option<&'a str>,
+}
+
+fn parse_function_name(s: &str) -> Option<FunctionRef<'_>> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let (region, account, rest) = match parts.as_slice() {
+        ["arn", partition, "lambda", region, account, "function", rest @ ..] if partition.starts_with("aws") => {
+            (Some(*region), Some(*account), rest)
+        }
+        [account, "function", rest @ ..] => (None, Some(*account), rest),
+        rest => (None, None, rest),
+    };
+    let (name, qualifier) = match rest {
+        [name] => (*name, None),
+        [name, qualifier] => (*name, Some(*qualifier)),
+        _ => return None,
+    };
+    let word = |t: &str, extra: &[char]| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || extra.contains(&c))
+    };
+    let valid = word(name, &['.'])
+        && name.len() <= 140
+        && qualifier.is_none_or(|q| q == "$LATEST" || (word(q, &[]) && q.len() <= 128))
+        && account.is_none_or(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()));
+    valid.then_some(FunctionRef {
+        region,
+        account,
+        name,
+        qualifier,
+    })
+}
+
+/// Resolves Invoke's FunctionName and Qualifier to a template function.
+/// The local cloud has no versions or aliases: `$LATEST` is the function,
+/// any other qualifier is not found, as Lambda answers for a version or
+/// alias that does not exist.
+fn resolve_function(
+    model: &crate::template::Model,
+    raw: &str,
+    qualifier: Option<&str>,
+) -> Result<String, Box<Response>> {
+    let (region, account) = (crate::template::REGION, crate::template::ACCOUNT);
+    let f = parse_function_name(raw).ok_or_else(|| {
+        Box::new(lambda_error(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value '{raw}' at 'functionName' failed to satisfy constraint: \
+                 Member must satisfy regular expression pattern: \
+                 (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?\
+                 ([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+            ),
+        ))
+    })?;
+    let qualifier = match (f.qualifier, qualifier.filter(|q| !q.is_empty())) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Box::new(lambda_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                "The derived qualifier from the function name does not match the specified qualifier.".into(),
+            )))
+        }
+        (a, b) => a.or(b),
+    };
+    let arn = format!("arn:aws:lambda:{region}:{account}:function:{}", f.name);
+    let not_found = |arn: String| {
+        Box::new(lambda_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {arn}"),
+        ))
+    };
+    let found = model
+        .functions
+        .iter()
+        .find(|x| x.name == f.name)
+        .filter(|_| f.region.is_none_or(|r| r == region) && f.account.is_none_or(|a| a == account));
+    match (found, qualifier) {
+        (Some(x), None | Some("$LATEST")) => Ok(x.name.clone()),
+        (_, Some(q)) => Err(not_found(format!("{arn}:{q}"))),
+        (None, None) => Err(not_found(arn)),
+    }
+}
+
+/// Lambda's payload limit for an asynchronous (Event) invocation.
+const MAX_ASYNC_PAYLOAD: usize = 1024 * 1024;
+
 async fn lambda_invoke(
     State(s): State<Arc<Services>>,
     Path(name): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let Some(function) = s.model.function(&name).map(|f| f.name.clone()) else {
-        return lambda_error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            format!(
-                "Function not found: arn:aws:lambda:{}:{}:function:{name}",
-                crate::template::REGION,
-                crate::template::ACCOUNT
-            ),
-        );
+    let function = match resolve_function(&s.model, &name, query.get("Qualifier").map(String::as_str)) {
+        Ok(f) => f,
+        Err(resp) => return *resp,
     };
     let kind = headers
         .get("x-amz-invocation-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("RequestResponse");
+    // "For synchronous invocations, the maximum payload size is 6 MB. For
+    // asynchronous invocations, the maximum payload size is 1 MB."
+    // (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html)
+    let limit = if kind == "Event" {
+        MAX_ASYNC_PAYLOAD
+    } else {
+        zb_lambda_host::MAX_SYNC_PAYLOAD
+    };
+    let too_large = || {
+        lambda_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+        )
+    };
+    let Ok(body) = axum::body::to_bytes(body, zb_lambda_host::MAX_SYNC_PAYLOAD).await else {
+        return too_large();
+    };
+    if body.len() > limit {
+        return too_large();
+    }
+    if !body.is_empty() {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+            return lambda_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                format!("Could not parse request body into json: {e}"),
+            );
+        }
+    }
     match kind {
         "DryRun" => StatusCode::NO_CONTENT.into_response(),
         "Event" => {
@@ -129,7 +273,7 @@ async fn lambda_invoke(
                 }
                 resp
             }
-            Err(e) => lambda_error(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", e.to_string()),
+            Err(e) => host_error(&e),
         },
         other => lambda_error(
             StatusCode::BAD_REQUEST,
@@ -142,6 +286,43 @@ async fn lambda_invoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FunctionName's forms, from https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_RequestSyntax
+    /// ("Function name – my-function (name-only), my-function:v1 (with alias);
+    /// Function ARN; Partial ARN – 123456789012:function:my-function").
+    #[test]
+    fn function_names_parse_in_every_form_invoke_documents() {
+        let f = |region, account, name, qualifier| FunctionRef {
+            region,
+            account,
+            name,
+            qualifier,
+        };
+        assert_eq!(parse_function_name("zb-ingest"), Some(f(None, None, "zb-ingest", None)));
+        assert_eq!(
+            parse_function_name("zb-ingest:$LATEST"),
+            Some(f(None, None, "zb-ingest", Some("$LATEST")))
+        );
+        assert_eq!(
+            parse_function_name("000000000000:function:zb-ingest:live"),
+            Some(f(None, Some("000000000000"), "zb-ingest", Some("live")))
+        );
+        assert_eq!(
+            parse_function_name("arn:aws:lambda:us-east-1:000000000000:function:zb-ingest:7"),
+            Some(f(Some("us-east-1"), Some("000000000000"), "zb-ingest", Some("7")))
+        );
+        for bad in [
+            "",
+            "a:b:c:d",
+            "zb ingest",
+            "zb-ingest:",
+            "arn:aws:s3:::bucket",
+            "1:function:x",
+            "x:$PREV",
+        ] {
+            assert_eq!(parse_function_name(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_caller_is_the_access_key_id_of_the_signature() {

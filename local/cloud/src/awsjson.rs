@@ -74,6 +74,10 @@ pub struct Paging {
     pub token: &'static str,
     pub max: usize,
     pub max_token_len: usize,
+    /// The page size when the request names none.
+    pub default: usize,
+    /// The error code for a token the service did not issue.
+    pub invalid_token: &'static str,
 }
 
 /// Step Functions: maxResults (1..=1000) and nextToken (1..=1024 characters).
@@ -82,6 +86,8 @@ pub const SFN_PAGING: Paging = Paging {
     token: "nextToken",
     max: 1000,
     max_token_len: 1024,
+    default: 100,
+    invalid_token: "InvalidToken",
 };
 
 /// EventBridge: Limit (1..=100) and NextToken (1..=2048 characters).
@@ -90,6 +96,32 @@ pub const EVENTS_PAGING: Paging = Paging {
     token: "NextToken",
     max: 100,
     max_token_len: 2048,
+    default: 100,
+    invalid_token: "InvalidToken",
+};
+
+/// CloudWatch Logs FilterLogEvents: limit 1..=10000 (default: as many as
+/// fit, up to 10,000) and nextToken (at least 1 character). Its model lists
+/// no InvalidToken: a token it did not issue is an InvalidParameterException
+/// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html, Errors).
+pub const LOGS_FILTER_PAGING: Paging = Paging {
+    limit: "limit",
+    token: "nextToken",
+    max: 10_000,
+    max_token_len: 65_536,
+    default: 10_000,
+    invalid_token: "InvalidParameterException",
+};
+
+/// CloudWatch Logs DescribeLogStreams: limit 1..=50, default 50
+/// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogStreams.html).
+pub const LOGS_STREAMS_PAGING: Paging = Paging {
+    limit: "limit",
+    token: "nextToken",
+    max: 50,
+    max_token_len: 65_536,
+    default: 50,
+    invalid_token: "InvalidParameterException",
 };
 
 /// Which listing a token continues: the list's key and every request
@@ -135,7 +167,7 @@ fn offset_of(token: &Value, paging: &Paging, listing: &str, total: usize) -> Res
     }
     let invalid = || {
         ApiError::new(
-            "InvalidToken",
+            paging.invalid_token,
             format!("Invalid Token: the provided {name} is not valid"),
         )
     };
@@ -156,7 +188,7 @@ pub fn page(body: &Value, paging: &Paging, key: &str, items: Vec<Value>) -> Resu
         .get(paging.limit)
         .and_then(Value::as_u64)
         .filter(|m| *m > 0)
-        .unwrap_or(100)
+        .unwrap_or(paging.default as u64)
         .min(paging.max as u64) as usize;
     let listing = listing_of(body, paging, key);
     let total = items.len();

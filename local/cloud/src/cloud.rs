@@ -42,6 +42,18 @@ pub struct Config {
     pub faults: Vec<(String, String)>,
 }
 
+/// Where the function binaries are by default: beside the running `zb`, when
+/// it was built with them (`target/local/zb` runs `target/local/*`, the
+/// local cloud's own build profile; `target/release/zb` the deployed
+/// profile's); otherwise `<repo>/target/release`.
+pub fn default_binaries(repo: &std::path::Path) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf))
+        .filter(|dir| dir.join("ingest").is_file())
+        .unwrap_or_else(|| repo.join("target").join("release"))
+}
+
 impl Config {
     pub fn for_repo(repo: PathBuf) -> Self {
         Self {
@@ -52,7 +64,7 @@ impl Config {
             aws_port: 4000,
             dynamodb_port: 8000,
             dynamodb_endpoint: None,
-            binaries: repo.join("target").join("release"),
+            binaries: default_binaries(&repo),
             state_dir: repo.join(".state"),
             seed_file: Some(repo.join("local").join("seed").join("partners.json")),
             time_scale: 1.0,
@@ -83,8 +95,10 @@ pub enum CloudError {
     Rules(#[from] crate::eventbridge::RuleError),
     #[error(transparent)]
     StateMachine(#[from] crate::sfn::SfnError),
-    #[error("function {function}: binary {path} not found; build with `cargo build --release` (make run does it)")]
+    #[error("function {function}: binary {path} not found; build with `cargo build --profile local --workspace --bins` (make run does it)")]
     MissingBinary { function: String, path: String },
+    #[error("time scale {0}: must be a finite number above 0 and at most {MAX_TIME_SCALE} (0.01 = 100x faster)")]
+    TimeScale(f64),
     #[error("fault for {target}: {detail}")]
     Fault { target: String, detail: String },
     #[error("seeding partners from {path}: {detail}")]
@@ -102,6 +116,22 @@ pub struct Services {
 }
 
 impl Services {
+    /// The log groups the template declares that the local cloud writes:
+    /// each function's and each state machine's logging destination.
+    pub fn log_groups(&self) -> Vec<String> {
+        self.model
+            .functions
+            .iter()
+            .map(|f| crate::logs::group_name(&f.name))
+            .chain(
+                self.model
+                    .state_machines
+                    .iter()
+                    .filter_map(|m| m.logging.log_group.as_ref().map(|(name, _)| name.clone())),
+            )
+            .collect()
+    }
+
     /// Lambda's asynchronous invocation: retried on function errors as the
     /// function's EventInvokeConfig says (2 retries by default, about 1 and
     /// 2 minutes apart), then sent to its on-failure destination.
@@ -314,7 +344,10 @@ impl Running {
 /// as the rule SAM creates would send it. The first run is one period after
 /// start, as a new rate rule's is.
 fn spawn_schedule(services: Arc<Services>, schedule: crate::template::Schedule) -> tokio::task::JoinHandle<()> {
-    let period = schedule.every.mul_f64(services.time_scale.max(1e-6));
+    // Capped at 100 years: a longer period never fires either, and cannot overflow an Instant.
+    let period = Duration::try_from_secs_f64(schedule.every.as_secs_f64() * services.time_scale.max(1e-6))
+        .unwrap_or(Duration::MAX)
+        .min(Duration::from_secs(100 * 365 * 86_400));
     tracing::info!(function = %schedule.function, expression = %schedule.expression, ?period, "schedule");
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -350,7 +383,20 @@ async fn bind(what: &'static str, port: u16) -> Result<(TcpListener, String), Cl
     Ok((listener, url))
 }
 
+/// The largest time scale: beyond it, scaled waits and TTLs stop being durations.
+pub const MAX_TIME_SCALE: f64 = 1000.0;
+
+/// A time scale the local cloud can run with: finite, above 0, at most [`MAX_TIME_SCALE`].
+pub fn check_time_scale(scale: f64) -> Result<f64, CloudError> {
+    if scale.is_finite() && scale > 0.0 && scale <= MAX_TIME_SCALE {
+        Ok(scale)
+    } else {
+        Err(CloudError::TimeScale(scale))
+    }
+}
+
 pub async fn start(config: Config) -> Result<Running, CloudError> {
+    check_time_scale(config.time_scale)?;
     let model = crate::template::load(&config.template, &config.stack, &config.parameters)?;
     std::fs::create_dir_all(&config.state_dir).map_err(|source| CloudError::StateDir {
         path: config.state_dir.display().to_string(),

@@ -109,6 +109,7 @@ pub async fn run(
         .load()
         .await;
     let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let mut rows = Vec::new();
     let mut sent: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
     for path in files {
@@ -174,7 +175,7 @@ pub async fn run(
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         let end_to_end_ms = started.elapsed().as_millis();
-        let execution = execution_status(&sfn, &feed_id, timeout)
+        let execution = execution_status(&sfn, &logs, &feed_id, timeout)
             .await
             .unwrap_or_else(|| "NOT FOUND".into());
         let c = &record["counts"];
@@ -198,15 +199,41 @@ pub async fn run(
     Ok(rows)
 }
 
-/// The final status of the execution that processed `feed_id`.
-async fn execution_status(sfn: &aws_sdk_sfn::Client, feed_id: &str, timeout: Duration) -> Option<String> {
+/// The final status of the execution that processed `feed_id`: from the
+/// order pipeline's log group (Express executions are seen only there, on
+/// AWS as here), or, for a Standard pipeline, ListExecutions/DescribeExecution.
+async fn execution_status(
+    sfn: &aws_sdk_sfn::Client,
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    feed_id: &str,
+    timeout: Duration,
+) -> Option<String> {
     let started = Instant::now();
     let machines = sfn.list_state_machines().send().await.ok()?;
+    let pipeline = machines
+        .state_machines()
+        .iter()
+        .find(|m| m.name().ends_with("order-pipeline"))?
+        .clone();
+    let express = pipeline.r#type() == &aws_sdk_sfn::types::StateMachineType::Express;
+    let group = if express {
+        Some(
+            crate::express_logs::log_group_of(sfn, pipeline.state_machine_arn())
+                .await
+                .ok()?,
+        )
+    } else {
+        None
+    };
     loop {
-        for m in machines.state_machines() {
+        if let Some(group) = &group {
+            if let Ok(Some(run)) = crate::express_logs::finished_for_feed(logs, group, feed_id).await {
+                return Some(run.status);
+            }
+        } else {
             let list = sfn
                 .list_executions()
-                .state_machine_arn(m.state_machine_arn())
+                .state_machine_arn(pipeline.state_machine_arn())
                 .max_results(100)
                 .send()
                 .await
@@ -218,18 +245,15 @@ async fn execution_status(sfn: &aws_sdk_sfn::Client, feed_id: &str, timeout: Dur
                     .send()
                     .await
                     .ok()?;
-                if d.input().unwrap_or_default().contains(feed_id) {
-                    let status = d.status().as_str().to_string();
-                    if status != "RUNNING" {
-                        return Some(status);
-                    }
+                if d.input().unwrap_or_default().contains(feed_id) && d.status().as_str() != "RUNNING" {
+                    return Some(d.status().as_str().to_string());
                 }
             }
         }
         if started.elapsed() > timeout {
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

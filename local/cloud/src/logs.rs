@@ -1,8 +1,11 @@
 //! The local log groups: every function log line is appended to
-//! `<state_dir>/logs/<function name>.jsonl`, one CloudWatch Logs event per
-//! line in the shape `aws logs filter-log-events` prints, so that another
-//! process (`zb logs`, `zb cost report`) reads local and exported AWS logs
-//! the same way.
+//! `<state_dir>/logs/<function name>.jsonl`, and every line a state machine
+//! logs (Express executions, in Step Functions' format) to
+//! `<state_dir>/logs/group<log group name, made safe>.jsonl`, one CloudWatch
+//! Logs event per line in the shape `aws logs filter-log-events` prints, so
+//! that another process (`zb logs`, `zb cost report`, the CloudWatch Logs
+//! read APIs of the AWS endpoint) reads local and exported AWS logs the same
+//! way.
 
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
@@ -46,6 +49,51 @@ fn file_for(state_dir: &Path, function: &str) -> PathBuf {
         })
         .collect();
     dir(state_dir).join(format!("{safe}.jsonl"))
+}
+
+/// The file of any log group: a function's group keeps its historical
+/// `<function>.jsonl`, any other group `group<name with every character
+/// outside [A-Za-z0-9-_] replaced by '_'>.jsonl`.
+pub fn group_file(state_dir: &Path, group: &str) -> PathBuf {
+    match group.strip_prefix("/aws/lambda/") {
+        Some(function) => file_for(state_dir, function),
+        None => file_for(state_dir, &format!("group{group}")),
+    }
+}
+
+/// Appends events to their group's file (a state machine's lines: few per
+/// execution, so the file is opened per batch).
+pub fn append(state_dir: &Path, group: &str, events: &[LogEvent]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir(state_dir))?;
+    let mut text = String::new();
+    for e in events {
+        text.push_str(&serde_json::to_string(e).map_err(std::io::Error::other)?);
+        text.push('\n');
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(group_file(state_dir, group))?;
+    file.write_all(text.as_bytes())
+}
+
+/// Every event of one group, oldest first; an empty list when it has none yet.
+pub fn read_group(state_dir: &Path, group: &str) -> std::io::Result<Vec<LogEvent>> {
+    let file = match std::fs::File::open(group_file(state_dir, group)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for line in BufReader::new(file).lines() {
+        if let Ok(ev) = serde_json::from_str::<LogEvent>(&line?) {
+            if ev.log_group_name == group {
+                out.push(ev);
+            }
+        }
+    }
+    out.sort_by_key(|e| e.timestamp);
+    Ok(out)
 }
 
 impl LogEvent {

@@ -1,10 +1,14 @@
 //! Step Functions: the template's state machines (and those created through
 //! the API, see `machines`) run by the zb-asl interpreter, with
 //! StartExecution, StartSyncExecution, DescribeExecution, ListExecutions,
-//! GetExecutionHistory and StopExecution served in AWS's JSON shapes, and
-//! TestState (see `test_state`). Every execution, Express or Standard, keeps
-//! its history, written under the state folder so it survives a restart, and
-//! the definition it started with, whatever happens to its machine later.
+//! GetExecutionHistory and StopExecution served in AWS's JSON shapes (and
+//! refused for the workflow type AWS refuses them for), and TestState (see
+//! `test_state`). Every execution keeps the definition it started with,
+//! whatever happens to its machine later. A machine's LoggingConfiguration
+//! is honoured: its executions' events are written to its log group in Step
+//! Functions' log format (the only way to see an Express execution, as on
+//! AWS). Histories are also kept under the state folder (the API serves
+//! Standard ones; cost attribution reads both).
 
 mod machines;
 mod test_state;
@@ -62,6 +66,93 @@ pub struct ExecutionRecord {
     pub cause: Option<String>,
     /// GetExecutionHistory events, already in AWS's JSON shape.
     pub history: Vec<Value>,
+}
+
+/// Where and how one execution's events are logged (its machine's
+/// LoggingConfiguration), as Step Functions logs them to CloudWatch Logs.
+struct ExecutionLog<'a> {
+    state_dir: &'a std::path::Path,
+    group: String,
+    stream: String,
+    arn: String,
+    level: zb_cost::sfn_log::LogLevel,
+    include_data: bool,
+}
+
+impl ExecutionLog<'_> {
+    fn write(&self, event: &Value) {
+        let Some(event_type) = event.get("type").and_then(Value::as_str) else {
+            return;
+        };
+        if !self.level.logs(event_type) {
+            return;
+        }
+        let Some(line) = zb_cost::sfn_log::log_line(event, &self.arn, self.include_data) else {
+            return;
+        };
+        let timestamp = line
+            .get("event_timestamp")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| Utc::now().timestamp_millis());
+        let ev = crate::logs::LogEvent {
+            log_group_name: self.group.clone(),
+            log_stream_name: self.stream.clone(),
+            timestamp,
+            message: line.to_string(),
+            ingestion_time: Utc::now().timestamp_millis(),
+        };
+        if let Err(e) = crate::logs::append(self.state_dir, &self.group, &[ev]) {
+            tracing::warn!(error = %e, group = %self.group, "cannot write an execution log line");
+        }
+    }
+}
+
+/// The log stream of an execution. Step Functions names the streams it
+/// writes to a state machine's group `states/<state machine>/<UTC date and
+/// minute, yyyy-mm-dd-hh-mm>/<id>` (as observed in vended log groups; the
+/// developer guide documents the group, not the stream names); here each
+/// execution has its own stream, the id derived from its ARN.
+fn log_stream_name(machine: &str, exec_arn: &str, start: DateTime<Utc>) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    exec_arn.hash(&mut h);
+    format!(
+        "states/{machine}/{}/{:08x}",
+        start.format("%Y-%m-%d-%H-%M"),
+        h.finish() & 0xffff_ffff
+    )
+}
+
+/// DescribeExecution, GetExecutionHistory and StopExecution do not take an
+/// Express execution: "Executions of an EXPRESS state machine aren't
+/// supported by DescribeExecution" (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html),
+/// "This API action is not supported by EXPRESS state machines"
+/// (.../API_GetExecutionHistory.html, .../API_StopExecution.html). Their
+/// service model lists no type error (DescribeExecution: ExecutionDoesNotExist,
+/// InvalidArn); what AWS answers, as reported by users of the AWS CLI, is
+/// InvalidArn "Invalid Arn: 'Resource type not valid in this context:
+/// express'": an Express execution ARN (resource type `express`) is not an
+/// execution ARN to these operations. We follow that.
+fn refuse_express_arn(arn: &str) -> Result<(), ApiError> {
+    if arn.split(':').nth(5) == Some("express") {
+        return Err(ApiError::new(
+            "InvalidArn",
+            "Invalid Arn: 'Resource type not valid in this context: express'",
+        ));
+    }
+    Ok(())
+}
+
+/// ListExecutions on an Express machine, StartSyncExecution on a Standard
+/// one: StateMachineTypeNotSupported (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html,
+/// .../API_StartSyncExecution.html: "StartSyncExecution is not available for
+/// STANDARD workflows"; both list StateMachineTypeNotSupported, HTTP 400).
+fn type_not_supported() -> ApiError {
+    ApiError::new(
+        "StateMachineTypeNotSupported",
+        "This operation is not supported by this type of state machine",
+    )
 }
 
 struct Machine {
@@ -129,6 +220,11 @@ impl StepFunctions {
         });
         sfn.load_saved();
         Ok(sfn)
+    }
+
+    /// The state folder (execution files, logs).
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.state_dir
     }
 
     fn dir(&self) -> PathBuf {
@@ -391,15 +487,31 @@ impl StepFunctions {
         name: String,
         start: DateTime<Utc>,
     ) {
-        struct Sink<'a>(&'a Running);
+        struct Sink<'a> {
+            running: &'a Running,
+            log: Option<ExecutionLog<'a>>,
+        }
         impl zb_asl::HistorySink for Sink<'_> {
             fn record(&mut self, event: zb_asl::HistoryEvent) {
                 let json = zb_asl::render_event(&event);
-                if let Ok(mut r) = self.0.record.lock() {
+                if let Some(log) = &self.log {
+                    log.write(&json);
+                }
+                if let Ok(mut r) = self.running.record.lock() {
                     r.history.push(json);
                 }
             }
         }
+        let log = machine.def.logging.log_group.as_ref().and_then(|(group, _)| {
+            (machine.def.logging.level != zb_cost::sfn_log::LogLevel::Off).then(|| ExecutionLog {
+                state_dir: &self.state_dir,
+                group: group.clone(),
+                stream: log_stream_name(&machine.def.name, &arn, start),
+                arn: arn.clone(),
+                level: machine.def.logging.level,
+                include_data: machine.def.logging.include_execution_data,
+            })
+        });
         let options = zb_asl::ExecutionOptions {
             execution_arn: arn,
             execution_name: name,
@@ -411,7 +523,7 @@ impl StepFunctions {
             cancel: running.cancel.clone(),
         };
         let adapter = zb_asl_invoker::Adapter(self.invoker.as_ref());
-        let mut sink = Sink(&running);
+        let mut sink = Sink { running: &running, log };
         let outcome = zb_asl::execute(&machine.parsed, input, &adapter, options, &mut sink).await;
         let record = {
             let mut r = running.record.lock().unwrap_or_else(|e| e.into_inner());
@@ -490,6 +602,9 @@ impl StepFunctions {
                 Ok(json!({"executionArn": r.execution_arn, "startDate": epoch(r.start)}))
             }
             "StartSyncExecution" => {
+                if self.machine(required(body, "stateMachineArn")?)?.def.kind != "EXPRESS" {
+                    return Err(type_not_supported());
+                }
                 let running = self.start(
                     required(body, "stateMachineArn")?,
                     body.get("name").and_then(Value::as_str),
@@ -510,11 +625,13 @@ impl StepFunctions {
                 Ok(v)
             }
             "DescribeExecution" => {
+                refuse_express_arn(required(body, "executionArn")?)?;
                 let r = self.execution(required(body, "executionArn")?)?;
                 let r = r.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 Ok(Self::describe(&r))
             }
             "StopExecution" => {
+                refuse_express_arn(required(body, "executionArn")?)?;
                 let running = self.execution(required(body, "executionArn")?)?;
                 let now = Utc::now();
                 {
@@ -534,6 +651,9 @@ impl StepFunctions {
             }
             "ListExecutions" => {
                 let sm = self.machine(required(body, "stateMachineArn")?)?;
+                if sm.def.kind == "EXPRESS" {
+                    return Err(type_not_supported());
+                }
                 let filter = body.get("statusFilter").and_then(Value::as_str);
                 let order = self.order.read().unwrap_or_else(|e| e.into_inner()).clone();
                 let execs = self.executions.read().unwrap_or_else(|e| e.into_inner());
@@ -548,6 +668,7 @@ impl StepFunctions {
                 page(body, &SFN_PAGING, "executions", matching)
             }
             "GetExecutionHistory" => {
+                refuse_express_arn(required(body, "executionArn")?)?;
                 let r = self.execution(required(body, "executionArn")?)?;
                 let record = r.record.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let mut events = if record.status == "RUNNING" {

@@ -10,6 +10,9 @@ use serde_yaml::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+mod checks;
+use checks::{At, Notes};
+
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "000000000000";
 
@@ -25,6 +28,9 @@ pub enum TemplateError {
         kind: String,
         detail: String,
     },
+    /// A nested property, by its full path (`Resources.<Id>.Properties.<...>`).
+    #[error("{path}: {detail}")]
+    Property { path: String, detail: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -126,6 +132,79 @@ pub struct StateMachineDef {
     /// The ASL text with DefinitionSubstitutions applied.
     pub definition: String,
     pub definition_path: Option<PathBuf>,
+    /// The `Logging` property: what its executions log, and where.
+    pub logging: Logging,
+}
+
+/// A state machine's LoggingConfiguration: level OFF unless the template
+/// says otherwise, as on AWS
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-stepfunctions-statemachine-loggingconfiguration.html).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logging {
+    pub level: zb_cost::sfn_log::LogLevel,
+    pub include_execution_data: bool,
+    /// The destination log group's name and ARN (required unless the level is OFF).
+    pub log_group: Option<(String, String)>,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Logging {
+            level: zb_cost::sfn_log::LogLevel::Off,
+            include_execution_data: false,
+            log_group: None,
+        }
+    }
+}
+
+/// Reads a resolved `Logging` property.
+fn logging_of(p: &Json) -> Result<Logging, String> {
+    let level = match p.get("Level") {
+        None => zb_cost::sfn_log::LogLevel::Off,
+        Some(Json::String(l)) => zb_cost::sfn_log::LogLevel::parse(l).map_err(|e| format!("Logging.Level: {e}"))?,
+        Some(other) => return Err(format!("Logging.Level must be a string, not {other}")),
+    };
+    let include_execution_data = match p.get("IncludeExecutionData") {
+        None => false,
+        Some(Json::Bool(b)) => *b,
+        Some(Json::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(other) => {
+            return Err(format!(
+                "Logging.IncludeExecutionData must be true or false, not {other}"
+            ))
+        }
+    };
+    let destinations = p
+        .get("Destinations")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if destinations.len() > 1 {
+        return Err("Logging.Destinations is limited to one destination".into());
+    }
+    let log_group = match destinations.first() {
+        None => None,
+        Some(d) => {
+            let arn = d
+                .pointer("/CloudWatchLogsLogGroup/LogGroupArn")
+                .and_then(Json::as_str)
+                .ok_or("Logging.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn is required")?;
+            let name = arn
+                .split_once(":log-group:")
+                .map(|(_, rest)| rest.strip_suffix(":*").unwrap_or(rest))
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| format!("Logging: {arn} is not a log group ARN"))?;
+            Some((name.to_string(), arn.to_string()))
+        }
+    };
+    if level != zb_cost::sfn_log::LogLevel::Off && log_group.is_none() {
+        return Err("Logging.Destinations is required when the level is not OFF".into());
+    }
+    Ok(Logging {
+        level,
+        include_execution_data,
+        log_group,
+    })
 }
 
 /// A function's `Schedule` event: SAM makes it an EventBridge rule on the
@@ -173,7 +252,10 @@ pub fn parse_rate(expression: &str) -> Result<std::time::Duration, String> {
             ))
         }
     };
-    Ok(std::time::Duration::from_secs(value * seconds))
+    value
+        .checked_mul(seconds)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{expression}: the period is too long"))
 }
 
 /// What the local cloud runs.
@@ -267,16 +349,6 @@ const RULE_PROPS: &[&str] = &[
     "State",
     "EventPattern",
     "Targets",
-];
-const TARGET_PROPS: &[&str] = &[
-    "Id",
-    "Arn",
-    "RoleArn",
-    "InputPath",
-    "Input",
-    "InputTransformer",
-    "RetryPolicy",
-    "DeadLetterConfig",
 ];
 const SM_PROPS: &[&str] = &[
     "Name",
@@ -537,33 +609,41 @@ fn check_props(id: &str, kind: &str, props: Option<&Value>, allowed: &[&str]) ->
 /// key (recursively), lists are appended after the global entries.
 /// A function's Schedule event (SAM's AWS::Serverless::Function
 /// EventSource Schedule: Schedule, Description, Enabled, State, Name, Input).
-fn schedule_event(id: &str, kind: &str, ev_id: &str, ev: &Json, function: &str) -> Result<Schedule, TemplateError> {
+fn schedule_event(at: &At, ev: &Json, function: &str, notes: &mut Notes) -> Result<Schedule, TemplateError> {
     let ep = ev.get("Properties").cloned().unwrap_or(json!({}));
-    let refuse = |detail: String| unsupported(id, kind, format!("event {ev_id}: {detail}"));
-    for key in ep
-        .as_object()
-        .map(|o| o.keys().cloned().collect::<Vec<_>>())
-        .unwrap_or_default()
-    {
-        if !["Schedule", "Description", "Enabled", "State", "Name"].contains(&key.as_str()) {
-            return Err(refuse(format!("property {key} is not supported")));
-        }
-    }
-    let expression = ep
-        .get("Schedule")
-        .and_then(Json::as_str)
-        .ok_or_else(|| refuse("Schedule is required".into()))?
+    // Input, RetryPolicy and DeadLetterConfig are refused by name.
+    checks::keys(
+        at,
+        &ep,
+        &["Schedule", "Description", "Enabled", "State", "Name"],
+        &[],
+        notes,
+    )?;
+    let expression = checks::string(&at.key("Schedule"), ep.get("Schedule"))?
+        .ok_or_else(|| at.key("Schedule").err("is required"))?
         .to_string();
-    let every = parse_rate(&expression).map_err(refuse)?;
-    let disabled = ep.get("Enabled").and_then(Json::as_bool) == Some(false)
-        || ep.get("State").and_then(Json::as_str) == Some("DISABLED");
-    if disabled {
-        return Err(refuse(
-            "a disabled schedule is not supported; remove the event instead".into(),
-        ));
+    let every = parse_rate(&expression).map_err(|e| at.key("Schedule").err(e))?;
+    checks::string(&at.key("Description"), ep.get("Description"))?;
+    let enabled = checks::boolean(&at.key("Enabled"), ep.get("Enabled"))?;
+    let state = checks::one_of(
+        &at.key("State"),
+        ep.get("State"),
+        &["ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"],
+    )?;
+    if enabled.is_some() && state.is_some() {
+        return Err(at.err("specify Enabled or State, not both"));
     }
+    if enabled == Some(false) || state == Some("DISABLED") {
+        return Err(at.err("a disabled schedule is not supported; remove the event instead"));
+    }
+    // SAM names the rule Name if given, else <function logical id><event id>.
+    let default_name =
+        at.path().split('.').nth(1).unwrap_or_default().to_string() + at.path().rsplit('.').nth(1).unwrap_or_default();
+    let rule = checks::string(&at.key("Name"), ep.get("Name"))?
+        .map(str::to_string)
+        .unwrap_or(default_name);
     Ok(Schedule {
-        rule: format!("{id}{ev_id}"),
+        rule,
         function: function.to_string(),
         every,
         expression,
@@ -624,15 +704,29 @@ pub fn parse(
     let empty = serde_yaml::Mapping::new();
     let resources = doc.get("Resources").and_then(Value::as_mapping).unwrap_or(&empty);
     let mut params = BTreeMap::new();
-    if let Some(Value::Mapping(ps)) = doc.get("Parameters") {
+    let declared = doc.get("Parameters").and_then(Value::as_mapping);
+    // CloudFormation refuses a value for a parameter the template does not declare.
+    let unknown: Vec<&str> = overrides
+        .keys()
+        .filter(|k| !declared.is_some_and(|d| d.contains_key(k.as_str())))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(TemplateError::Invalid(format!(
+            "Parameters: [{}] do not exist in the template",
+            unknown.join(", ")
+        )));
+    }
+    if let Some(ps) = declared {
         for (k, p) in ps {
             let name = k.as_str().unwrap_or_default().to_string();
-            let default = p.get("Default").map(|d| match d {
-                Value::String(s) => s.clone(),
-                other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
-            });
-            match overrides.get(&name).cloned().or(default) {
+            // Constraints hold for the Default and for an override alike.
+            if let Some(d) = checks::default_of(p) {
+                checks::parameter(&name, p, &d)?;
+            }
+            match overrides.get(&name).cloned().or_else(|| checks::default_of(p)) {
                 Some(v) => {
+                    checks::parameter(&name, p, &v)?;
                     params.insert(name, v);
                 }
                 None => {
@@ -669,6 +763,7 @@ pub fn parse(
         ..Model::default()
     };
     let mut routes_by_api: BTreeMap<String, Vec<Route>> = BTreeMap::new();
+    let mut notes = Notes::default();
 
     for (k, res) in resources {
         let id = k.as_str().unwrap_or_default();
@@ -693,6 +788,7 @@ pub fn parse(
                     .ok_or_else(|| unsupported(id, kind, "Metadata.BuildProperties.Binary is required"))?
                     .to_string();
                 let p = r.resolve(&merged, 0)?;
+                checks::function(&At::props(id), &p, &mut notes)?;
                 if let Some(rt) = p.get("Runtime").and_then(Json::as_str) {
                     if !rt.starts_with("provided") {
                         return Err(unsupported(
@@ -721,9 +817,13 @@ pub fn parse(
                 let arn = r.arn(id, 0)?;
                 if let Some(Json::Object(events)) = p.get("Events") {
                     for (ev_id, ev) in events {
+                        let ev_at = At::props(id).key("Events").key(ev_id);
+                        checks::keys(&ev_at, ev, &["Type", "Properties"], &[], &mut notes)?;
                         let ty = ev.get("Type").and_then(Json::as_str).unwrap_or_default();
                         if ty == "Schedule" {
-                            model.schedules.push(schedule_event(id, kind, ev_id, ev, &name)?);
+                            model
+                                .schedules
+                                .push(schedule_event(&ev_at.key("Properties"), ev, &name, &mut notes)?);
                             continue;
                         }
                         if ty != "HttpApi" {
@@ -734,35 +834,7 @@ pub fn parse(
                             ));
                         }
                         let ep = ev.get("Properties").cloned().unwrap_or(json!({}));
-                        for key in ep
-                            .as_object()
-                            .map(|o| o.keys().cloned().collect::<Vec<_>>())
-                            .unwrap_or_default()
-                        {
-                            if ![
-                                "ApiId",
-                                "Method",
-                                "Path",
-                                "PayloadFormatVersion",
-                                "Auth",
-                                "TimeoutInMillis",
-                            ]
-                            .contains(&key.as_str())
-                            {
-                                return Err(unsupported(
-                                    id,
-                                    kind,
-                                    format!("event {ev_id}: property {key} is not supported"),
-                                ));
-                            }
-                        }
-                        if ep.get("PayloadFormatVersion").and_then(Json::as_str).unwrap_or("2.0") != "2.0" {
-                            return Err(unsupported(
-                                id,
-                                kind,
-                                format!("event {ev_id}: only PayloadFormatVersion 2.0 is supported"),
-                            ));
-                        }
+                        checks::http_api_event(&ev_at.key("Properties"), &ep, &mut notes)?;
                         let api_id = ep
                             .get("ApiId")
                             .and_then(Json::as_str)
@@ -815,39 +887,21 @@ pub fn parse(
             "AWS::Serverless::HttpApi" => {
                 check_props(id, kind, props, HTTPAPI_PROPS)?;
                 let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let at = At::props(id);
+                checks::http_api(&at, &p, &mut notes)?;
                 let mut authorizers = Vec::new();
                 if let Some(auth) = p.get("Auth") {
+                    checks::http_api_auth(&at.key("Auth"), auth, &mut notes)?;
                     if let Some(Json::Object(list)) = auth.get("Authorizers") {
                         for (name, a) in list {
-                            let fn_arn = a.get("FunctionArn").and_then(Json::as_str).ok_or_else(|| {
-                                unsupported(
-                                    id,
-                                    kind,
-                                    format!("authorizer {name}: only Lambda authorizers (FunctionArn) are supported"),
-                                )
-                            })?;
-                            if a.get("AuthorizerPayloadFormatVersion").and_then(Json::as_str) != Some("2.0")
-                                || a.get("EnableSimpleResponses") != Some(&Json::Bool(true))
-                            {
-                                return Err(unsupported(
-                                    id,
-                                    kind,
-                                    format!(
-                                        "authorizer {name}: only payload 2.0 with EnableSimpleResponses is supported"
-                                    ),
-                                ));
-                            }
-                            let identity = a.get("Identity").cloned().unwrap_or(json!({}));
-                            let headers = identity
-                                .get("Headers")
-                                .and_then(Json::as_array)
-                                .map(|h| h.iter().filter_map(Json::as_str).map(str::to_ascii_lowercase).collect())
-                                .unwrap_or_default();
+                            let a =
+                                checks::lambda_authorizer(&at.key("Auth").key("Authorizers").key(name), a, &mut notes)?;
+                            let fn_arn = a.function_arn.as_str();
                             authorizers.push(Authorizer {
                                 name: name.clone(),
                                 function: fn_arn.rsplit(':').next().unwrap_or(fn_arn).to_string(),
-                                identity_headers: headers,
-                                ttl_secs: num(identity.get("ReauthorizeEvery")).unwrap_or(300),
+                                identity_headers: a.identity_headers,
+                                ttl_secs: a.ttl_secs,
                             });
                         }
                     }
@@ -887,14 +941,16 @@ pub fn parse(
                     )
                 })?;
                 let mut targets = Vec::new();
-                for t in p.get("Targets").and_then(Json::as_array).cloned().unwrap_or_default() {
-                    if let Some(o) = t.as_object() {
-                        for key in o.keys() {
-                            if !TARGET_PROPS.contains(&key.as_str()) {
-                                return Err(unsupported(id, kind, format!("target property {key} is not supported")));
-                            }
-                        }
-                    }
+                let targets_at = At::props(id).key("Targets");
+                for (i, t) in p
+                    .get("Targets")
+                    .and_then(Json::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                {
+                    checks::target(&targets_at.index(i), &t, &mut notes)?;
                     let arn = t.get("Arn").and_then(Json::as_str).unwrap_or_default().to_string();
                     let tkind = if arn.starts_with("arn:aws:lambda:") {
                         TargetKind::Lambda {
@@ -997,6 +1053,12 @@ pub fn parse(
                         .to_ascii_uppercase(),
                     definition,
                     definition_path,
+                    logging: p
+                        .get("Logging")
+                        .map(logging_of)
+                        .transpose()
+                        .map_err(|e| unsupported(id, kind, e))?
+                        .unwrap_or_default(),
                 });
             }
             other => match INERT.iter().find(|(t, _)| *t == other) {
@@ -1042,6 +1104,7 @@ pub fn parse(
             api.routes.push(route);
         }
     }
+    model.not_emulated.extend(notes.render());
     if let Some(orphan) = routes_by_api.keys().find(|k| !k.contains('#')) {
         return Err(TemplateError::Invalid(format!(
             "HttpApi events name an API that is not in the template: {orphan}"

@@ -49,6 +49,69 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
+/// CreateStateMachine's / UpdateStateMachine's `loggingConfiguration`
+/// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_LoggingConfiguration.html):
+/// level OFF when absent; a destination is required unless the level is OFF.
+pub(super) fn logging_configuration(body: &Value) -> Result<crate::template::Logging, ApiError> {
+    use zb_cost::sfn_log::LogLevel;
+    let Some(c) = body.get("loggingConfiguration") else {
+        return Ok(crate::template::Logging::default());
+    };
+    let level = match c.get("level").and_then(Value::as_str) {
+        None => LogLevel::Off,
+        Some(l) => LogLevel::parse(l).map_err(|_| {
+            ApiError::validation(format!(
+                "1 validation error detected: Value '{l}' at 'loggingConfiguration.level' failed to satisfy constraint: Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]"
+            ))
+        })?,
+    };
+    let arns: Vec<&str> = c
+        .get("destinations")
+        .and_then(Value::as_array)
+        .map(|d| {
+            d.iter()
+                .filter_map(|x| x.pointer("/cloudWatchLogsLogGroup/logGroupArn").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    let invalid = |m: &str| ApiError::new("InvalidLoggingConfiguration", m.to_string());
+    if arns.len() > 1 {
+        return Err(invalid(
+            "Invalid Logging Configuration: Must have at most one destination.",
+        ));
+    }
+    let log_group =
+        match arns.first() {
+            Some(arn) => {
+                let name = arn
+                    .split_once(":log-group:")
+                    .map(|(_, r)| r.strip_suffix(":*").unwrap_or(r))
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| invalid("Invalid Logging Configuration: the log group ARN is not valid."))?;
+                Some((name.to_string(), arn.to_string()))
+            }
+            None if level != LogLevel::Off => return Err(invalid(
+                "Invalid Logging Configuration: Must specify exactly one Log Destination if logging level is not OFF.",
+            )),
+            None => None,
+        };
+    Ok(crate::template::Logging {
+        level,
+        include_execution_data: c.get("includeExecutionData").and_then(Value::as_bool).unwrap_or(false),
+        log_group,
+    })
+}
+
+/// DescribeStateMachine's `loggingConfiguration`.
+fn describe_logging(l: &crate::template::Logging) -> Value {
+    let destinations: Vec<Value> = l
+        .log_group
+        .iter()
+        .map(|(_, arn)| json!({"cloudWatchLogsLogGroup": {"logGroupArn": arn}}))
+        .collect();
+    json!({"level": l.level.as_str(), "includeExecutionData": l.include_execution_data, "destinations": destinations})
+}
+
 fn check_arn(arn: &str) -> Result<(), ApiError> {
     if arn.starts_with("arn:") && arn.split(':').count() >= 6 {
         Ok(())
@@ -99,6 +162,7 @@ impl StepFunctions {
                 kind,
                 definition: definition.to_string(),
                 definition_path: None,
+                logging: logging_configuration(body)?,
             },
             parsed,
             created,
@@ -131,6 +195,9 @@ impl StepFunctions {
         let mut def = current.def.clone();
         if let Some(text) = definition {
             def.definition = text.to_string();
+        }
+        if body.get("loggingConfiguration").is_some() {
+            def.logging = logging_configuration(body)?;
         }
         let updated = Machine {
             def,
@@ -175,7 +242,7 @@ impl StepFunctions {
             "roleArn": m.role_arn,
             "type": m.def.kind,
             "creationDate": epoch(m.created),
-            "loggingConfiguration": {"level": "ALL", "includeExecutionData": true, "destinations": []},
+            "loggingConfiguration": describe_logging(&m.def.logging),
         }))
     }
 
