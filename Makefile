@@ -7,6 +7,7 @@
 #   make build          release build of the whole workspace
 #   make sam-build      SAM build (needs `cargo lambda`)
 #   make run            the local cloud (zb up), built with the `local` profile
+#   make reset          delete the local cloud's state (.state/: DynamoDB tables, histories, logs)
 #   make fuzz           cargo-fuzz targets, FUZZ_SECONDS (200) each; not part of `make test`
 #   make clean          build outputs (distclean: also .venv/ and .cache/)
 #
@@ -28,7 +29,7 @@ export SAM_CLI_TELEMETRY := 0
 # Re-created automatically when tools/requirements.txt (the pinned versions) changes.
 TOOLS_STAMP := $(VENV)/.tools.stamp
 
-.PHONY: all tools dynamodb-local fmt-check clippy lint-template test bench build sam-build run demo load local release fuzz clean distclean
+.PHONY: reset all tools dynamodb-local fmt-check clippy lint-template test bench build sam-build run demo load local release fuzz clean distclean
 
 all: test
 
@@ -93,6 +94,10 @@ sam-build: $(TOOLS_STAMP)
 # Local on :8000. Ctrl-C stops everything. ARGS="--api-port 3100" etc.
 run: dynamodb-local local
 	$(CARGO_TARGET_DIR)/local/zb up $(ARGS)
+
+# Deletes .state/ (DynamoDB tables, execution histories, logs); refuses while a cloud runs.
+reset: local
+	$(CARGO_TARGET_DIR)/local/zb reset $(ARGS)
 
 # Starts a local cloud on free ports, posts every sample feed in
 # local/seed/feeds, waits for each execution and checks every outcome.

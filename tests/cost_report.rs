@@ -175,3 +175,39 @@ async fn the_demo_run_is_priced_per_feed_and_every_feed_adds_up() {
     assert_eq!(partners, feeds.iter().map(|f| dec(&f["usd"])).sum::<Decimal>());
     let _ = std::fs::remove_dir_all(&state);
 }
+
+/// What a newcomer runs (README): `zb demo`, then `zb cost report` on its
+/// state folder. A finished run leaves no invocation open and no other
+/// warning.
+#[test]
+fn a_finished_demo_is_reported_without_warnings() {
+    let state = std::env::temp_dir().join(format!("zb-demo-cost-{}", uuid::Uuid::new_v4().simple()));
+    let zb = zb_tests::cloud::binaries().join("zb");
+    let demo = std::process::Command::new(&zb)
+        .args(["demo", "--binaries"])
+        .arg(zb_tests::cloud::binaries())
+        .arg("--state-dir")
+        .arg(&state)
+        .current_dir(repo())
+        .output()
+        .expect("zb demo runs");
+    assert!(
+        demo.status.success(),
+        "zb demo: {}{}",
+        String::from_utf8_lossy(&demo.stdout),
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let report = std::process::Command::new(&zb)
+        .args(["cost", "report", "--state-dir"])
+        .arg(&state)
+        .current_dir(repo())
+        .output()
+        .expect("zb cost report runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&report.stdout),
+        String::from_utf8_lossy(&report.stderr),
+    );
+    assert!(report.status.success(), "{stdout}{stderr}");
+    assert!(!stderr.to_lowercase().contains("warning"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&state);
+}

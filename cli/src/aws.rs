@@ -1,26 +1,90 @@
 //! AWS SDK configuration shared by every `zb` subcommand, and SDK errors
 //! turned into messages an operator can act on.
 //!
-//! Endpoints resolve like everywhere else in ZeroBeta (shared/src/aws.rs):
-//! aws-config honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>;
-//! `--endpoint-url` overrides both for every service.
+//! One model for every subcommand, as LocalStack users know it:
+//! - `--local` aims at the local cloud `make run` starts: the AWS APIs at
+//!   http://127.0.0.1:4000 and DynamoDB at http://127.0.0.1:8000;
+//! - `--endpoint-url URL` is the endpoint of every AWS call (it beats
+//!   `--local` for the AWS APIs; DynamoDB keeps :8000 under `--local`), and
+//!   `--dynamodb-endpoint URL` that of DynamoDB;
+//! - without flags, AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then AWS.
+//!
+//! A local endpoint gets region us-east-1 (unless --region or AWS_REGION
+//! names one) and dummy credentials, so no profile or IMDS lookup happens.
 
-use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use clap::Args;
-use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Where `make run` serves the AWS APIs (Step Functions, EventBridge, Lambda, CloudWatch Logs).
+pub const LOCAL_AWS_ENDPOINT: &str = "http://127.0.0.1:4000";
+/// Where `make run` serves DynamoDB Local.
+pub const LOCAL_DYNAMODB_ENDPOINT: &str = "http://127.0.0.1:8000";
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+static GLOBAL: std::sync::OnceLock<AwsArgs> = std::sync::OnceLock::new();
+
+/// The global flags as parsed, for code that is handed only a client.
+pub fn set_global(args: &AwsArgs) {
+    let _ = GLOBAL.set(args.clone());
+}
+
+pub fn global() -> AwsArgs {
+    GLOBAL.get().cloned().unwrap_or_default()
+}
+
+/// `-v`: errors carry the SDK's whole error chain and debug form.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
 
 /// Options every subcommand that talks to AWS accepts.
 #[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
+    /// Use the local cloud (`make run`): AWS APIs at http://127.0.0.1:4000, DynamoDB at http://127.0.0.1:8000
+    #[arg(long, global = true)]
+    pub local: bool,
     /// Endpoint for every AWS call, e.g. http://127.0.0.1:4000 for the local cloud
-    /// [default: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then AWS]
+    /// [default: with --local the local cloud's; else AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then AWS]
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS region [default: AWS_REGION or the profile's; us-east-1 for a local endpoint]
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+    /// Show error details (the AWS SDK's full error chain)
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+    /// DynamoDB's endpoint, from a subcommand's --dynamodb-endpoint.
+    #[arg(skip)]
+    pub dynamodb_endpoint: Option<String>,
+}
+
+impl AwsArgs {
+    /// The endpoint the flags and the environment give `service`, None for AWS itself.
+    pub fn endpoint_for(&self, service: Service) -> Option<String> {
+        self.flag_endpoint(service)
+            .or_else(|| env(service.env_var()))
+            .or_else(|| env("AWS_ENDPOINT_URL"))
+    }
+
+    /// The endpoint the flags alone give `service` (they beat the environment).
+    fn flag_endpoint(&self, service: Service) -> Option<String> {
+        let explicit = |u: &Option<String>| u.clone().filter(|u| !u.trim().is_empty());
+        if service == Service::DynamoDb {
+            explicit(&self.dynamodb_endpoint)
+                .or_else(|| self.local.then(|| LOCAL_DYNAMODB_ENDPOINT.to_string()))
+                .or_else(|| explicit(&self.endpoint_url))
+        } else {
+            explicit(&self.endpoint_url).or_else(|| self.local.then(|| LOCAL_AWS_ENDPOINT.to_string()))
+        }
+    }
 }
 
 /// The services `zb` calls, with the names their endpoint variables use.
@@ -28,6 +92,8 @@ pub struct AwsArgs {
 pub enum Service {
     StepFunctions,
     CloudWatchLogs,
+    DynamoDb,
+    Lambda,
 }
 
 impl Service {
@@ -35,6 +101,8 @@ impl Service {
         match self {
             Self::StepFunctions => "Step Functions",
             Self::CloudWatchLogs => "CloudWatch Logs",
+            Self::DynamoDb => "DynamoDB",
+            Self::Lambda => "Lambda",
         }
     }
 
@@ -43,6 +111,8 @@ impl Service {
         match self {
             Self::StepFunctions => "AWS_ENDPOINT_URL_SFN",
             Self::CloudWatchLogs => "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+            Self::DynamoDb => "AWS_ENDPOINT_URL_DYNAMODB",
+            Self::Lambda => "AWS_ENDPOINT_URL_LAMBDA",
         }
     }
 }
@@ -68,6 +138,15 @@ impl Target {
             (Some(url), _) => format!("the {} endpoint {url}", self.service.display_name()),
             (None, Some(r)) => format!("AWS {} in {r}", self.service.display_name()),
             (None, None) => format!("AWS {}", self.service.display_name()),
+        }
+    }
+
+    /// "the local cloud at http://127.0.0.1:4000", "DynamoDB at http://127.0.0.1:8000".
+    fn describe_unreachable(&self) -> String {
+        match &self.endpoint {
+            Some(url) if self.is_emulator() && self.service == Service::DynamoDb => format!("DynamoDB at {url}"),
+            Some(url) if self.is_emulator() => format!("the local cloud at {url}"),
+            _ => self.describe(),
         }
     }
 }
@@ -97,30 +176,44 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Aws {
+    /// The configuration for the AWS APIs (Step Functions, CloudWatch Logs, Lambda).
     pub async fn load(args: &AwsArgs) -> Aws {
+        Self::load_for(args, Service::StepFunctions).await
+    }
+
+    /// The configuration for `service`'s client.
+    pub async fn load_for(args: &AwsArgs, service: Service) -> Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(url) = &args.endpoint_url {
+        if let Some(url) = args.flag_endpoint(service) {
             loader = loader.endpoint_url(url);
         }
-        let local = args
-            .endpoint_url
-            .as_deref()
-            .or(env("AWS_ENDPOINT_URL").as_deref())
-            .is_some_and(is_emulator_url)
-            || env(Service::StepFunctions.env_var())
-                .as_deref()
-                .is_some_and(is_emulator_url);
-        loader = match &args.region {
-            Some(r) => loader.region(Region::new(r.clone())),
-            // The local cloud does not care about the region, but the SDK refuses to run without one.
-            None if local => loader.region(RegionProviderChain::default_provider().or_else("us-east-1")),
-            None => loader,
-        };
-        if local && !has_configured_credentials() {
-            // Emulators ignore signatures, but the SDK will not send a request unsigned.
-            loader = loader.credentials_provider(aws_sdk_sfn::config::Credentials::new(
-                "local", "local", None, None, "zb-local",
-            ));
+        // Local when the endpoint this service's calls go to is not AWS; for
+        // the shared config of Step Functions and Logs, when either is.
+        let local = args.endpoint_for(service).as_deref().is_some_and(is_emulator_url)
+            || (service == Service::StepFunctions
+                && args
+                    .endpoint_for(Service::CloudWatchLogs)
+                    .as_deref()
+                    .is_some_and(is_emulator_url));
+        if let Some(r) = &args.region {
+            loader = loader.region(Region::new(r.clone()));
+        } else if local {
+            // The local cloud does not care about the region, but the SDK
+            // refuses to run without one; no profile or IMDS lookup for it.
+            let region = env("AWS_REGION")
+                .or_else(|| env("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".to_string());
+            loader = loader.region(Region::new(region));
+        }
+        if local {
+            // Emulators ignore signatures, but the SDK will not send a request
+            // unsigned; dummy keys keep it from looking in profiles or IMDS.
+            loader = loader
+                .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+                    "local", "local", None, None, "zb-local",
+                ))
+                // A stopped local cloud refuses at once: say so without seconds of back-off.
+                .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(50)));
         }
         Aws {
             config: loader.load().await,
@@ -131,44 +224,22 @@ impl Aws {
     pub fn target(&self, service: Service) -> Target {
         Target {
             service,
-            endpoint: self
-                .args
-                .endpoint_url
-                .clone()
-                .or_else(|| env(service.env_var()))
-                .or_else(|| env("AWS_ENDPOINT_URL")),
+            endpoint: self.args.endpoint_for(service),
             region: self.config.region().map(|r| r.to_string()),
         }
     }
 }
 
-/// Whether aws-config's default chain has something to find without asking
-/// the instance metadata service (which would stall a laptop for seconds).
-fn has_configured_credentials() -> bool {
-    let vars = [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_PROFILE",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    ];
-    if vars.iter().any(|v| env(v).is_some()) {
-        return true;
-    }
-    let home = env("HOME").or_else(|| env("USERPROFILE"));
-    home.is_some_and(|h| {
-        let aws = Path::new(&h).join(".aws");
-        aws.join("credentials").exists() || aws.join("config").exists()
-    })
-}
-
 /// An SDK call that did not succeed, as the operator should read it.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
-    #[error("cannot reach {target}: {reason}{hint}")]
+    #[error("cannot reach {target}: {reason}{hint}{details}")]
     Unreachable {
         target: String,
         reason: String,
         hint: &'static str,
+        /// `-v`'s error chain, else empty.
+        details: String,
     },
     #[error("{service} {operation} failed: {code}: {message}")]
     Service {
@@ -183,6 +254,19 @@ pub enum AwsError {
         operation: &'static str,
         detail: String,
     },
+}
+
+/// With `-v`: the whole error chain and the debug form, on lines of their own.
+fn details<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if verbose() {
+        format!("\n  details: {}\n  debug: {err:?}", DisplayErrorContext(err))
+    } else {
+        String::new()
+    }
 }
 
 impl AwsError {
@@ -200,42 +284,55 @@ impl AwsError {
         R: std::fmt::Debug + 'static,
     {
         let service = target.service.display_name();
+        let details = details(&err);
         match &err {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                let detail = DisplayErrorContext(&err).to_string();
-                if detail.contains("credentials") {
+                let chain = DisplayErrorContext(&err).to_string();
+                if chain.contains("credentials") {
                     return AwsError::Other {
                         service,
                         operation,
-                        detail: format!("no usable AWS credentials ({detail}); set AWS_PROFILE or AWS_ACCESS_KEY_ID"),
+                        detail: format!(
+                            "no usable AWS credentials; set AWS_PROFILE or AWS_ACCESS_KEY_ID, or use --local for the local cloud{details}"
+                        ),
                     };
                 }
                 let hint = if target.is_emulator() {
-                    " — is `make run` running?"
+                    " (is `make run` running?)"
                 } else {
-                    " — check your network, region and credentials"
+                    " (check your network, region and credentials; --local for the local cloud)"
                 };
                 AwsError::Unreachable {
-                    target: target.describe(),
+                    target: target.describe_unreachable(),
                     reason: network_reason(&err),
                     hint,
+                    details,
                 }
             }
             SdkError::ServiceError(_) => AwsError::Service {
                 service,
                 operation,
                 code: err.code().unwrap_or("UnknownError").to_string(),
-                message: err.message().unwrap_or("(no message)").to_string(),
+                message: format!("{}{details}", one_line(err.message().unwrap_or("(no message)"))),
             },
             _ => AwsError::Other {
                 service,
                 operation,
-                detail: DisplayErrorContext(&err).to_string(),
+                detail: format!("{}{details}", one_line(&network_reason(&err))),
             },
         }
     }
 }
 
+/// The first line of a message, at most 300 characters: never a dump.
+fn one_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    if line.chars().count() > 300 {
+        format!("{}…", line.chars().take(300).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
 /// The most specific reason in an error's source chain: "connection refused"
 /// rather than "dispatch failure".
 fn network_reason(err: &(dyn std::error::Error + 'static)) -> String {
@@ -303,6 +400,57 @@ mod tests {
         };
         assert!(!aws.is_emulator());
         assert_eq!(aws.describe(), "AWS CloudWatch Logs in eu-west-1");
+        assert_eq!(local.describe_unreachable(), "the local cloud at http://127.0.0.1:4000");
+    }
+
+    #[test]
+    fn local_fills_in_what_the_flags_do_not_name() {
+        let local = AwsArgs {
+            local: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            local.flag_endpoint(Service::StepFunctions).as_deref(),
+            Some(LOCAL_AWS_ENDPOINT)
+        );
+        assert_eq!(
+            local.flag_endpoint(Service::Lambda).as_deref(),
+            Some(LOCAL_AWS_ENDPOINT)
+        );
+        assert_eq!(
+            local.flag_endpoint(Service::DynamoDb).as_deref(),
+            Some(LOCAL_DYNAMODB_ENDPOINT)
+        );
+        let ports = AwsArgs {
+            local: true,
+            endpoint_url: Some("http://127.0.0.1:4100".into()),
+            dynamodb_endpoint: Some("http://127.0.0.1:8100".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ports.flag_endpoint(Service::CloudWatchLogs).as_deref(),
+            Some("http://127.0.0.1:4100")
+        );
+        assert_eq!(
+            ports.flag_endpoint(Service::DynamoDb).as_deref(),
+            Some("http://127.0.0.1:8100")
+        );
+        // Without --local, --endpoint-url is every call's, DynamoDB's too (as in the AWS CLI).
+        let one = AwsArgs {
+            endpoint_url: Some("http://127.0.0.1:4000".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            one.flag_endpoint(Service::DynamoDb).as_deref(),
+            Some("http://127.0.0.1:4000")
+        );
+        assert_eq!(AwsArgs::default().flag_endpoint(Service::StepFunctions), None);
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line("a\nb"), "a");
+        assert!(one_line(&"x".repeat(1000)).chars().count() <= 301);
     }
 
     #[test]
@@ -310,11 +458,12 @@ mod tests {
         let e = AwsError::Unreachable {
             target: "the Step Functions endpoint http://127.0.0.1:4000".into(),
             reason: "connection refused".into(),
-            hint: " — is `make run` running?",
+            hint: " (is `make run` running?)",
+            details: String::new(),
         };
         assert_eq!(
             e.to_string(),
-            "cannot reach the Step Functions endpoint http://127.0.0.1:4000: connection refused — is `make run` running?"
+            "cannot reach the Step Functions endpoint http://127.0.0.1:4000: connection refused (is `make run` running?)"
         );
     }
 

@@ -80,19 +80,22 @@ pub struct SourceArgs {
     /// [default: the stack's function, state machine and API access log groups]
     #[arg(long = "log-group", value_name = "GROUP")]
     pub log_groups: Vec<String>,
-    /// Start of the time range, RFC 3339 (source cloudwatch) [default: --since before --end]
+    /// Start of the time range, RFC 3339 [default: --since before --end; locally, everything kept]
     #[arg(long)]
     pub start: Option<DateTime<Utc>>,
-    /// End of the time range, RFC 3339 (source cloudwatch) [default: now]
+    /// End of the time range, RFC 3339 [default: now]
     #[arg(long)]
     pub end: Option<DateTime<Utc>>,
-    /// How far back from --end to read (source cloudwatch), e.g. 30m, 1h, 2d
-    #[arg(long, default_value = "1h", value_parser = crate::executions::parse_since)]
-    pub since: Duration,
-    /// Read Standard executions' histories from this state machine (source cloudwatch)
-    /// [default: the template's state machine of the stack]
-    #[arg(long, value_name = "NAME_OR_ARN")]
+    /// How far back from --end to read, e.g. 30m, 1h, 2d [default: 1h from CloudWatch; locally, everything kept]
+    #[arg(long, value_parser = crate::executions::parse_since)]
+    pub since: Option<Duration>,
+    /// Price only this state machine's executions (name or ARN)
+    /// [default: the template's state machines of the stack]
+    #[arg(long, value_name = "NAME_OR_ARN", conflicts_with = "all_state_machines")]
     pub state_machine: Option<String>,
+    /// Price every state machine's executions, also those created through the API outside the template
+    #[arg(long)]
+    pub all_state_machines: bool,
     /// Stop reading after this many log events (source cloudwatch)
     #[arg(long, default_value_t = 2_000_000)]
     pub max_events: usize,
@@ -219,6 +222,79 @@ fn deployment(s: &SourceArgs) -> Result<Deployment, CostError> {
 
 type Histories = Vec<(String, Vec<HistoryEvent>)>;
 
+/// How far back CloudWatch is read without --since or --start.
+const DEFAULT_CLOUDWATCH_SINCE: Duration = Duration::from_secs(3600);
+
+/// The time window asked for: (start, end). Without --start or --since the
+/// start is `default_since` before the end, or open (None: everything kept).
+fn window(
+    s: &SourceArgs,
+    default_since: Option<Duration>,
+) -> Result<(Option<DateTime<Utc>>, DateTime<Utc>), CostError> {
+    let end = s.end.unwrap_or_else(Utc::now);
+    let start = match (s.start, s.since.or(default_since)) {
+        (Some(t), _) => Some(t),
+        // Capped at the epoch: `--since 999999999d` reads everything instead of overflowing.
+        (None, Some(since)) => Some(crate::executions::since_start(end, since)),
+        (None, None) => None,
+    };
+    if let Some(start) = start {
+        if start >= end {
+            return Err(CostError::Usage(format!("--start {start} is not before --end {end}")));
+        }
+    }
+    Ok((start, end))
+}
+
+/// The state machine an execution ARN names:
+/// `arn:aws:states:<region>:<account>:execution|express:<machine>:<name>[:<id>]`.
+fn machine_of(execution_arn: &str) -> &str {
+    execution_arn.split(':').nth(6).unwrap_or_default()
+}
+
+/// Which state machines' executions are priced: None for all of them.
+fn machines_priced(s: &SourceArgs, d: &Deployment) -> Option<Vec<String>> {
+    if s.all_state_machines {
+        return None;
+    }
+    match &s.state_machine {
+        // An ARN names its machine in the seventh field.
+        Some(m) if m.starts_with("arn:") => Some(vec![m.split(':').nth(6).unwrap_or(m).to_string()]),
+        Some(m) => Some(vec![m.clone()]),
+        None => Some(d.state_machines.clone()),
+    }
+}
+
+/// Keeps what a local run read within the window and of the machines priced:
+/// log events by time (and a state machine's lines by the machine their
+/// execution ARN names), histories by their start.
+fn scope_local(
+    events: Vec<LogEvent>,
+    histories: Histories,
+    start: Option<DateTime<Utc>>,
+    end: DateTime<Utc>,
+    machines: Option<&[String]>,
+) -> (Vec<LogEvent>, Histories) {
+    let in_window = |ms: i64| start.is_none_or(|t| ms >= t.timestamp_millis()) && ms <= end.timestamp_millis();
+    let wanted = |arn: &str| machines.is_none_or(|m| m.iter().any(|name| name == machine_of(arn)));
+    let events = events
+        .into_iter()
+        .filter(|e| in_window(e.timestamp))
+        .filter(|e| {
+            // A state machine's log line names its execution; anything else is kept.
+            serde_json::from_str::<Value>(&e.message)
+                .ok()
+                .and_then(|v| v.get("execution_arn").and_then(Value::as_str).map(wanted))
+                .unwrap_or(true)
+        })
+        .collect();
+    let histories = histories
+        .into_iter()
+        .filter(|(arn, evs)| wanted(arn) && evs.first().is_none_or(|e| in_window(e.timestamp_ms)))
+        .collect();
+    (events, histories)
+}
+
 /// The local cloud's logs and execution files.
 fn read_local(state_dir: &Path) -> Result<(Vec<LogEvent>, Histories), CostError> {
     let events: Vec<LogEvent> = zb_local::logs::read(state_dir, None)
@@ -296,15 +372,8 @@ async fn read_cloudwatch(
     d: &Deployment,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<LogEvent>, Histories), CostError> {
-    let end = s.end.unwrap_or_else(Utc::now);
-    let start = match s.start {
-        Some(t) => t,
-        // Capped at the epoch: `--since 999999999d` reads everything instead of overflowing.
-        None => crate::executions::since_start(end, s.since),
-    };
-    if start >= end {
-        return Err(CostError::Usage(format!("--start {start} is not before --end {end}")));
-    }
+    let (start, end) = window(s, Some(DEFAULT_CLOUDWATCH_SINCE))?;
+    let start = start.unwrap_or(DateTime::<Utc>::MIN_UTC);
     let groups: Vec<String> = if s.log_groups.is_empty() {
         d.functions
             .iter()
@@ -458,7 +527,18 @@ async fn usage(aws: &AwsArgs, s: &SourceArgs) -> Result<(zb_cost::Usage, Deploym
     let d = deployment(s)?;
     let mut warnings = Vec::new();
     let (events, histories) = match s.source {
-        SourceKind::Local => read_local(&s.state_dir)?,
+        SourceKind::Local => {
+            let (events, histories) = read_local(&s.state_dir)?;
+            let (start, end) = window(s, None)?;
+            let (events, histories) = scope_local(events, histories, start, end, machines_priced(s, &d).as_deref());
+            if events.is_empty() {
+                return Err(CostError::Empty(format!(
+                    "no function log in {} within the time window asked for",
+                    s.state_dir.display()
+                )));
+            }
+            (events, histories)
+        }
         SourceKind::File => read_files(s)?,
         SourceKind::Cloudwatch => read_cloudwatch(aws, s, &d, &mut warnings).await?,
     };
@@ -610,6 +690,49 @@ mod tests {
         }
         let e = parse(&["report", "--arch", "sparc"]).unwrap_err().to_string();
         assert!(e.contains("x86_64, arm64"), "{e}");
+    }
+
+    #[test]
+    fn local_runs_are_scoped_to_the_window_and_the_pipeline_machines() {
+        let ev = |ms: i64, message: &str| LogEvent {
+            log_group_name: "/aws/lambda/zb-ingest".into(),
+            log_stream_name: "s".into(),
+            timestamp: ms,
+            message: message.into(),
+            ingestion_time: None,
+        };
+        let pipeline = "arn:aws:states:us-east-1:0:express:zb-order-pipeline:e1:e1";
+        let other = "arn:aws:states:us-east-1:0:execution:scratch:x";
+        let sfn_line = |arn: &str| format!(r#"{{"type":"ExecutionStarted","execution_arn":"{arn}"}}"#);
+        let events = vec![
+            ev(1_000, "START RequestId: old"),
+            ev(5_000, "START RequestId: new"),
+            ev(5_001, &sfn_line(pipeline)),
+            ev(5_002, &sfn_line(other)),
+        ];
+        let h = |arn: &str, ms: i64| (arn.to_string(), vec![history::event(ms, "ExecutionStarted", None, 10)]);
+        let histories = vec![h(pipeline, 5_000), h(other, 5_000), h(pipeline, 1_000)];
+        let at = |ms: i64| chrono::TimeZone::timestamp_millis_opt(&Utc, ms).single();
+        let machines = vec!["zb-order-pipeline".to_string()];
+        let (e, hs) = scope_local(
+            events.clone(),
+            histories.clone(),
+            at(2_000),
+            at(9_000).unwrap(),
+            Some(&machines),
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(hs.len(), 1);
+        assert_eq!(hs[0].0, pipeline);
+        let (e, hs) = scope_local(events, histories, None, at(9_000).unwrap(), None);
+        assert_eq!((e.len(), hs.len()), (4, 3));
+        assert_eq!(machine_of(other), "scratch");
+        let CostCommand::Report(r) = parse(&["report", "--since", "10m", "--all-state-machines"]).unwrap() else {
+            panic!("report")
+        };
+        assert!(r.source.all_state_machines);
+        assert_eq!(r.source.since, Some(Duration::from_secs(600)));
+        assert!(parse(&["report", "--state-machine", "x", "--all-state-machines"]).is_err());
     }
 
     #[test]

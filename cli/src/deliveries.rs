@@ -4,7 +4,7 @@
 //! of the webhook-delivery state machine starts, with the same webhook-id
 //! (so a receiver that did get it after all deduplicates it).
 
-use crate::aws::{Aws, AwsArgs};
+use crate::aws::{Aws, AwsArgs, AwsError, Service};
 use crate::partners::TableArgs;
 use crate::render::Output;
 use chrono::{DateTime, Utc};
@@ -24,6 +24,8 @@ pub enum DeliveriesError {
     Start(#[from] StartError),
     #[error("{0}")]
     StateMachine(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     #[error(
         "delivery {0} of partner {1} does not exist, or was delivered (a delivered notification is not sent again)"
     )]
@@ -64,7 +66,7 @@ pub struct DeliveriesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {
-    /// A partner's deliveries, oldest first, with their attempts
+    /// Deliveries (all, or a partner's), oldest first, with their attempts
     List(ListArgs),
     /// Send dead letters again: one delivery, or all of a partner's since a time
     Replay(ReplayArgs),
@@ -72,8 +74,9 @@ pub enum DeliveriesCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// Only this partner's deliveries [default: every partner's, by a scan of the table]
     #[arg(long)]
-    pub partner: String,
+    pub partner: Option<String>,
     #[arg(long, value_enum, ignore_case = true)]
     pub status: Option<StatusArg>,
     /// Only deliveries created at or after this RFC 3339 time
@@ -114,10 +117,12 @@ pub async fn run(aws: &AwsArgs, output: Output, args: DeliveriesArgs) -> Result<
     let meter = CostMeter::default();
     match args.command {
         DeliveriesCommand::List(l) => {
-            let items = store
-                .list_all(&l.partner, l.status.map(Into::into), &id_prefix(l.since), &meter)
-                .await?;
-            print(output, &items)?;
+            let status = l.status.map(Into::into);
+            let items = match &l.partner {
+                Some(p) => store.list_all(p, status, &id_prefix(l.since), &meter).await?,
+                None => store.scan_all(status, &id_prefix(l.since), &meter).await?,
+            };
+            print(output, &items, l.partner.is_none())?;
         }
         DeliveriesCommand::Replay(r) => {
             let starter = starter(aws, &args.tables, r.state_machine.as_deref()).await?;
@@ -152,7 +157,7 @@ pub async fn run(aws: &AwsArgs, output: Output, args: DeliveriesArgs) -> Result<
                 }
                 replayed.push(d);
             }
-            print(output, &replayed)?;
+            print(output, &replayed, false)?;
         }
     }
     Ok(())
@@ -160,11 +165,8 @@ pub async fn run(aws: &AwsArgs, output: Output, args: DeliveriesArgs) -> Result<
 
 /// The webhook-delivery state machine, found like `zb executions` finds the pipeline.
 async fn starter(aws: &AwsArgs, tables: &TableArgs, explicit: Option<&str>) -> Result<SfnStarter, DeliveriesError> {
-    let mut args = aws.clone();
-    if tables.local && args.endpoint_url.is_none() {
-        args.endpoint_url = Some("http://127.0.0.1:4000".into());
-    }
-    let loaded = Aws::load(&args).await;
+    let loaded = Aws::load(&tables.aws_args(aws)).await;
+    let target = loaded.target(Service::StepFunctions);
     let client = aws_sdk_sfn::Client::new(&loaded.config);
     if let Some(arn) = explicit.filter(|a| a.starts_with("arn:")) {
         return Ok(SfnStarter::new(client, arn));
@@ -179,39 +181,48 @@ async fn starter(aws: &AwsArgs, tables: &TableArgs, explicit: Option<&str>) -> R
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| {
-                DeliveriesError::StateMachine(format!(
-                    "ListStateMachines failed: {}",
-                    aws_sdk_sfn::error::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(|e| AwsError::from_sdk(&target, "ListStateMachines", e))?;
         if let Some(m) = out.state_machines().iter().find(|m| m.name() == wanted) {
             return Ok(SfnStarter::new(client, m.state_machine_arn()));
         }
         token = out.next_token;
         if token.is_none() {
             return Err(DeliveriesError::StateMachine(format!(
-                "no state machine named {wanted}; pass --state-machine, and --endpoint-url for the local cloud"
+                "no state machine named {wanted} at {}; pass --state-machine, and --local for the local cloud",
+                target.describe()
             )));
         }
     }
 }
 
-fn print(output: Output, items: &[Delivery]) -> Result<(), DeliveriesError> {
+/// `with_partner`: a listing across partners shows whose each delivery is.
+fn print(output: Output, items: &[Delivery], with_partner: bool) -> Result<(), DeliveriesError> {
     match output {
         Output::Json => {
             let rows: Vec<_> = items.iter().map(Delivery::view).collect();
             println!("{}", serde_json::to_string_pretty(&rows)?);
         }
         Output::Table => {
+            let partner = |p: &str| {
+                if with_partner {
+                    format!("{p:<24} ")
+                } else {
+                    String::new()
+                }
+            };
             println!(
-                "{:<58} {:<9} {:>8} {:>5}  LAST ERROR",
-                "DELIVERY", "STATUS", "ATTEMPTS", "CODE"
+                "{}{:<58} {:<9} {:>8} {:>5}  LAST ERROR",
+                partner("PARTNER"),
+                "DELIVERY",
+                "STATUS",
+                "ATTEMPTS",
+                "CODE"
             );
             for d in items {
                 let last = d.attempts.last();
                 println!(
-                    "{:<58} {:<9} {:>8} {:>5}  {}",
+                    "{}{:<58} {:<9} {:>8} {:>5}  {}",
+                    partner(&d.partner_id),
                     d.delivery_id,
                     d.status.as_str(),
                     d.attempts.len(),

@@ -57,8 +57,8 @@ pub struct ExecutionsArgs {
     /// [default: AWS_ENDPOINT_URL_DYNAMODB, then AWS]
     #[arg(long, global = true, env = "ZB_DYNAMODB_ENDPOINT", value_name = "URL")]
     pub dynamodb_endpoint: Option<String>,
-    /// Shorthand for --dynamodb-endpoint http://127.0.0.1:8000 (`make run`)
-    #[arg(long, global = true, conflicts_with = "dynamodb_endpoint")]
+    /// The global --local (zb --local: DynamoDB at http://127.0.0.1:8000), set by main.
+    #[arg(skip)]
     pub local: bool,
     /// The feeds table [default: found from --stack]
     #[arg(long, global = true, env = "ZB_FEEDS_TABLE", value_name = "NAME")]

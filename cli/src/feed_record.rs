@@ -66,9 +66,14 @@ async fn partner_of(client: &aws_sdk_dynamodb::Client, table: &str, feed_id: &st
             .send()
             .await
             .map_err(|e| {
+                let target = crate::aws::Target {
+                    service: crate::aws::Service::DynamoDb,
+                    endpoint: crate::aws::global().endpoint_for(crate::aws::Service::DynamoDb),
+                    region: None,
+                };
                 format!(
                     "Scan of {table} failed: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    crate::aws::AwsError::from_sdk(&target, "Scan", e)
                 )
             })?;
         let found = out

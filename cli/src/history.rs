@@ -688,6 +688,11 @@ pub struct ExecutionSummary {
     pub started: Option<DateTime<Utc>>,
     pub stopped: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
+    /// The feed and partner the execution's input names, when read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
 }
 
 impl ExecutionSummary {
@@ -705,7 +710,18 @@ impl ExecutionSummary {
             started,
             stopped,
             duration_ms: duration_ms(started, stopped),
+            feed_id: None,
+            partner_id: None,
         }
+    }
+
+    /// With the feed and partner an execution input names.
+    pub fn with_input(mut self, input: Option<&str>) -> ExecutionSummary {
+        if let Some((feed, partner)) = input.and_then(feed_of_input) {
+            self.feed_id = Some(feed);
+            self.partner_id = partner;
+        }
+        self
     }
 }
 
@@ -747,6 +763,7 @@ pub fn summaries_from_log_events(events: Vec<LogEvent>) -> Vec<ExecutionSummary>
             // earliest line seen is the best start we have.
             let started = o.started.or_else(|| evs.iter().map(|e| e.timestamp).min());
             ExecutionSummary::new(&arn, execution_name_from_arn(&arn), o.status, started, o.stopped)
+                .with_input(o.input.as_deref())
         })
         .collect();
     out.sort_by_key(|s| std::cmp::Reverse(s.started));

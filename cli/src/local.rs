@@ -54,16 +54,39 @@ pub struct CloudArgs {
     pub max_instances: usize,
 }
 
-#[derive(Debug, Args)]
-pub struct UpArgs {
-    #[command(flatten)]
-    pub cloud: CloudArgs,
+/// The local cloud's ports (`make run`'s defaults).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Ports {
     #[arg(long, default_value_t = 3000)]
     pub api_port: u16,
     #[arg(long, default_value_t = 4000)]
     pub aws_port: u16,
     #[arg(long, default_value_t = 8000)]
     pub dynamodb_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub cloud: CloudArgs,
+    #[command(flatten)]
+    pub ports: Ports,
+    /// Also print every function log line (raw JSON; `zb logs` reads them at any time)
+    #[arg(long)]
+    pub function_logs: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// The repository root (.state/)
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// The state folder to delete [default: <repo>/.state]
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// The ports a running local cloud would hold: reset refuses while one answers
+    #[command(flatten)]
+    pub ports: Ports,
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -131,6 +154,28 @@ mod tests {
     }
 
     #[test]
+    fn the_banner_says_what_survives_and_how_to_reset() {
+        let b = state_banner(std::path::Path::new(".state"), true);
+        assert!(b.contains(".state keeps DynamoDB tables"), "{b}");
+        assert!(b.contains("zb reset"), "{b}");
+        let b = state_banner(std::path::Path::new(".state"), false);
+        assert!(b.contains("--dynamodb-endpoint"), "{b}");
+    }
+
+    #[test]
+    fn reset_refuses_while_a_port_answers() {
+        let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+            return;
+        };
+        let Ok(port) = listener.local_addr().map(|a| a.port()) else {
+            return;
+        };
+        assert_eq!(port_in_use(&[port]), Some(port));
+        drop(listener);
+        assert_eq!(port_in_use(&[port]), None);
+    }
+
+    #[test]
     fn counts_of_zero_are_refused() {
         assert!(parse_at_least_one("0").is_err());
         assert!(parse_at_least_one("-1").is_err());
@@ -143,6 +188,20 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(8000)
+}
+
+/// What the state folder keeps, and how to start afresh: one lifetime for
+/// DynamoDB's tables, the execution histories and the logs.
+fn state_banner(state_dir: &std::path::Path, keeps_dynamodb: bool) -> String {
+    let what = if keeps_dynamodb {
+        "DynamoDB tables (partners, feeds, orders), execution histories and logs"
+    } else {
+        "execution histories and logs (DynamoDB is yours: --dynamodb-endpoint)"
+    };
+    format!(
+        "State: {} keeps {what} across restarts; `zb reset` (or `make reset`) with the cloud stopped starts afresh.",
+        state_dir.display()
+    )
 }
 
 fn announce(r: &Running) {
@@ -164,6 +223,7 @@ fn announce(r: &Running) {
         r.api_url,
         chrono::Utc::now().timestamp_millis()
     );
+    println!("{}", state_banner(r.state_dir(), r.keeps_dynamodb()));
     println!("Ctrl-C stops everything.");
 }
 
@@ -192,22 +252,37 @@ async fn stop_requested() {
 }
 
 pub async fn up(args: UpArgs) -> Result<(), LocalError> {
-    let mut running = zb_local::start(config(&args.cloud, args.api_port, args.aws_port, args.dynamodb_port)).await?;
+    let mut running = zb_local::start(config(
+        &args.cloud,
+        args.ports.api_port,
+        args.ports.aws_port,
+        args.ports.dynamodb_port,
+    ))
+    .await?;
     announce(&running);
     let Some(mut logs) = running.take_logs() else {
         return Err(LocalError::Usage("the function logs were already taken".into()));
     };
+    let mut access = running.take_access_log();
     // Reload on save: template.yaml, statemachines/ and the function binaries.
     let mut reloads = running.watch();
     println!("Watching template.yaml, the state machine definitions and the function binaries for changes.");
+    if args.function_logs {
+        println!("One line per API request below, and every function log line.");
+    } else {
+        println!("One line per API request below; function logs: `zb logs --follow` (or zb up --function-logs).");
+    }
     let stop = stop_requested();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             line = logs.recv() => match line {
-                Some(l) => println!("[{}] {}", l.function, l.line),
+                // Always drained: the files are written either way.
+                Some(l) if args.function_logs => println!("[{}] {}", l.function, l.line),
+                Some(_) => {}
                 None => break,
             },
+            Some(line) = next_access(&mut access) => println!("{line}"),
             Some(event) = reloads.recv() => println!("[reload] {event}"),
             _ = &mut stop => break,
         }
@@ -215,6 +290,51 @@ pub async fn up(args: UpArgs) -> Result<(), LocalError> {
     println!("stopping…");
     running.shutdown().await;
     Ok(())
+}
+
+/// The next access log line; pending forever without an API.
+async fn next_access(
+    access: &mut Option<tokio::sync::mpsc::UnboundedReceiver<zb_local::apigw::AccessLine>>,
+) -> Option<zb_local::apigw::AccessLine> {
+    match access {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The first of `ports` on which something answers on 127.0.0.1.
+fn port_in_use(ports: &[u16]) -> Option<u16> {
+    ports.iter().copied().find(|&p| {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], p));
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
+    })
+}
+
+/// `zb reset`: deletes the state folder (DynamoDB Local's tables, execution
+/// histories, logs, dead letters), refusing while a local cloud runs on the
+/// ports. Stops nothing.
+pub fn reset(args: ResetArgs) -> Result<(), LocalError> {
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| args.repo.join(".state"));
+    if let Some(port) = port_in_use(&[args.ports.api_port, args.ports.aws_port, args.ports.dynamodb_port]) {
+        return Err(LocalError::Usage(format!(
+            "something answers on 127.0.0.1:{port}: a local cloud is running (it holds {}); stop it (Ctrl-C in              its terminal) and run zb reset again",
+            state_dir.display()
+        )));
+    }
+    match std::fs::remove_dir_all(&state_dir) {
+        Ok(()) => {
+            println!(
+                "reset: deleted {} (DynamoDB tables, execution histories, logs); the next zb up starts afresh",
+                state_dir.display()
+            );
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("reset: {} does not exist; nothing to delete", state_dir.display());
+            Ok(())
+        }
+        Err(e) => Err(LocalError::Usage(format!("deleting {}: {e}", state_dir.display()))),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -322,6 +442,9 @@ pub async fn load(args: LoadArgs) -> Result<(), LocalError> {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "The function runs in the running local cloud (`make run`; --local is the default here, --endpoint-url names another AWS endpoint): its AWS calls go to that cloud's endpoints and tables. Its log lines are in the `make run` terminal and `zb logs`. --binaries DIR runs the binary here instead, without a cloud. Exit status 0 when the function succeeded, 1 otherwise."
+)]
 pub struct InvokeArgs {
     /// The function's logical id in template.yaml, e.g. IngestFunction.
     pub function: String,
@@ -330,17 +453,19 @@ pub struct InvokeArgs {
     pub event: Option<PathBuf>,
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
+    /// The running local cloud's stack name (its functions are `<stack>-<name>`).
     #[arg(long, default_value = "zb")]
     pub stack: String,
-    /// Where the function binaries are (default: beside this zb if they are there, else <repo>/target/release).
+    /// Run the binary from this folder here, without a local cloud (its AWS calls go where
+    /// --local, --endpoint-url or AWS_ENDPOINT_URL* say)
     #[arg(long)]
     pub binaries: Option<PathBuf>,
 }
 
-/// A Docker-free `sam local invoke`: the real binary, the template's
-/// environment (plus any AWS_ENDPOINT_URL* / credentials of the caller's
-/// environment, so it can point at the local cloud), one invocation.
-pub async fn invoke(args: InvokeArgs) -> Result<bool, LocalError> {
+/// A Docker-free `sam local invoke`: Lambda Invoke on the running local
+/// cloud (the template's environment, its endpoints and tables), or with
+/// --binaries the real binary here, one invocation.
+pub async fn invoke(aws: &crate::aws::AwsArgs, args: InvokeArgs) -> Result<bool, LocalError> {
     let model = zb_local::template::load(&args.repo.join("template.yaml"), &args.stack, &BTreeMap::new())?;
     let f = model
         .functions
@@ -354,10 +479,74 @@ pub async fn invoke(args: InvokeArgs) -> Result<bool, LocalError> {
                 ids.join(", ")
             ))
         })?;
-    let binaries = args
-        .binaries
-        .clone()
-        .unwrap_or_else(|| zb_local::cloud::default_binaries(&args.repo));
+    let payload = match &args.event {
+        Some(p) => std::fs::read(p).map_err(|e| LocalError::Usage(format!("reading {}: {e}", p.display())))?,
+        None => b"{}".to_vec(),
+    };
+    match &args.binaries {
+        Some(binaries) => invoke_here(aws, f, binaries, payload).await,
+        None => invoke_in_cloud(aws, &f.name, &args.stack, payload).await,
+    }
+}
+
+/// Lambda Invoke on the running cloud, with the REPORT line (LogType Tail).
+async fn invoke_in_cloud(
+    aws: &crate::aws::AwsArgs,
+    name: &str,
+    stack: &str,
+    payload: Vec<u8>,
+) -> Result<bool, LocalError> {
+    use crate::aws::{Aws, AwsError, Service};
+    use base64::Engine;
+    let mut aws = aws.clone();
+    if aws.endpoint_for(Service::Lambda).is_none() {
+        aws.local = true;
+    }
+    let loaded = Aws::load_for(&aws, Service::Lambda).await;
+    let target = loaded.target(Service::Lambda);
+    let client = aws_sdk_lambda::Client::new(&loaded.config);
+    let out = client
+        .invoke()
+        .function_name(name)
+        .payload(aws_sdk_lambda::primitives::Blob::new(payload))
+        .log_type(aws_sdk_lambda::types::LogType::Tail)
+        .send()
+        .await
+        .map_err(|e| {
+            let e = AwsError::from_sdk(&target, "Invoke", e);
+            match e.code() {
+                Some("ResourceNotFoundException") => LocalError::Invoke(format!(
+                    "{e} (is the running cloud's stack {stack}? pass --stack to match `zb up --stack`)"
+                )),
+                _ => LocalError::Invoke(e.to_string()),
+            }
+        })?;
+    println!(
+        "{}",
+        String::from_utf8_lossy(out.payload().map(|b| b.as_ref()).unwrap_or_default())
+    );
+    if let Some(log) = out.log_result() {
+        if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(log) {
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                eprintln!("{line}");
+            }
+        }
+    }
+    if target.is_emulator() {
+        eprintln!("(the function's log lines: the `make run` terminal, or `zb logs`)");
+    }
+    Ok(out.function_error().is_none())
+}
+
+/// The binary run here (no cloud), with the template's environment plus the
+/// endpoints the flags or the caller's environment name.
+async fn invoke_here(
+    aws: &crate::aws::AwsArgs,
+    f: &zb_local::template::Function,
+    binaries: &std::path::Path,
+    payload: Vec<u8>,
+) -> Result<bool, LocalError> {
+    use crate::aws::Service;
     let binary = binaries.join(&f.binary);
     if !binary.exists() {
         return Err(LocalError::Usage(format!(
@@ -366,10 +555,6 @@ pub async fn invoke(args: InvokeArgs) -> Result<bool, LocalError> {
             f.binary
         )));
     }
-    let payload = match &args.event {
-        Some(p) => std::fs::read(p).map_err(|e| LocalError::Usage(format!("reading {}: {e}", p.display())))?,
-        None => b"{}".to_vec(),
-    };
     let mut env = f.env.clone();
     for (k, v) in std::env::vars() {
         if k.starts_with("AWS_ENDPOINT_URL")
@@ -379,6 +564,22 @@ pub async fn invoke(args: InvokeArgs) -> Result<bool, LocalError> {
         {
             env.insert(k, v);
         }
+    }
+    if aws.local || aws.endpoint_url.is_some() {
+        for (var, service) in [
+            ("AWS_ENDPOINT_URL", Service::StepFunctions),
+            ("AWS_ENDPOINT_URL_DYNAMODB", Service::DynamoDb),
+        ] {
+            if let Some(url) = aws.endpoint_for(service) {
+                env.insert(var.to_string(), url);
+            }
+        }
+        env.entry("AWS_ACCESS_KEY_ID".into()).or_insert_with(|| "local".into());
+        env.entry("AWS_SECRET_ACCESS_KEY".into())
+            .or_insert_with(|| "local".into());
+    }
+    if let Some(r) = &aws.region {
+        env.insert("AWS_REGION".into(), r.clone());
     }
     let spec = zb_lambda_host::FunctionSpec {
         name: f.name.clone(),

@@ -35,9 +35,15 @@ impl LogsError {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// One function: its logical id in template.yaml (IngestFunction) or its name (zb-IngestFunction)
+    /// One function: its logical id in template.yaml (IngestFunction) or its name (zb-ingest)
     #[arg(long, short = 'f')]
     pub function: Option<String>,
+    /// Only what concerns this feed: the lines that name it, and the START/END/REPORT of those invocations
+    #[arg(long, value_name = "FEED_ID")]
+    pub feed: Option<String>,
+    /// Only one request: a Lambda request id or the API's (apigw-requestid), with its START/END/REPORT
+    #[arg(long, value_name = "REQUEST_ID")]
+    pub request: Option<String>,
     /// Keep printing new lines as the functions write them (Ctrl-C stops)
     #[arg(long)]
     pub follow: bool,
@@ -215,6 +221,77 @@ impl Tail {
     }
 }
 
+/// `--feed` / `--request`: an event is kept when its message names one of
+/// the ids wanted, or names a request id of an invocation that does (so the
+/// START, END and REPORT lines of those invocations come along). Ids are
+/// learnt as events pass, in time order, and then also keep the lines of
+/// the same invocation read earlier (its START).
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    /// What the operator asked for (a feed id or a request id).
+    wanted: Vec<String>,
+    /// Request ids of invocations that named what was wanted.
+    requests: std::collections::BTreeSet<String>,
+}
+
+/// The request ids a log message carries: Lambda's (`requestId`, `RequestId`,
+/// in platform records, tracing spans and cost records) and the API's.
+fn request_ids(message: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(rest) = message
+        .strip_prefix("START RequestId: ")
+        .or_else(|| message.strip_prefix("END RequestId: "))
+        .or_else(|| message.strip_prefix("REPORT RequestId: "))
+    {
+        if let Some(id) = rest.split_whitespace().next() {
+            out.push(id.to_string());
+        }
+        return out;
+    }
+    let Ok(v) = serde_json::from_str::<Value>(message) else {
+        return out;
+    };
+    let mut push = |v: Option<&Value>| {
+        if let Some(id) = v.and_then(Value::as_str) {
+            if !id.is_empty() && !out.iter().any(|o| o == id) {
+                out.push(id.to_string());
+            }
+        }
+    };
+    push(v.get("RequestId"));
+    push(v.get("ApiRequestId"));
+    push(v.get("requestId"));
+    push(v.get("record").and_then(|r| r.get("requestId")));
+    push(v.get("span").and_then(|s| s.get("requestId")));
+    out
+}
+
+impl Filter {
+    pub(crate) fn new(feed: Option<&str>, request: Option<&str>) -> Option<Filter> {
+        let wanted: Vec<String> = feed.into_iter().chain(request).map(str::to_string).collect();
+        (!wanted.is_empty()).then(|| Filter {
+            wanted,
+            requests: Default::default(),
+        })
+    }
+
+    /// The events (in time order) that concern what was wanted.
+    pub(crate) fn apply(&mut self, events: Vec<LogEvent>) -> Vec<LogEvent> {
+        for e in &events {
+            if self.wanted.iter().any(|w| e.message.contains(w.as_str())) {
+                self.requests.extend(request_ids(&e.message));
+            }
+        }
+        events
+            .into_iter()
+            .filter(|e| {
+                self.wanted.iter().any(|w| e.message.contains(w.as_str()))
+                    || request_ids(&e.message).iter().any(|id| self.requests.contains(id))
+            })
+            .collect()
+    }
+}
+
 /// The log file of a function, given its logical id or name.
 fn function_name(args: &LogsArgs, function: &str) -> String {
     let template = args.repo.join("template.yaml");
@@ -268,17 +345,23 @@ pub async fn run(output: Output, args: LogsArgs) -> Result<(), LogsError> {
             source,
         })
     };
+    let mut filter = Filter::new(args.feed.as_deref(), args.request.as_deref());
+    let mut keep = |events: Vec<LogEvent>| match filter.as_mut() {
+        Some(f) => f.apply(events),
+        None => events,
+    };
     let first: Vec<LogEvent> = read(&mut tail)?
         .into_iter()
         .filter(|e| cutoff.is_none_or(|c| e.timestamp >= c))
         .collect();
+    let first = keep(first);
     print(&first, output, color)?;
     if !args.follow {
         return Ok(());
     }
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(FOLLOW_EVERY) => print(&read(&mut tail)?, output, color)?,
+            _ = tokio::time::sleep(FOLLOW_EVERY) => print(&keep(read(&mut tail)?), output, color)?,
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
@@ -358,6 +441,35 @@ mod tests {
         assert!(start.contains("\x1b[2mSTART"), "{start:?}");
         let plain = render_line(&event("zb-Ingest", "hello"), true);
         assert!(plain.ends_with("\x1b[0m hello"), "{plain:?}");
+    }
+
+    #[test]
+    fn feed_and_request_filters_keep_the_invocations_that_name_them() {
+        let start = r#"{"time":"t","type":"platform.start","record":{"requestId":"L1","version":"$LATEST"}}"#;
+        let named =
+            r#"{"level":"INFO","message":"feed accepted","span":{"feedId":"F1","partnerId":"p","requestId":"L1"}}"#;
+        let report = r#"{"type":"platform.report","record":{"requestId":"L1","metrics":{"durationMs":1.0,"billedDurationMs":1,"memorySizeMB":128,"maxMemoryUsedMB":20},"status":"success"}}"#;
+        let other_start = r#"{"type":"platform.start","record":{"requestId":"L2"}}"#;
+        let other = r#"{"level":"INFO","message":"feed accepted","span":{"feedId":"F2","requestId":"L2"}}"#;
+        let cost = r#"{"ApiRequestId":"A1","FeedId":"F1","RequestId":"L1","record":"cost"}"#;
+        let text = "START RequestId: L1 Version: $LATEST";
+        let events: Vec<LogEvent> = [start, named, other_start, other, cost, report, text]
+            .iter()
+            .map(|m| event("zb-ingest", m))
+            .collect();
+        let mut by_feed = Filter::new(Some("F1"), None).unwrap();
+        let kept: Vec<String> = by_feed.apply(events.clone()).into_iter().map(|e| e.message).collect();
+        assert_eq!(kept, [start, named, cost, report, text]);
+        // A request id: the API's or Lambda's.
+        let mut by_api = Filter::new(None, Some("A1")).unwrap();
+        let kept = by_api.apply(events.clone());
+        assert_eq!(kept.len(), 5, "{kept:?}");
+        let mut by_lambda = Filter::new(None, Some("L2")).unwrap();
+        let kept: Vec<String> = by_lambda.apply(events).into_iter().map(|e| e.message).collect();
+        assert_eq!(kept, [other_start, other]);
+        assert!(Filter::new(None, None).is_none());
+        // Text that is not JSON names no request.
+        assert!(request_ids("hello {").is_empty());
     }
 
     #[test]

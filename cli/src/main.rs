@@ -41,6 +41,8 @@ enum Command {
     Up(local::UpArgs),
     /// Run one function on an event file, like `sam local invoke` without Docker
     Invoke(local::InvokeArgs),
+    /// Delete the local cloud's state folder (DynamoDB tables, histories, logs); refuses while it runs
+    Reset(local::ResetArgs),
     /// Start a local cloud, post every sample feed and check each outcome
     Demo(local::DemoArgs),
     /// Bounded load test against a local cloud on 127.0.0.1
@@ -95,11 +97,16 @@ impl CliError {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
+    aws::set_verbose(cli.aws.verbose);
+    aws::set_global(&cli.aws);
     match cli.command {
-        Command::Executions(args) => executions::run(&cli.aws, cli.output, args).await?,
+        Command::Executions(mut args) => {
+            args.local |= cli.aws.local;
+            executions::run(&cli.aws, cli.output, args).await?
+        }
         Command::Up(args) => local::up(args).await?,
         Command::Invoke(args) => {
-            if !local::invoke(args).await? {
+            if !local::invoke(&cli.aws, args).await? {
                 return Err(CliError::Failed("the function returned an error"));
             }
         }
@@ -109,6 +116,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Load(args) => local::load(args).await?,
+        Command::Reset(args) => local::reset(args)?,
         Command::TestState(args) => {
             if !test_state::run(&cli.aws, cli.output, args).await? {
                 return Err(CliError::Failed("the state did not succeed"));
@@ -121,8 +129,14 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Logs(args) => logs::run(cli.output, args).await?,
         Command::Cost(args) => cost::run(&cli.aws, args).await?,
-        Command::Partners(args) => partners::run(&cli.aws, cli.output, args).await?,
-        Command::Deliveries(args) => deliveries::run(&cli.aws, cli.output, args).await?,
+        Command::Partners(mut args) => {
+            args.tables.local |= cli.aws.local;
+            partners::run(&cli.aws, cli.output, args).await?
+        }
+        Command::Deliveries(mut args) => {
+            args.tables.local |= cli.aws.local;
+            deliveries::run(&cli.aws, cli.output, args).await?
+        }
     }
     Ok(())
 }

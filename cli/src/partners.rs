@@ -3,7 +3,7 @@
 //! cloud. The work is zb_shared::onboarding's; this parses, finds the table
 //! and prints. Keys and secrets are printed once and never stored in clear.
 
-use crate::aws::{Aws, AwsArgs};
+use crate::aws::{Aws, AwsArgs, AwsError, Service, Target};
 use crate::render::Output;
 use clap::{Args, Subcommand};
 use std::sync::Arc;
@@ -20,6 +20,8 @@ pub enum PartnersError {
     Onboarding(#[from] OnboardingError),
     #[error("{0}")]
     Table(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     #[error("the built-in formats do not load: {0}")]
     Formats(String),
     #[error("writing the output: {0}")]
@@ -33,36 +35,43 @@ pub struct TableArgs {
     #[arg(long, global = true, env = "ZB_STACK", default_value = "zb")]
     pub stack: String,
     /// DynamoDB endpoint, e.g. the local cloud's http://127.0.0.1:8000
-    /// [default: AWS_ENDPOINT_URL_DYNAMODB, then AWS]
+    /// [default: with --local the local cloud's; else --endpoint-url, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, AWS]
     #[arg(long, global = true, env = "ZB_DYNAMODB_ENDPOINT", value_name = "URL")]
     pub dynamodb_endpoint: Option<String>,
-    /// Shorthand for --dynamodb-endpoint http://127.0.0.1:8000 (`make run`)
-    #[arg(long, global = true, conflicts_with = "dynamodb_endpoint")]
+    /// The global --local (DynamoDB at http://127.0.0.1:8000), set by main.
+    #[arg(skip)]
     pub local: bool,
 }
 
 impl TableArgs {
-    fn endpoint(&self) -> Option<String> {
-        if self.local {
-            return Some("http://127.0.0.1:8000".into());
+    /// The global flags with this command's DynamoDB endpoint.
+    pub fn aws_args(&self, aws: &AwsArgs) -> AwsArgs {
+        let mut args = aws.clone();
+        args.local |= self.local;
+        if self.dynamodb_endpoint.is_some() {
+            args.dynamodb_endpoint = self.dynamodb_endpoint.clone();
         }
-        self.dynamodb_endpoint
-            .clone()
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok())
-            .filter(|u| !u.trim().is_empty())
+        args
+    }
+
+    fn target(&self, aws: &AwsArgs) -> Target {
+        let args = self.aws_args(aws);
+        Target {
+            service: Service::DynamoDb,
+            endpoint: args.endpoint_for(Service::DynamoDb),
+            region: args.region.clone(),
+        }
     }
 
     /// A DynamoDB client for the chosen endpoint (local credentials for an emulator).
     pub async fn client(&self, aws: &AwsArgs) -> aws_sdk_dynamodb::Client {
-        let mut args = aws.clone();
-        args.endpoint_url = self.endpoint();
-        let loaded = Aws::load(&args).await;
+        let loaded = Aws::load_for(&self.aws_args(aws), Service::DynamoDb).await;
         aws_sdk_dynamodb::Client::new(&loaded.config)
     }
 
     /// Webhook URLs the local cloud may call: http to loopback too.
     pub fn url_policy(&self) -> UrlPolicy {
-        match self.endpoint() {
+        match self.target(&crate::aws::global()).endpoint {
             Some(u) if zb_shared::ssrf::is_loopback_url(&u) => UrlPolicy::AllowLoopbackHttp,
             _ => UrlPolicy::PublicHttps,
         }
@@ -88,12 +97,7 @@ impl TableArgs {
                 .set_exclusive_start_table_name(start.clone())
                 .send()
                 .await
-                .map_err(|e| {
-                    PartnersError::Table(format!(
-                        "ListTables failed: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                    ))
-                })?;
+                .map_err(|e| AwsError::from_sdk(&self.target(&crate::aws::global()), "ListTables", e))?;
             for name in out.table_names() {
                 if name == &prefix || name.starts_with(&format!("{prefix}-")) {
                     found.push(name.clone());
@@ -211,30 +215,181 @@ pub async fn run(aws: &AwsArgs, output: Output, args: PartnersArgs) -> Result<()
         url_policy: args.tables.url_policy(),
         formats: formats.ids().map(str::to_string).collect(),
     };
+    let cache = AuthorizerCache::from_template(&args.tables.stack);
+    let now = chrono::Utc::now();
     match args.command {
         PartnersCommand::Create(c) => {
             let issued = onboarding
                 .create(NewPartner {
                     partner_id: c.id,
                     name: c.name,
-                    format: c.format,
-                    webhook_url: c.webhook_url,
+                    format: c.format.clone(),
+                    webhook_url: c.webhook_url.clone(),
                 })
                 .await?;
             print_issued(output, &issued)?;
+            note(
+                output,
+                &format!(
+                    "created partner {} (format {}, {}) at {}: its API key works from now on.",
+                    issued.partner_id,
+                    c.format,
+                    match &c.webhook_url {
+                        Some(u) => format!("webhook {u}"),
+                        None => "no webhook: it pulls from the outbox".to_string(),
+                    },
+                    rfc3339(now)
+                ),
+            );
         }
-        PartnersCommand::RotateKey(r) => print_issued(output, &onboarding.rotate_key(&r.partner_id, r.overlap).await?)?,
+        PartnersCommand::RotateKey(r) => {
+            let issued = onboarding.rotate_key(&r.partner_id, r.overlap).await?;
+            print_issued(output, &issued)?;
+            let old_until = now + chrono::Duration::from_std(r.overlap).unwrap_or_default();
+            let text = match &issued.previous_valid_until {
+                Some(_) => format!(
+                    "rotated the API key of {}: the new key works now; the old key is valid until {} (--overlap {}), \
+                     and {} may keep working until {}.",
+                    r.partner_id,
+                    rfc3339(old_until),
+                    humantime(r.overlap),
+                    cache.describe(),
+                    rfc3339(cache.until(old_until))
+                ),
+                None => format!("issued the first API key of {}: it works now.", r.partner_id),
+            };
+            note(output, &text);
+        }
         PartnersCommand::RotateSecret(r) => {
-            print_issued(output, &onboarding.rotate_secret(&r.partner_id, r.overlap).await?)?
+            let issued = onboarding.rotate_secret(&r.partner_id, r.overlap).await?;
+            print_issued(output, &issued)?;
+            let old_until = now + chrono::Duration::from_std(r.overlap).unwrap_or_default();
+            let text = match &issued.previous_valid_until {
+                Some(_) if !r.overlap.is_zero() => format!(
+                    "rotated the webhook secret of {}: from the next delivery on, deliveries carry signatures with the \
+                     new and the old secret until {} (--overlap {}), then with the new one only.",
+                    r.partner_id,
+                    rfc3339(old_until),
+                    humantime(r.overlap)
+                ),
+                _ => format!(
+                    "rotated the webhook secret of {}: from the next delivery on, deliveries are signed with the new secret only.",
+                    r.partner_id
+                ),
+            };
+            note(output, &text);
         }
         PartnersCommand::SetWebhook(w) => {
             let url = if w.clear { None } else { w.url };
-            print_records(output, &[onboarding.set_webhook(&w.partner_id, url).await?])?;
+            let record = onboarding.set_webhook(&w.partner_id, url.clone()).await?;
+            print_records(output, std::slice::from_ref(&record))?;
+            let text = match &url {
+                Some(u) => format!(
+                    "webhook of {} set to {u} and enabled at {}: from the next notification on, it is POSTed there.",
+                    w.partner_id,
+                    rfc3339(now)
+                ),
+                None => format!(
+                    "webhook of {} cleared at {}: from the next notification on, the partner pulls from GET /v1/outbox.",
+                    w.partner_id,
+                    rfc3339(now)
+                ),
+            };
+            note(output, &text);
         }
-        PartnersCommand::Disable(d) => print_records(output, &[onboarding.disable(&d.partner_id).await?])?,
+        PartnersCommand::Disable(d) => {
+            let record = onboarding.disable(&d.partner_id).await?;
+            print_records(output, std::slice::from_ref(&record))?;
+            note(
+                output,
+                &format!(
+                    "disabled partner {} at {}: its API keys are refused and nothing more is delivered to it; \
+                     {} may keep working until {}.",
+                    d.partner_id,
+                    rfc3339(now),
+                    cache.describe(),
+                    rfc3339(cache.until(now))
+                ),
+            );
+        }
         PartnersCommand::List => print_records(output, &onboarding.list().await?)?,
     }
     Ok(())
+}
+
+/// What changed and when it takes effect: after a table, on stdout; after
+/// JSON, on stderr (so the JSON stays parseable).
+fn note(output: Output, text: &str) {
+    match output {
+        Output::Table => println!("{text}"),
+        Output::Json => eprintln!("{text}"),
+    }
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// 90000 s -> "25h", 1800 s -> "30m", 0 -> "0".
+fn humantime(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0".to_string(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// How long API Gateway caches the authorizer's answer for a key: the
+/// template's ReauthorizeEvery, else AWS's default of 300 s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AuthorizerCache {
+    seconds: u64,
+    from_template: bool,
+}
+
+impl AuthorizerCache {
+    fn from_template(stack: &str) -> AuthorizerCache {
+        let model = zb_local::template::load(
+            std::path::Path::new("template.yaml"),
+            stack,
+            &std::collections::BTreeMap::new(),
+        );
+        let seconds = model.ok().and_then(|m| {
+            m.http_apis
+                .iter()
+                .flat_map(|a| a.authorizers.iter().map(|z| z.ttl_secs))
+                .max()
+        });
+        match seconds {
+            Some(seconds) => AuthorizerCache {
+                seconds,
+                from_template: true,
+            },
+            None => AuthorizerCache {
+                seconds: 300,
+                from_template: false,
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        let source = if self.from_template {
+            "ReauthorizeEvery in template.yaml"
+        } else {
+            "AWS's default ReauthorizeEvery; no template.yaml here"
+        };
+        format!(
+            "the authorizer caches keys for up to {} s ({source}): a key used in the last {} s",
+            self.seconds, self.seconds
+        )
+    }
+
+    fn until(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        t + chrono::Duration::seconds(i64::try_from(self.seconds).unwrap_or(3600))
+    }
 }
 
 fn print_issued(output: Output, issued: &zb_shared::onboarding::Issued) -> Result<(), PartnersError> {
@@ -310,4 +465,30 @@ fn print_records(output: Output, records: &[PartnerRecord]) -> Result<(), Partne
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlaps_print_as_typed() {
+        assert_eq!(humantime(Duration::ZERO), "0");
+        assert_eq!(humantime(Duration::from_secs(86_400)), "1d");
+        assert_eq!(humantime(Duration::from_secs(7_200)), "2h");
+        assert_eq!(humantime(Duration::from_secs(1_800)), "30m");
+        assert_eq!(humantime(Duration::from_secs(61)), "61s");
+    }
+
+    #[test]
+    fn the_cache_window_comes_from_the_template_or_aws_default() {
+        let default = AuthorizerCache::from_template("zb-no-such-dir-anyway");
+        // Run from cli/ (cargo test): no template.yaml here, so AWS's default.
+        assert_eq!(default.seconds, 300);
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        assert_eq!(rfc3339(default.until(t)), "2026-01-01T00:05:00Z");
+        assert!(default.describe().contains("up to 300 s"), "{}", default.describe());
+    }
 }

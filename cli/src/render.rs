@@ -139,6 +139,18 @@ pub fn executions_table(rows: &[ExecutionSummary], style: &Style) -> String {
             ]
         })
         .collect();
+    // FEED and PARTNER (from each execution's input) when any row has them.
+    let fed = rows.iter().any(|r| r.feed_id.is_some() || r.partner_id.is_some());
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let feeds: Vec<String> = rows.iter().map(|r| dash(&r.feed_id)).collect();
+    let partners: Vec<String> = rows.iter().map(|r| dash(&r.partner_id)).collect();
+    let feed_w = feeds.iter().map(|f| width(f)).chain([width("FEED")]).max().unwrap_or(0);
+    let partner_w = partners
+        .iter()
+        .map(|p| width(p))
+        .chain([width("PARTNER")])
+        .max()
+        .unwrap_or(0);
     let mut widths = headers.map(width);
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -146,12 +158,16 @@ pub fn executions_table(rows: &[ExecutionSummary], style: &Style) -> String {
         }
     }
     let mut out = String::new();
-    let head: Vec<String> = headers.iter().zip(widths).map(|(h, w)| pad(h, w)).collect();
+    let mut head: Vec<String> = headers.iter().zip(widths).map(|(h, w)| pad(h, w)).collect();
+    if fed {
+        head.push(pad("FEED", feed_w));
+        head.push(pad("PARTNER", partner_w));
+    }
     out.push_str(head.join("  ").trim_end());
     out.push('\n');
-    for (row, r) in cells.iter().zip(rows) {
+    for (i, (row, r)) in cells.iter().zip(rows).enumerate() {
         let (_, tone) = execution_mark(r.status);
-        let line = [
+        let mut line = vec![
             pad(&row[0], widths[0]),
             // Pad before painting: escape codes have no width.
             paint(style, tone, &pad(&row[1], widths[1])),
@@ -159,6 +175,10 @@ pub fn executions_table(rows: &[ExecutionSummary], style: &Style) -> String {
             pad(&row[3], widths[3]),
             format!("{:>w$}", row[4], w = widths[4]),
         ];
+        if fed {
+            line.push(pad(&feeds[i], feed_w));
+            line.push(pad(&partners[i], partner_w));
+        }
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
@@ -471,24 +491,38 @@ pub fn feed_view(v: &FeedView, style: &Style) -> String {
 pub fn watch_line(e: &WatchEvent, style: &Style) -> String {
     match e {
         WatchEvent::Started(s) => format!(
-            "{}  {} {:<10} {}\n",
+            "{}  {} {:<10} {}{}\n",
             time(s.started),
             paint(style, Tone::Warn, "▶"),
             "STARTED",
-            s.name
+            s.name,
+            feed_and_partner(s)
         ),
         WatchEvent::Ended(s) => {
             let (mark, tone) = execution_mark(s.status);
             let took = s.duration_ms.map(|d| format!("  {d} ms")).unwrap_or_default();
             format!(
-                "{}  {} {}{}\n",
+                "{}  {} {}{}{}\n",
                 time(s.stopped.or(s.started)),
                 paint(style, tone, &format!("{mark} {:<10}", s.status.as_str())),
                 s.name,
-                took
+                took,
+                feed_and_partner(s)
             )
         }
     }
+}
+
+/// `  feed=<id> partner=<id>` for a watch line, as far as known.
+fn feed_and_partner(s: &ExecutionSummary) -> String {
+    let mut out = String::new();
+    if let Some(feed) = &s.feed_id {
+        out.push_str(&format!("  feed={feed}"));
+    }
+    if let Some(partner) = &s.partner_id {
+        out.push_str(&format!("  partner={partner}"));
+    }
+    out
 }
 
 /// `executions watch`, JSON mode: one compact object per line (NDJSON).
@@ -765,6 +799,18 @@ Note       execution not identified: no execution data
             json.ends_with('\n') && !json.trim_end().contains('\n'),
             "one line per event"
         );
+        let fed = r[0]
+            .clone()
+            .with_input(Some(r#"{"feedId":"f-9","partnerId":"partner-a","correlationId":"c"}"#));
+        assert_eq!(
+            watch_line(&WatchEvent::Ended(fed.clone()), &Style::PLAIN),
+            "2026-03-02 09:15:29.112  ✗ FAILED     feed-b  512 ms  feed=f-9  partner=partner-a\n"
+        );
+        let table = executions_table(&[fed, r[1].clone()], &Style::PLAIN);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].ends_with("DURATION_MS  FEED  PARTNER"), "{table}");
+        assert!(lines[1].ends_with("512  f-9   partner-a"), "{table}");
+        assert!(lines[2].ends_with("1013  -     -"), "{table}");
         let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
         assert_eq!(v["event"], "ended");
         assert_eq!(v["status"], "SUCCEEDED");

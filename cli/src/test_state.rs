@@ -15,9 +15,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Where `zb up` serves the AWS endpoint.
-const LOCAL_ENDPOINT: &str = "http://127.0.0.1:4000";
-
 #[derive(Debug, thiserror::Error)]
 pub enum TestStateError {
     #[error("reading {path}: {source}")]
@@ -324,12 +321,9 @@ pub async fn run(aws_args: &AwsArgs, output: Output, args: TestStateArgs) -> Res
         .map_or("Task", |t| t.type_name());
 
     let mut aws_args = aws_args.clone();
-    let env_endpoint = ["AWS_ENDPOINT_URL_SFN", "AWS_ENDPOINT_URL"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()));
-    if aws_args.endpoint_url.is_none() && !env_endpoint {
-        // The definition carries the local cloud's names and ARNs: test it there.
-        aws_args.endpoint_url = Some(LOCAL_ENDPOINT.to_string());
+    if aws_args.endpoint_for(Service::StepFunctions).is_none() {
+        // The definition carries the local cloud's names and ARNs: test it there (as --local).
+        aws_args.local = true;
     }
     let aws = Aws::load(&aws_args).await;
     let target = aws.target(Service::StepFunctions);

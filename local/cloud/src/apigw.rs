@@ -82,6 +82,64 @@ pub struct Gateway {
     cache: Mutex<AuthCache>,
     time_scale: f64,
     authorizer_timeout: Duration,
+    /// Where each request's access log line goes, once someone listens.
+    access: Mutex<Option<tokio::sync::mpsc::UnboundedSender<AccessLine>>>,
+}
+
+/// One request, as the access log prints it: `POST /v1/feeds 202 41 ms
+/// feed=<id> partner=<id>`. The feed comes from the path or the function's
+/// answer, the partner from the authorizer's context, when known.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLine {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub ms: u64,
+    pub request_id: String,
+    pub feed_id: Option<String>,
+    pub partner_id: Option<String>,
+}
+
+impl std::fmt::Display for AccessLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {} {} ms", self.method, self.path, self.status, self.ms)?;
+        if let Some(feed) = &self.feed_id {
+            write!(f, " feed={feed}")?;
+        }
+        if let Some(partner) = &self.partner_id {
+            write!(f, " partner={partner}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a request revealed about its feed and partner.
+#[derive(Debug, Default)]
+struct Known {
+    feed_id: Option<String>,
+    partner_id: Option<String>,
+}
+
+impl Known {
+    /// The feed a function's payload-2.0 answer names in its JSON body.
+    fn read_answer(&mut self, out: &[u8]) {
+        if self.feed_id.is_some() {
+            return;
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(out) else {
+            return;
+        };
+        let body = match v.get("body") {
+            Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok(),
+            _ => None,
+        };
+        self.feed_id = body
+            .as_ref()
+            .and_then(|b| b.get("feedId"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+    }
 }
 
 /// How specific a matching route is, most specific first when sorted: a
@@ -224,7 +282,17 @@ impl Gateway {
             cache: Mutex::new(HashMap::new()),
             time_scale,
             authorizer_timeout: AUTHORIZER_TIMEOUT,
+            access: Mutex::new(None),
         })
+    }
+
+    /// From now on, one [`AccessLine`] per request (a second call replaces the first listener).
+    pub fn access_log(&self) -> tokio::sync::mpsc::UnboundedReceiver<AccessLine> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(mut access) = self.access.lock() {
+            *access = Some(tx);
+        }
+        rx
     }
 
     pub fn router(self: &Arc<Self>) -> axum::Router {
@@ -401,12 +469,23 @@ fn to_http(out: &[u8]) -> Response {
 async fn handle(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
-    let resp = route(&gw, method.as_str(), &uri, &headers, body, &request_id).await;
-    tracing::info!(
-        target: "apigw",
-        method = %method, path = %uri.path(), status = resp.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64, "request"
-    );
+    let mut known = Known::default();
+    let resp = route(&gw, method.as_str(), &uri, &headers, body, &request_id, &mut known).await;
+    let line = AccessLine {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        status: resp.status().as_u16(),
+        ms: started.elapsed().as_millis() as u64,
+        request_id: request_id.clone(),
+        feed_id: known.feed_id,
+        partner_id: known.partner_id,
+    };
+    tracing::info!(target: "apigw", %line, "request");
+    if let Ok(access) = gw.access.lock() {
+        if let Some(tx) = access.as_ref() {
+            let _ = tx.send(line);
+        }
+    }
     let mut resp = resp;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("apigw-requestid", v);
@@ -414,12 +493,21 @@ async fn handle(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, header
     resp
 }
 
-async fn route(gw: &Gateway, method: &str, uri: &Uri, headers: &HeaderMap, body: Bytes, request_id: &str) -> Response {
+async fn route(
+    gw: &Gateway,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+    request_id: &str,
+    known: &mut Known,
+) -> Response {
     let (route, params) = match match_route(&gw.api.routes, method, uri.path()) {
         Some(found) => found,
         None if uri.path() == OPENAPI_PATH => return serve_openapi(method),
         None => return not_found(),
     };
+    known.feed_id = params.get("feedId").and_then(Value::as_str).map(str::to_string);
     if body.len() > MAX_PAYLOAD {
         return gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     }
@@ -458,7 +546,10 @@ async fn route(gw: &Gateway, method: &str, uri: &Uri, headers: &HeaderMap, body:
             return internal_error();
         };
         match gw.authorize(auth, headers, &base).await {
-            Ok(ctx) => base["requestContext"]["authorizer"] = json!({"lambda": ctx}),
+            Ok(ctx) => {
+                known.partner_id = ctx.get("partnerId").and_then(Value::as_str).map(str::to_string);
+                base["requestContext"]["authorizer"] = json!({"lambda": ctx});
+            }
             Err(resp) => return resp,
         }
     }
@@ -483,7 +574,10 @@ async fn route(gw: &Gateway, method: &str, uri: &Uri, headers: &HeaderMap, body:
         base["isBase64Encoded"] = json!(false);
     }
     match gw.invoke.invoke(&route.function, base.to_string().into_bytes()).await {
-        Ok(out) => to_http(&out),
+        Ok(out) => {
+            known.read_answer(&out);
+            to_http(&out)
+        }
         Err(_) => gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }
@@ -491,6 +585,35 @@ async fn route(gw: &Gateway, method: &str, uri: &Uri, headers: &HeaderMap, body:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_lines_read_as_one_line_with_what_is_known() {
+        let mut known = Known::default();
+        known.read_answer(br#"{"statusCode":202,"body":"{\"feedId\":\"f-1\",\"orders\":2}"}"#);
+        assert_eq!(known.feed_id.as_deref(), Some("f-1"));
+        // Not JSON, or no feed: nothing known, nothing breaks.
+        let mut none = Known::default();
+        none.read_answer(b"oops");
+        none.read_answer(br#"{"statusCode":500,"body":"Internal"}"#);
+        assert_eq!(none.feed_id, None);
+        let line = AccessLine {
+            method: "POST".into(),
+            path: "/v1/feeds".into(),
+            status: 202,
+            ms: 41,
+            request_id: "r".into(),
+            feed_id: known.feed_id,
+            partner_id: Some("partner-a".into()),
+        };
+        assert_eq!(line.to_string(), "POST /v1/feeds 202 41 ms feed=f-1 partner=partner-a");
+        let bare = AccessLine {
+            feed_id: None,
+            partner_id: None,
+            status: 404,
+            ..line
+        };
+        assert_eq!(bare.to_string(), "POST /v1/feeds 404 41 ms");
+    }
 
     fn routes() -> Vec<Route> {
         let r = |m: &str, p: &str| Route {
@@ -572,6 +695,7 @@ mod tests {
             cache: Mutex::new(HashMap::new()),
             time_scale: 1.0,
             authorizer_timeout: AUTHORIZER_TIMEOUT,
+            access: Mutex::new(None),
         };
         gw.api.authorizers.push(Authorizer {
             name: "Auth".into(),

@@ -66,12 +66,30 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
         ),
         _ => respond(
             "1.1",
-            Err(ApiError::new(
-                "UnknownOperationException",
-                format!("unknown or missing X-Amz-Target {target:?}"),
-            )),
+            Err(ApiError::new("UnknownOperationException", unknown_target(&target))),
         ),
     }
+}
+
+/// What an unknown X-Amz-Target is told: which port serves DynamoDB, or what this endpoint serves.
+fn unknown_target(target: &str) -> String {
+    if target.starts_with("DynamoDB_") {
+        return format!(
+            "{target} is a DynamoDB call: the local cloud serves DynamoDB on its own port, not this one \
+             (http://127.0.0.1:8000 with `make run`, see its start-up banner): use `zb --local`, \
+             --dynamodb-endpoint or AWS_ENDPOINT_URL_DYNAMODB"
+        );
+    }
+    let shown = if target.is_empty() {
+        "no X-Amz-Target".to_string()
+    } else {
+        format!("X-Amz-Target {target:?}")
+    };
+    format!(
+        "{shown} is not served here: this local endpoint serves Step Functions (AWSStepFunctions.*), \
+         EventBridge (AWSEvents.*), CloudWatch Logs reads (Logs_20140328.*) and Lambda Invoke; \
+         DynamoDB is on its own port (http://127.0.0.1:8000 with `make run`)"
+    )
 }
 
 /// The access key id a SigV4-signed request names (`Credential=<id>/...`):
@@ -290,6 +308,14 @@ mod tests {
     /// FunctionName's forms, from https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_RequestSyntax
     /// ("Function name – my-function (name-only), my-function:v1 (with alias);
     /// Function ARN; Partial ARN – 123456789012:function:my-function").
+    #[test]
+    fn unknown_targets_name_the_fix() {
+        let ddb = unknown_target("DynamoDB_20120810.ListTables");
+        assert!(ddb.contains("8000") && ddb.contains("--local"), "{ddb}");
+        let none = unknown_target("");
+        assert!(none.contains("no X-Amz-Target") && none.contains("8000"), "{none}");
+    }
+
     #[test]
     fn function_names_parse_in_every_form_invoke_documents() {
         let f = |region, account, name, qualifier| FunctionRef {

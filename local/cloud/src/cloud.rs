@@ -113,6 +113,8 @@ pub struct Services {
     pub events: Arc<EventBridge>,
     pub dead_letters: PathBuf,
     pub time_scale: f64,
+    /// Asynchronous invocations running now (not those waiting to retry).
+    pub async_in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Services {
@@ -146,7 +148,10 @@ impl Services {
                     let delay = 60.0 * f64::from(attempt) * this.time_scale;
                     tokio::time::sleep(Duration::from_secs_f64(delay)).await;
                 }
-                match this.host.invoke(&function, payload.clone()).await {
+                this.async_in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let result = this.host.invoke(&function, payload.clone()).await;
+                this.async_in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                match result {
                     Ok(inv) => match inv.result {
                         Ok(_) => return,
                         Err(e) => last = format!("{}: {}", e.error_type, e.error_message),
@@ -271,7 +276,19 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::P
         .ok_or_else(|| err("the template has no PartnersTable".into()))?;
     let store = zb_shared::store::PartnerStore::new(ddb.clone(), &table.name);
     let meter = zb_shared::cost::CostMeter::default();
+    let mut seeded = 0;
     for p in &partners {
+        // The partners table survives a restart (DynamoDB Local keeps its
+        // data in the state folder): a sample partner already there keeps
+        // what was done to it (disabled, key rotated) instead of being reset.
+        if store
+            .get_partner(&p.partner_id, &meter)
+            .await
+            .map_err(|e| err(e.to_string()))?
+            .is_some()
+        {
+            continue;
+        }
         let partner = zb_shared::partner::Partner {
             partner_id: p.partner_id.clone(),
             name: p.name.clone(),
@@ -291,8 +308,9 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::P
             status: zb_shared::partner::PartnerStatus::Active,
         };
         store.put_key(&key, &meter).await.map_err(|e| err(e.to_string()))?;
+        seeded += 1;
     }
-    Ok(partners.len())
+    Ok(seeded)
 }
 
 /// A running local cloud.
@@ -305,6 +323,8 @@ pub struct Running {
     _dynamo: Option<crate::dynamodb_local::DynamoLocal>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     logs: Option<tokio::sync::mpsc::UnboundedReceiver<LogLine>>,
+    flush_logs: crate::logs::Flush,
+    access: Option<tokio::sync::mpsc::UnboundedReceiver<crate::apigw::AccessLine>>,
     config: Config,
 }
 
@@ -329,12 +349,40 @@ impl Running {
         self.logs.take()
     }
 
+    /// One line per partner API request (`POST /v1/feeds 202 41 ms feed=… partner=…`), once.
+    pub fn take_access_log(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::apigw::AccessLine>> {
+        self.access.take()
+    }
+
+    /// The state folder: histories, logs and (unless an external DynamoDB is
+    /// used) DynamoDB Local's tables.
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.config.state_dir
+    }
+
+    /// Whether DynamoDB Local was started with its tables in the state folder
+    /// (false with `dynamodb_endpoint`).
+    pub fn keeps_dynamodb(&self) -> bool {
+        self._dynamo.is_some()
+    }
+
     /// Stops every server and kills every function instance and DynamoDB Local.
+    /// Asynchronous invocations still running (a notification after the last
+    /// execution) get up to [`ASYNC_GRACE`] to finish first, and every log
+    /// line is written before this returns: an invocation killed mid-way or a
+    /// REPORT line lost at exit would read as an invocation "still open".
     pub async fn shutdown(self) {
         for s in &self.servers {
             s.abort();
         }
+        let deadline = tokio::time::Instant::now() + ASYNC_GRACE;
+        while self.services.async_in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.services.host.shutdown().await;
+        self.flush_logs.flush().await;
     }
 }
 
@@ -382,6 +430,9 @@ async fn bind(what: &'static str, port: u16) -> Result<(TcpListener, String), Cl
     let url = format!("http://{}", listener.local_addr().map_err(err)?);
     Ok((listener, url))
 }
+
+/// How long shutdown waits for asynchronous invocations in flight.
+pub const ASYNC_GRACE: Duration = Duration::from_secs(5);
 
 /// The largest time scale: beyond it, scaled waits and TTLs stop being durations.
 pub const MAX_TIME_SCALE: f64 = 1000.0;
@@ -529,6 +580,7 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         events,
         dead_letters,
         time_scale: config.time_scale,
+        async_in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
     });
     let _ = targets.services.set(Arc::downgrade(&services));
 
@@ -540,13 +592,16 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
     servers.push(tokio::spawn(async move {
         let _ = axum::serve(aws_listener, aws_router).await;
     }));
+    let mut access = None;
     if let Some(api) = model.http_apis.first() {
         let gw = Gateway::new(api.clone(), Arc::new(HostPort(host.clone())), config.time_scale);
+        access = Some(gw.access_log());
         let router = gw.router();
         servers.push(tokio::spawn(async move {
             let _ = axum::serve(api_listener, router).await;
         }));
     }
+    let (logs, flush_logs) = crate::logs::persist_flushable(&config.state_dir, logs);
     Ok(Running {
         api_url,
         aws_url,
@@ -555,7 +610,9 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         model,
         _dynamo: dynamo,
         servers,
-        logs: Some(crate::logs::persist(&config.state_dir, logs)),
+        logs: Some(logs),
+        flush_logs,
+        access,
         config,
     })
 }

@@ -112,16 +112,50 @@ impl LogEvent {
 
 /// Appends every line to its function's file and passes it on. The returned
 /// receiver sees the same lines as the files, in the same order.
-pub fn persist(state_dir: &Path, mut lines: UnboundedReceiver<LogLine>) -> UnboundedReceiver<LogLine> {
+pub fn persist(state_dir: &Path, lines: UnboundedReceiver<LogLine>) -> UnboundedReceiver<LogLine> {
+    persist_flushable(state_dir, lines).0
+}
+
+/// Asks the task [`persist_flushable`] runs to write every line received so far.
+#[derive(Clone)]
+pub struct Flush(UnboundedSender<tokio::sync::oneshot::Sender<()>>);
+
+impl Flush {
+    /// Returns once every line sent before the call is in its file (or the
+    /// writer is gone). Called at shutdown, so a process that exits right
+    /// after loses no line (a REPORT lost there made `zb cost report` warn
+    /// of invocations "still open").
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.0.send(done).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// [`persist`], and a handle to wait until what was sent is written.
+pub fn persist_flushable(
+    state_dir: &Path,
+    mut lines: UnboundedReceiver<LogLine>,
+) -> (UnboundedReceiver<LogLine>, Flush) {
     let (tx, rx): (UnboundedSender<LogLine>, _) = unbounded_channel();
+    let (flush_tx, mut flushes) = unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
     let state_dir = state_dir.to_path_buf();
     tokio::spawn(async move {
         let mut files: std::collections::HashMap<String, std::io::BufWriter<std::fs::File>> = Default::default();
         if let Err(e) = std::fs::create_dir_all(dir(&state_dir)) {
             tracing::warn!(error = %e, "cannot create the log folder; logs are not kept");
         }
-        while let Some(first) = lines.recv().await {
-            let mut batch = vec![first];
+        loop {
+            let (first, done) = tokio::select! {
+                biased;
+                line = lines.recv() => match line {
+                    Some(l) => (Some(l), None),
+                    None => break,
+                },
+                Some(done) = flushes.recv() => (None, Some(done)),
+            };
+            let mut batch: Vec<LogLine> = first.into_iter().collect();
             while let Ok(more) = lines.try_recv() {
                 batch.push(more);
             }
@@ -146,9 +180,15 @@ pub fn persist(state_dir: &Path, mut lines: UnboundedReceiver<LogLine>) -> Unbou
             for line in batch {
                 let _ = tx.send(line);
             }
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+        }
+        for f in files.values_mut() {
+            let _ = f.flush();
         }
     });
-    rx
+    (rx, Flush(flush_tx))
 }
 
 /// Reads the local log groups: all functions, or the one named. Lines that
