@@ -231,7 +231,6 @@ fn problem_kinds() -> Vec<ProblemKind> {
         MalformedBody,
         Unauthorized,
         NotFound,
-        MethodNotAllowed,
         IdempotencyInFlight,
         PayloadTooLarge,
         UnsupportedMediaType,
@@ -242,9 +241,8 @@ fn problem_kinds() -> Vec<ProblemKind> {
     ];
     for k in &all {
         match k {
-            BadRequest | MalformedBody | Unauthorized | NotFound | MethodNotAllowed | IdempotencyInFlight
-            | PayloadTooLarge | UnsupportedMediaType | IdempotencyKeyReused | TooManyRequests | ServiceUnavailable
-            | Internal => {}
+            BadRequest | MalformedBody | Unauthorized | NotFound | IdempotencyInFlight | PayloadTooLarge
+            | UnsupportedMediaType | IdempotencyKeyReused | TooManyRequests | ServiceUnavailable | Internal => {}
         }
     }
     all
@@ -252,10 +250,9 @@ fn problem_kinds() -> Vec<ProblemKind> {
 
 /// Kinds the functions can render that never reach a partner on AWS: the
 /// authorizer runs before every route, so a request without its context
-/// (ingest's and query's 401) cannot arrive, and API Gateway answers an
-/// unmatched method itself with 404 (no 405). The spec leaves them out.
+/// (ingest's and query's 401) cannot arrive. The spec leaves them out.
 fn unreachable_on_aws(kind: ProblemKind) -> bool {
-    matches!(kind, ProblemKind::Unauthorized | ProblemKind::MethodNotAllowed)
+    matches!(kind, ProblemKind::Unauthorized)
 }
 
 #[test]

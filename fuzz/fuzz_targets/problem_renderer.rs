@@ -15,12 +15,11 @@ struct Input {
     request_id: String,
 }
 
-const KINDS: [ProblemKind; 12] = [
+const KINDS: [ProblemKind; 11] = [
     ProblemKind::BadRequest,
     ProblemKind::MalformedBody,
     ProblemKind::Unauthorized,
     ProblemKind::NotFound,
-    ProblemKind::MethodNotAllowed,
     ProblemKind::IdempotencyInFlight,
     ProblemKind::PayloadTooLarge,
     ProblemKind::UnsupportedMediaType,

@@ -181,7 +181,7 @@ impl FeedStore {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<_, StoreError>>()?;
-        self.batch_put(rest, meter).await?;
+        super::batch_write(&self.client, &self.table, rest, meter).await?;
         let page_count = update.outcomes.len().div_ceil(OUTCOMES_PER_PAGE);
         let sets = vec![
             ("counts", to_value(&update.counts)?),
@@ -278,11 +278,6 @@ impl FeedStore {
             Some(v) => serde_dynamo::from_attribute_value(v).map(Some).map_err(corrupt),
             None => Ok(None),
         }
-    }
-
-    /// Writes items 25 per BatchWriteItem, re-sending what DynamoDB left unprocessed.
-    pub(super) async fn batch_put(&self, requests: Vec<WriteRequest>, meter: &CostMeter) -> Result<(), StoreError> {
-        super::batch_write(&self.client, &self.table, requests, meter).await
     }
 
     /// Unfinished feeds of one pending-index shard that nothing has touched

@@ -40,7 +40,7 @@ impl FeedStore {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        self.batch_put(requests, meter).await?;
+        super::batch_write(&self.client, &self.table, requests, meter).await?;
         Ok(StageRef {
             step: step.to_string(),
             parts: parts.len(),
