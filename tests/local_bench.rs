@@ -335,7 +335,7 @@ async fn invalid_definitions_are_refused_saying_what_and_where() {
         ),
         (
             json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"id.$": "States.Guid()"}, "End": true}}}),
-            "unknown intrinsic function States.Guid at /States/A/Parameters",
+            "The value for the field 'id.$' must be a valid JSONPath or a valid intrinsic function call at /States/A/Parameters",
         ),
     ];
     for (i, (definition, expected)) in cases.iter().enumerate() {

@@ -26,14 +26,18 @@ impl ExecutionContext {
         Self { base }
     }
 
-    /// The context object as a state sees it.
-    pub(crate) fn for_state(&self, name: &str, entered: DateTime<Utc>, retry_count: u64) -> Value {
+    /// The context object as a state sees it. `retry_count` is None for states that cannot
+    /// retry: AWS gives `$$.State.RetryCount` only to Task, Parallel and Map states (a Pass state's
+    /// `$$.State` is `{EnteredTime, Name}` in LocalStack's AWS recording
+    /// base/test_base.snapshot.json::test_query_context_object_values).
+    pub(crate) fn for_state(&self, name: &str, entered: DateTime<Utc>, retry_count: Option<u64>) -> Value {
         let mut context = self.base.clone();
         if let Value::Object(map) = &mut context {
-            map.insert(
-                "State".to_owned(),
-                json!({"EnteredTime": timestamp(entered), "Name": name, "RetryCount": retry_count}),
-            );
+            let mut state = json!({"EnteredTime": timestamp(entered), "Name": name});
+            if let (Some(count), Value::Object(fields)) = (retry_count, &mut state) {
+                fields.insert("RetryCount".to_owned(), count.into());
+            }
+            map.insert("State".to_owned(), state);
         }
         context
     }

@@ -113,10 +113,11 @@ pub enum Outcome {
     Succeeded {
         output: Value,
     },
-    /// `error`/`cause` are empty when the failing state gave none (e.g. a Fail state without Error).
+    /// `error`/`cause` are None when the failing state gave none (a Fail state without Error or
+    /// Cause): AWS then reports no such field (test_base.py::TestSnfBase::test_state_fail_empty).
     Failed {
-        error: String,
-        cause: String,
+        error: Option<String>,
+        cause: Option<String>,
     },
     TimedOut,
     Aborted,
@@ -195,10 +196,10 @@ pub async fn execute<I: TaskInvoker>(
             recorder.record(
                 last,
                 "ExecutionFailed",
-                Some(details::error_cause(
+                Some(details::failure(
                     "executionFailedEventDetails",
-                    &failure.error,
-                    &failure.cause,
+                    failure.error.as_deref(),
+                    failure.cause.as_deref(),
                 )),
             );
             Outcome::Failed {

@@ -148,6 +148,19 @@ pub(crate) mod details {
         (key, Value::Object(map))
     }
 
+    /// ExecutionFailed's details: `error` and `cause` only when the failure has them; a Fail state
+    /// without Error and Cause gives `{}` (test_base.py::TestSnfBase::test_state_fail_empty).
+    pub(crate) fn failure(key: &'static str, error: Option<&str>, cause: Option<&str>) -> (&'static str, Value) {
+        let mut map = Map::new();
+        if let Some(error) = error {
+            map.insert("error".to_owned(), json!(error));
+        }
+        if let Some(cause) = cause {
+            map.insert("cause".to_owned(), json!(cause));
+        }
+        (key, Value::Object(map))
+    }
+
     pub(crate) fn state_entered(name: &str, input: &Value) -> (&'static str, Value) {
         (
             "stateEnteredEventDetails",

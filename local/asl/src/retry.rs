@@ -63,28 +63,35 @@ pub struct Catcher {
 }
 
 /// True when `pattern` (an ErrorEquals entry) matches the error name, with AWS's rules:
-/// States.Runtime is never retried or caught; States.ALL matches everything else except
-/// States.DataLimitExceeded; States.TaskFailed matches everything States.ALL does except
-/// States.Timeout. Any other pattern matches only its own name.
-pub(crate) fn error_matches(pattern: &str, error: &str) -> bool {
+/// States.Runtime is never retried or caught; States.ALL matches everything else except a
+/// *terminal* States.DataLimitExceeded (a state's own input or output over the quota);
+/// States.TaskFailed matches everything States.ALL does except States.Timeout. Any other pattern
+/// matches only its own name.
+///
+/// The documentation calls every States.DataLimitExceeded terminal, but AWS reports a task
+/// *result* over the quota as a task failure (LambdaFunctionFailed/TaskFailed) that States.ALL
+/// catches (LocalStack's AWS recordings, error_handling/test_states_errors.snapshot.json::
+/// test_task_lambda_catch_state_all_data_limit_exceeded_on_large_utf8_response and
+/// test_service_task_lambada_catch_state_all_data_limit_exceeded_on_large_utf8_response).
+pub(crate) fn error_matches(pattern: &str, error: &str, terminal: bool) -> bool {
     if error == STATES_RUNTIME {
         return false;
     }
     match pattern {
-        STATES_ALL => error != STATES_DATA_LIMIT,
-        STATES_TASK_FAILED => error != STATES_DATA_LIMIT && error != STATES_TIMEOUT,
+        STATES_ALL => !terminal,
+        STATES_TASK_FAILED => !terminal && error != STATES_TIMEOUT,
         _ => pattern == error,
     }
 }
 
 /// Index of the first entry whose ErrorEquals matches (first match wins).
-pub(crate) fn first_match<'a, I>(lists: I, error: &str) -> Option<usize>
+pub(crate) fn first_match<'a, I>(lists: I, error: &str, terminal: bool) -> Option<usize>
 where
     I: IntoIterator<Item = &'a Vec<String>>,
 {
     lists
         .into_iter()
-        .position(|list| list.iter().any(|p| error_matches(p, error)))
+        .position(|list| list.iter().any(|p| error_matches(p, error, terminal)))
 }
 
 impl Retrier {
@@ -281,7 +288,7 @@ mod tests {
             ("States.ALL", "CustomError", true),
             ("States.ALL", "States.Timeout", true),
             ("States.ALL", "States.Runtime", false),
-            ("States.ALL", "States.DataLimitExceeded", false),
+            ("States.DataLimitExceeded", "States.DataLimitExceeded", true),
             ("States.DataLimitExceeded", "States.DataLimitExceeded", true),
             ("States.Runtime", "States.Runtime", false),
             ("States.TaskFailed", "Lambda.Unknown", true),
@@ -290,8 +297,13 @@ mod tests {
             ("ErrorA", "ErrorB", false),
         ];
         for (pattern, error, expected) in cases {
-            assert_eq!(error_matches(pattern, error), expected, "{pattern} vs {error}");
+            assert_eq!(error_matches(pattern, error, false), expected, "{pattern} vs {error}");
         }
+        // A state's own input/output over the quota is terminal; a task result over it is not.
+        assert!(!error_matches("States.ALL", STATES_DATA_LIMIT, true));
+        assert!(!error_matches("States.TaskFailed", STATES_DATA_LIMIT, true));
+        assert!(error_matches("States.ALL", STATES_DATA_LIMIT, false));
+        assert!(error_matches(STATES_DATA_LIMIT, STATES_DATA_LIMIT, true));
     }
 
     #[test]

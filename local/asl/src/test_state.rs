@@ -108,8 +108,8 @@ impl TestStateResult {
         Self {
             status: TestStatus::Failed,
             output: None,
-            error: Some(failure.error),
-            cause: Some(failure.cause),
+            error: failure.error,
+            cause: failure.cause,
             next_state: None,
             inspection: InspectionData::default(),
         }
@@ -285,13 +285,13 @@ pub async fn test_state<I: TaskInvoker>(
         Ok(result) => result,
         Err(_) => {
             cancel.cancel();
-            TestStateResult::failed(StatesError {
-                error: crate::retry::STATES_TIMEOUT.to_owned(),
-                cause: format!(
+            TestStateResult::failed(StatesError::new(
+                crate::retry::STATES_TIMEOUT,
+                format!(
                     "TestState did not finish within {} seconds",
                     options.time_limit.as_secs()
                 ),
-            })
+            ))
         }
     };
     result.inspection = inspector.take();

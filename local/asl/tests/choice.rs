@@ -21,7 +21,7 @@ async fn matches(rule: Value, input: Value) -> Result<bool, (String, String)> {
     let (outcome, history) = run(&definition.to_string(), input, &ScriptedInvoker::new()).await;
     match outcome {
         Outcome::Succeeded { .. } => Ok(entered(&history).contains(&"Yes")),
-        Outcome::Failed { error, cause } => Err((error, cause)),
+        Outcome::Failed { error, cause } => Err((error.unwrap_or_default(), cause.unwrap_or_default())),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -157,7 +157,7 @@ async fn no_match_without_default_is_no_choice_matched() {
         }
     });
     let (outcome, _) = run(&definition.to_string(), json!({}), &ScriptedInvoker::new()).await;
-    assert!(matches!(outcome, Outcome::Failed { error, .. } if error == "States.NoChoiceMatched"));
+    assert!(matches!(outcome, Outcome::Failed { error: Some(error), .. } if error == "States.NoChoiceMatched"));
 }
 
 // Spec, Choice State example: {"type": "Private", "value": 22} goes to ValueInTwenties.

@@ -413,7 +413,7 @@ fn refusals_read_like_create_state_machine() {
         ),
         (
             machine(json!({"A": {"Type": "Pass", "Parameters": {"x.$": "States.Nope($.a)"}, "End": true}})),
-            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: field \"Parameters\": field \"x.$\": unknown intrinsic function States.Nope at /States/A/Parameters'",
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The value for the field 'x.$' must be a valid JSONPath or a valid intrinsic function call at /States/A/Parameters'",
         ),
         (
             machine(
@@ -429,6 +429,27 @@ fn refusals_read_like_create_state_machine() {
             "{".to_owned(),
             "Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: The definition is not valid JSON: EOF while parsing an object at line 1 column 1 at /'",
         ),
+        // test_base_scenarios.py::TestBaseScenarios::test_wait_timestamp_invalid[NO_T] (and NO_Z,
+        // INVALID_DATE, INVALID_TIME, INVALID_ISO).
+        (
+            json!({"StartAt": "WaitUntil", "States": {"WaitUntil": {"Type": "Wait", "Timestamp": "2016-12-05 21:29:29Z", "End": true}}}).to_string(),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: String does not match RFC3339 timestamp at /States/WaitUntil/Timestamp'",
+        ),
+        // test_base_scenarios.py::TestBaseScenarios::test_illegal_escapes[ESCAPE_SEQUENCES_ILLEGAL_INTRINSIC_FUNCTION].
+        (
+            json!({"StartAt": "IntrinsicEscape", "States": {"IntrinsicEscape": {"Type": "Pass", "Parameters": {"parsed.$": "States.StringToJson('{\"text\":\"An \\\"escaped double quote\\\" here\"}')"}, "End": true}}}).to_string(),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The value for the field 'parsed.$' must be a valid JSONPath or a valid intrinsic function call at /States/IntrinsicEscape/Parameters'",
+        ),
+        // test_test_state_machine_scenarios.py::TestStateMachineScenarios::test_state_name_invalid_state_definition.
+        (
+            json!({"StartAt": "ExistingButInvalidState", "States": {"ExistingButInvalidState": {"Type": "TypeThatDoesNotExist", "End": true}}}).to_string(),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map] at /States/ExistingButInvalidState/Type'",
+        ),
+        // test_state_mock_validation.py::TestStateMockValidation::test_parallel_state_empty_branches.
+        (
+            json!({"StartAt": "StateName", "States": {"StateName": {"Type": "Parallel", "Branches": [], "End": true}}}).to_string(),
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Value cannot be empty at /States/StateName/Branches'",
+        ),
     ];
     for (definition, expected) in cases {
         assert_eq!(refused(&definition).aws_message(), expected, "{definition}");
@@ -442,4 +463,46 @@ fn refusals_read_like_create_state_machine() {
         ("UNSUPPORTED_BY_LOCAL_CLOUD", "/States/A")
     );
     assert!(d.message.contains("not supported by the local cloud"), "{}", d.message);
+}
+
+// The pre-2022 Map spelling AWS still runs: `Iterator` (with or without ProcessorConfig) and
+// `Parameters` in place of ItemProcessor and ItemSelector (test_base_scenarios.py::
+// TestBaseScenarios::test_map_state_legacy, ::test_map_state_legacy_config_inline,
+// ::test_map_state_legacy_config_inline_parameters, ::test_map_state_legacy_config_inline_item_selector).
+#[test]
+fn legacy_map_spellings_are_accepted() {
+    let iterator = json!({"StartAt": "IteratorInner", "States": {"IteratorInner": {"Type": "Pass", "End": true}}});
+    let mut with_config = iterator.clone();
+    with_config["ProcessorConfig"] = json!({"Mode": "INLINE"});
+    let selector = json!({"constantValue": "constant", "mapValue.$": "$$.Map.Item.Value", "fromInput.$": "$"});
+    for extra in [
+        json!({"Iterator": iterator}),
+        json!({"Iterator": with_config}),
+        json!({"Iterator": with_config, "Parameters": selector}),
+        json!({"Iterator": with_config, "ItemSelector": selector}),
+        json!({"Iterator": iterator, "MaxConcurrency": 0}),
+    ] {
+        let mut state = json!({"Type": "Map", "MaxConcurrency": 1, "Next": "Finish"});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            state[k] = v.clone();
+        }
+        let definition = json!({"StartAt": "MapState", "States": {"MapState": state, "Finish": {"Type": "Succeed"}}});
+        let parsed = StateMachine::parse(&definition.to_string());
+        assert!(parsed.is_ok(), "{definition}: {parsed:?}");
+    }
+}
+
+// A distributed legacy Map is refused as unsupported, naming the Iterator field.
+#[test]
+fn legacy_distributed_map_is_unsupported() {
+    let iterator = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}, "ProcessorConfig": {"Mode": "DISTRIBUTED"}});
+    let err = refused(&machine(
+        json!({"A": {"Type": "Map", "Iterator": iterator, "End": true}}),
+    ));
+    assert!(err.is_unsupported(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("field \"Iterator.ProcessorConfig.Mode\" is not supported with value \"DISTRIBUTED\""),
+        "{err}"
+    );
 }

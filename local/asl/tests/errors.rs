@@ -82,7 +82,7 @@ async fn each_retrier_has_its_own_counter() {
             None => assert!(matches!(outcome, Outcome::Succeeded { .. }), "{errors:?}: {outcome:?}"),
             Some(expected) => {
                 assert!(
-                    matches!(&outcome, Outcome::Failed { error, .. } if error == expected),
+                    matches!(&outcome, Outcome::Failed { error: Some(error), .. } if error == expected),
                     "{errors:?}: {outcome:?}"
                 )
             }
@@ -274,8 +274,8 @@ async fn parallel_branch_failure_fails_the_parallel_and_aborts_siblings() {
     assert_eq!(
         outcome,
         Outcome::Failed {
-            error: "BranchError".to_owned(),
-            cause: "it broke".to_owned()
+            error: Some("BranchError".to_owned()),
+            cause: Some("it broke".to_owned())
         }
     );
     let kinds = types(&history);
@@ -356,37 +356,39 @@ async fn retry_reruns_a_whole_parallel_state() {
 
 #[tokio::test]
 async fn fail_state_error_and_cause() {
+    let some = |text: &str| Some(text.to_owned());
     let cases = [
         (
             json!({"Type": "Fail", "Error": "ErrorA", "Cause": "Kaiju attack"}),
             json!({}),
-            "ErrorA",
-            "Kaiju attack",
+            some("ErrorA"),
+            some("Kaiju attack"),
         ),
         (
             json!({"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}),
             json!({"Error": "E", "Cause": "C"}),
-            "E",
-            "C",
+            some("E"),
+            some("C"),
         ),
         (
             json!({"Type": "Fail", "Error": "Formatted", "CausePath": "States.Format('cause: {}', $.why)"}),
             json!({"why": "bad input"}),
-            "Formatted",
-            "cause: bad input",
+            some("Formatted"),
+            some("cause: bad input"),
         ),
-        (json!({"Type": "Fail"}), json!({}), "", ""),
+        // No Cause: none reported (test_base_scenarios.py::TestBaseScenarios::test_parallel_state_fail).
+        (
+            json!({"Type": "Fail", "Error": "FailureType"}),
+            json!({}),
+            some("FailureType"),
+            None,
+        ),
+        (json!({"Type": "Fail"}), json!({}), None, None),
     ];
     for (state, input, error, cause) in cases {
         let definition = json!({"StartAt": "F", "States": {"F": state}}).to_string();
         let (outcome, history) = run(&definition, input, &ScriptedInvoker::new()).await;
-        assert_eq!(
-            outcome,
-            Outcome::Failed {
-                error: error.to_owned(),
-                cause: cause.to_owned()
-            }
-        );
+        assert_eq!(outcome, Outcome::Failed { error, cause });
         assert_eq!(
             types(&history),
             ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]
@@ -394,18 +396,220 @@ async fn fail_state_error_and_cause() {
     }
 }
 
-// States.DataLimitExceeded is not caught by States.ALL, only when named.
+// A Fail state without Error or Cause: the execution fails with neither, and ExecutionFailed's
+// details are empty (test_base.py::TestSnfBase::test_state_fail_empty).
 #[tokio::test]
-async fn data_limit_exceeded_is_only_caught_by_name() {
+async fn empty_fail_state_reports_no_error_and_no_cause() {
+    let definition =
+        json!({"Comment": "RAISE_EMPTY_FAILURE", "StartAt": "FailState", "States": {"FailState": {"Type": "Fail"}}});
+    let (outcome, history) = run(&definition.to_string(), json!({}), &ScriptedInvoker::new()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            error: None,
+            cause: None
+        }
+    );
+    let failed = history.last().unwrap().to_json();
+    assert_eq!(
+        failed,
+        json!({"id": 3, "previousEventId": 2, "timestamp": failed["timestamp"], "type": "ExecutionFailed", "executionFailedEventDetails": {}})
+    );
+}
+
+// ErrorPath/CausePath selecting nothing: States.Runtime in AWS's words
+// (test_base_scenarios.py::TestBaseScenarios::test_invalid_jsonpath[INVALID_JSONPATH_IN_ERRORPATH]
+// and [ST.INVALID_JSONPATH_IN_CAUSEPATH]).
+#[tokio::test]
+async fn fail_path_not_found_is_worded_like_aws() {
+    for (field, path) in [("ErrorPath", "$.ErrorX"), ("CausePath", "$.NoSuchCausePath")] {
+        let definition = json!({
+            "StartAt": "pass",
+            "States": {
+                "pass": {"Type": "Pass", "Next": "fail", "Parameters": {"Error": "error-value"}},
+                "fail": {"Type": "Fail", field: path}
+            }
+        });
+        let (outcome, _) = run(
+            &definition.to_string(),
+            json!({"int-literal": 0}),
+            &ScriptedInvoker::new(),
+        )
+        .await;
+        let cause = format!(
+            "An error occurred while executing the state 'fail' (entered at the event id #4). The JSONPath '{path}' \
+             specified for the field '{field}' could not be found in the input '{{\"Error\":\"error-value\"}}'"
+        );
+        assert_eq!(
+            outcome,
+            Outcome::Failed {
+                error: Some("States.Runtime".to_owned()),
+                cause: Some(cause)
+            },
+            "{field}"
+        );
+    }
+}
+
+/// (type, id, previousEventId) of each event, to compare with an AWS recording.
+fn chain(history: &[zb_asl::HistoryEvent]) -> Vec<(&str, u64, u64)> {
+    history
+        .iter()
+        .map(|e| (e.r#type.as_str(), e.id, e.previous_event_id))
+        .collect()
+}
+
+fn failing_map(extra: Value) -> String {
+    let mut map = json!({
+        "Type": "Map",
+        "ResultPath": null,
+        "InputPath": "$.arr",
+        "MaxConcurrency": 1,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": "HandleItemFail",
+            "States": {"HandleItemFail": {"Type": "Fail", "Error": "HandleItemFailError", "Cause": "HandleItemFailCause"}}
+        },
+        "Next": "Final"
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        map[k] = v.clone();
+    }
+    let mut definition = json!({
+        "StartAt": "StartState",
+        "States": {
+            "StartState": {"Type": "Pass", "Result": [1], "ResultPath": "$.arr", "Next": "MapState"},
+            "MapState": map,
+            "Final": {"Type": "Pass", "End": true}
+        }
+    });
+    if extra.get("Catch").is_some() {
+        definition["States"]["FinalCaught"] = json!({"Type": "Pass", "End": true});
+    }
+    definition.to_string()
+}
+
+// A retried Map attempt records no MapStateFailed; the next MapStateStarted and the final
+// MapStateFailed point to the failing iteration's last state event, not to MapIterationFailed
+// (test_base_scenarios.py::TestBaseScenarios::test_map_state_retry).
+#[tokio::test]
+async fn map_retry_history_matches_aws() {
+    let retry = json!({"Retry": [{"ErrorEquals": ["HandleItemFailError"], "MaxAttempts": 2}]});
+    let (outcome, history) = run(&failing_map(retry), json!({}), &ScriptedInvoker::new()).await;
+    assert!(matches!(outcome, Outcome::Failed { .. }));
+    assert_eq!(
+        chain(&history),
+        [
+            ("ExecutionStarted", 1, 0),
+            ("PassStateEntered", 2, 0),
+            ("PassStateExited", 3, 2),
+            ("MapStateEntered", 4, 3),
+            ("MapStateStarted", 5, 4),
+            ("MapIterationStarted", 6, 5),
+            ("FailStateEntered", 7, 6),
+            ("MapIterationFailed", 8, 7),
+            ("MapStateStarted", 9, 7),
+            ("MapIterationStarted", 10, 9),
+            ("FailStateEntered", 11, 10),
+            ("MapIterationFailed", 12, 11),
+            ("MapStateStarted", 13, 11),
+            ("MapIterationStarted", 14, 13),
+            ("FailStateEntered", 15, 14),
+            ("MapIterationFailed", 16, 15),
+            ("MapStateFailed", 17, 15),
+            ("ExecutionFailed", 18, 17),
+        ]
+    );
+}
+
+// A caught Map failure: MapStateFailed, then MapStateExited pointing to it
+// (test_base_scenarios.py::TestBaseScenarios::test_map_state_catch).
+#[tokio::test]
+async fn map_catch_history_matches_aws() {
+    let catch = json!({"Catch": [{"ErrorEquals": ["HandleItemFailError"], "Next": "FinalCaught"}]});
+    let (outcome, history) = run(&failing_map(catch), json!({}), &ScriptedInvoker::new()).await;
+    assert_eq!(
+        output(&outcome),
+        &json!({"Error": "HandleItemFailError", "Cause": "HandleItemFailCause"})
+    );
+    assert_eq!(
+        &chain(&history)[7..],
+        [
+            ("MapIterationFailed", 8, 7),
+            ("MapStateFailed", 9, 7),
+            ("MapStateExited", 10, 9),
+            ("PassStateEntered", 11, 10),
+            ("PassStateExited", 12, 11),
+            ("ExecutionSucceeded", 13, 12),
+        ]
+    );
+}
+
+// Same for Parallel: no ParallelStateFailed between retried attempts
+// (test_base_scenarios.py::TestBaseScenarios::test_parallel_state_retry).
+#[tokio::test]
+async fn parallel_retry_history_matches_aws() {
+    let definition = json!({
+        "Comment": "PARALLEL_STATE_RETRY",
+        "StartAt": "ParallelState",
+        "States": {
+            "ParallelState": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "Branch1", "States": {"Branch1": {"Type": "Fail", "Error": "FailureType", "Cause": "Cause description"}}}],
+                "Retry": [{"ErrorEquals": ["FailureType"], "MaxAttempts": 2}],
+                "Next": "Final"
+            },
+            "Final": {"Type": "Pass", "End": true}
+        }
+    });
+    let (_, history) = run(&definition.to_string(), json!({}), &ScriptedInvoker::new()).await;
+    assert_eq!(
+        chain(&history),
+        [
+            ("ExecutionStarted", 1, 0),
+            ("ParallelStateEntered", 2, 0),
+            ("ParallelStateStarted", 3, 2),
+            ("FailStateEntered", 4, 3),
+            ("ParallelStateStarted", 5, 4),
+            ("FailStateEntered", 6, 5),
+            ("ParallelStateStarted", 7, 6),
+            ("FailStateEntered", 8, 7),
+            ("ParallelStateFailed", 9, 8),
+            ("ExecutionFailed", 10, 9),
+        ]
+    );
+}
+
+// A task result over 256 KiB fails the task (LambdaFunctionFailed) with States.DataLimitExceeded,
+// which States.ALL catches, unlike what the documentation says: AWS recording
+// error_handling/test_states_errors.snapshot.json::test_task_lambda_catch_state_all_data_limit_exceeded_on_large_utf8_response.
+// A state's own output over the quota stays terminal: only a catcher naming it handles it.
+#[tokio::test]
+async fn data_limit_exceeded_by_a_task_result_is_a_task_failure() {
     let big = Reply::Return(json!("x".repeat(300 * 1024)));
     let all = json!([{"ErrorEquals": ["States.ALL"], "Next": "Z"}]);
-    let (outcome, _) = run(
+    let (outcome, history) = run(
         &task_with(json!([]), all),
         json!({}),
         &ScriptedInvoker::new().otherwise("Work", big.clone()),
     )
     .await;
-    assert!(matches!(outcome, Outcome::Failed { error, .. } if error == "States.DataLimitExceeded"));
+    assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+    let failed = history
+        .iter()
+        .find(|e| e.r#type == "LambdaFunctionFailed")
+        .expect("LambdaFunctionFailed");
+    assert_eq!(failed.details["error"], "States.DataLimitExceeded");
+    assert!(failed.details["cause"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("returned a result with a size exceeding the maximum number of bytes service limit."));
+
+    // Parameters building a state input over the quota: terminal, States.ALL does not catch it.
+    let huge_input = json!({"blob": "x".repeat(300 * 1024)});
+    let all = json!([{"ErrorEquals": ["States.ALL"], "Next": "Z"}]);
+    let (outcome, _) = run(&task_with(json!([]), all), huge_input, &ScriptedInvoker::new()).await;
+    assert!(matches!(outcome, Outcome::Failed { error: Some(error), .. } if error == "States.DataLimitExceeded"));
 
     let named = json!([{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Z"}]);
     let (_, history) = run(

@@ -170,7 +170,7 @@ async fn map_items_must_be_an_array() {
         &ScriptedInvoker::new(),
     )
     .await;
-    assert!(matches!(outcome, Outcome::Failed { error, .. } if error == "States.Runtime"));
+    assert!(matches!(outcome, Outcome::Failed { error: Some(error), .. } if error == "States.Runtime"));
 }
 
 #[tokio::test]
@@ -203,7 +203,7 @@ async fn wait_forms_are_scaled_and_keep_their_input() {
         &ScriptedInvoker::new(),
     )
     .await;
-    assert!(matches!(outcome, Outcome::Failed { error, .. } if error == "States.Runtime"));
+    assert!(matches!(outcome, Outcome::Failed { error: Some(error), .. } if error == "States.Runtime"));
 }
 
 #[tokio::test]
@@ -321,4 +321,236 @@ fn execute_future_is_send() {
     let mut history = Vec::new();
     let future = execute(&machine, json!({}), &invoker, options(1.0), &mut history);
     assert_send(&future);
+}
+
+/// (type, id, previousEventId) of each event, to compare with an AWS recording.
+fn chain(history: &[zb_asl::HistoryEvent]) -> Vec<(&str, u64, u64)> {
+    history
+        .iter()
+        .map(|e| (e.r#type.as_str(), e.id, e.previous_event_id))
+        .collect()
+}
+
+/// LocalStack's MAP_STATE_LEGACY template: the pre-2022 `Iterator` spelling.
+fn legacy_map() -> Value {
+    json!({
+        "StartAt": "StartState",
+        "States": {
+            "StartState": {"Type": "Pass", "Result": [1, "Hello", {}, null, 3.3, 3, 4, 5], "ResultPath": "$.arr", "Next": "MapState"},
+            "MapState": {
+                "Type": "Map",
+                "ResultPath": null,
+                "InputPath": "$.arr",
+                "MaxConcurrency": 1,
+                "Iterator": {"StartAt": "HandleItem", "States": {"HandleItem": {"Type": "Pass", "End": true}}},
+                "Next": "Final"
+            },
+            "Final": {"Type": "Pass", "End": true}
+        }
+    })
+}
+
+// A legacy Map runs like an ItemProcessor one, with AWS's event chain: each MapIterationStarted
+// points to the previous iteration's last state event, and MapStateSucceeded and MapStateExited
+// both point to the last MapIterationSucceeded
+// (test_base_scenarios.py::TestBaseScenarios::test_map_state_legacy).
+#[tokio::test]
+async fn legacy_iterator_map_runs_with_aws_event_chain() {
+    let (outcome, history) = run(&legacy_map().to_string(), json!({}), &ScriptedInvoker::new()).await;
+    assert_eq!(output(&outcome), &json!({"arr": [1, "Hello", {}, null, 3.3, 3, 4, 5]}));
+    let events = chain(&history);
+    assert_eq!(events.len(), 42);
+    assert_eq!(
+        &events[3..14],
+        [
+            ("MapStateEntered", 4, 3),
+            ("MapStateStarted", 5, 4),
+            ("MapIterationStarted", 6, 5),
+            ("PassStateEntered", 7, 6),
+            ("PassStateExited", 8, 7),
+            ("MapIterationSucceeded", 9, 8),
+            ("MapIterationStarted", 10, 8),
+            ("PassStateEntered", 11, 10),
+            ("PassStateExited", 12, 11),
+            ("MapIterationSucceeded", 13, 12),
+            ("MapIterationStarted", 14, 12),
+        ]
+    );
+    assert_eq!(
+        &events[36..],
+        [
+            ("MapIterationSucceeded", 37, 36),
+            ("MapStateSucceeded", 38, 37),
+            ("MapStateExited", 39, 37),
+            ("PassStateEntered", 40, 39),
+            ("PassStateExited", 41, 40),
+            ("ExecutionSucceeded", 42, 41),
+        ]
+    );
+}
+
+// `Iterator` accepts ProcessorConfig as ItemProcessor does, and a legacy `Parameters` reads
+// `$$.Map.Item` (test_base_scenarios.py::TestBaseScenarios::test_map_state_legacy_config_inline,
+// ::test_map_state_legacy_config_inline_parameters, ::test_map_state_parameters_singleton_legacy).
+#[tokio::test]
+async fn legacy_iterator_with_processor_config_and_parameters() {
+    let mut definition = json!({
+        "StartAt": "MapState",
+        "States": {
+            "MapState": {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "Iterator": {
+                    "StartAt": "IteratorInner",
+                    "States": {"IteratorInner": {"Type": "Pass", "End": true}},
+                    "ProcessorConfig": {"Mode": "INLINE"}
+                },
+                "Next": "Finish"
+            },
+            "Finish": {"Type": "Succeed"}
+        }
+    });
+    let input = json!(["Hello", "World"]);
+    let (outcome, _) = run(&definition.to_string(), input.clone(), &ScriptedInvoker::new()).await;
+    assert_eq!(output(&outcome), &input);
+
+    definition["States"]["MapState"]["Parameters"] = json!({"constantValue": "constant", "mapValue.$": "$$.Map.Item.Value", "fromInput.$": "$", "index.$": "$$.Map.Item.Index"});
+    let (outcome, _) = run(&definition.to_string(), input.clone(), &ScriptedInvoker::new()).await;
+    assert_eq!(
+        output(&outcome),
+        &json!([
+            {"constantValue": "constant", "mapValue": "Hello", "fromInput": ["Hello", "World"], "index": 0},
+            {"constantValue": "constant", "mapValue": "World", "fromInput": ["Hello", "World"], "index": 1}
+        ])
+    );
+}
+
+// Nested legacy Maps chain the same way at each level
+// (test_base_scenarios.py::TestBaseScenarios::test_map_state_nested, events 19-22).
+#[tokio::test]
+async fn nested_map_event_chain_matches_aws() {
+    let inner = json!({
+        "Type": "Map",
+        "MaxConcurrency": 1,
+        "Iterator": {"StartAt": "MapL2Pass", "States": {"MapL2Pass": {"Type": "Pass", "End": true}}},
+        "End": true
+    });
+    let definition = json!({
+        "StartAt": "MapL1",
+        "States": {
+            "MapL1": {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "Iterator": {"StartAt": "MapL2", "States": {"MapL2": inner}},
+                "End": true
+            }
+        }
+    });
+    let (outcome, history) = run(
+        &definition.to_string(),
+        json!([[1, 2, 3], [4, 5, 6]]),
+        &ScriptedInvoker::new(),
+    )
+    .await;
+    assert_eq!(output(&outcome), &json!([[1, 2, 3], [4, 5, 6]]));
+    assert_eq!(
+        &chain(&history)[17..22],
+        [
+            ("MapIterationSucceeded", 18, 17),
+            ("MapStateSucceeded", 19, 18),
+            ("MapStateExited", 20, 18),
+            ("MapIterationSucceeded", 21, 20),
+            ("MapIterationStarted", 22, 20),
+        ]
+    );
+}
+
+// ParallelStateSucceeded, like MapStateSucceeded, is not the previous event of ParallelStateExited
+// (test_base_scenarios.py::TestBaseScenarios::test_parallel_state_order: ParallelStateExited 13
+// points to 11).
+#[tokio::test]
+async fn parallel_exited_points_past_parallel_succeeded() {
+    let branch = |i: u64| json!({"StartAt": format!("Branch{i}"), "States": {format!("Branch{i}"): {"Type": "Pass", "Result": {"branch": i}, "End": true}}});
+    let definition = json!({
+        "StartAt": "StartState",
+        "States": {"StartState": {"Type": "Parallel", "Branches": [branch(0), branch(1), branch(2), branch(3)], "End": true}}
+    });
+    let (outcome, history) = run(&definition.to_string(), json!({}), &ScriptedInvoker::new()).await;
+    assert_eq!(
+        output(&outcome),
+        &json!([{"branch": 0}, {"branch": 1}, {"branch": 2}, {"branch": 3}])
+    );
+    assert_eq!(
+        &chain(&history)[11..],
+        [
+            ("ParallelStateSucceeded", 12, 11),
+            ("ParallelStateExited", 13, 11),
+            ("ExecutionSucceeded", 14, 13)
+        ]
+    );
+}
+
+fn runtime_cause(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Failed {
+            error: Some(error),
+            cause: Some(cause),
+        } if error == "States.Runtime" => cause,
+        other => panic!("expected States.Runtime, got {other:?}"),
+    }
+}
+
+// test_base_scenarios.py::TestBaseScenarios::test_max_concurrency_path[NoNumber] and
+// [max_concurrency_value0]; [0] and [1] run.
+#[tokio::test]
+async fn max_concurrency_path_values_like_aws() {
+    let definition = single(json!({
+        "Type": "Map",
+        "ItemsPath": "$.Values",
+        "MaxConcurrencyPath": "$.MaxConcurrencyValue",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "HandleItem", "States": {"HandleItem": {"Type": "Pass", "End": true}}}
+    }));
+    for (value, shown) in [(json!("NoNumber"), "NoNumber"), (json!({}), "{}")] {
+        let input = json!({"MaxConcurrencyValue": value, "Values": ["HelloWorld"]});
+        let (outcome, _) = run(&definition, input, &ScriptedInvoker::new()).await;
+        assert_eq!(
+            runtime_cause(&outcome),
+            format!(
+                "An error occurred while executing the state 'S' (entered at the event id #2). The MaxConcurrencyPath \
+                 field refers to value \"{shown}\" which is not a valid integer: $.MaxConcurrencyValue"
+            )
+        );
+    }
+    for value in [0, 1] {
+        let input = json!({"MaxConcurrencyValue": value, "Values": ["HelloWorld"]});
+        let (outcome, _) = run(&definition, input, &ScriptedInvoker::new()).await;
+        assert_eq!(output(&outcome), &json!(["HelloWorld"]));
+    }
+}
+
+// test_base_scenarios.py::TestBaseScenarios::test_wait_timestamp_path[NO_T] (and NO_Z,
+// INVALID_DATE, INVALID_TIME, INVALID_ISO); [NANOSECONDS] waits and succeeds.
+#[tokio::test]
+async fn wait_timestamp_path_errors_like_aws() {
+    let definition = single(json!({"Type": "Wait", "TimestampPath": "$.TimestampValue"}));
+    for bad in [
+        "2016-12-05 21:29:29Z",
+        "2016-12-05T21:29:29",
+        "2016-13-05T21:29:29Z",
+        "2016-12-05T25:29:29Z",
+        "05-12-2016T21:29:29Z",
+    ] {
+        let (outcome, _) = run(&definition, json!({"TimestampValue": bad}), &ScriptedInvoker::new()).await;
+        assert_eq!(
+            runtime_cause(&outcome),
+            format!(
+                "An error occurred while executing the state 'S' (entered at the event id #2). The TimestampPath \
+                 parameter does not reference a valid ISO-8601 extended offset date-time format string: \
+                 $.TimestampValue == {bad}"
+            )
+        );
+    }
+    let input = json!({"TimestampValue": "2016-03-05T21:29:29.243167252Z"});
+    let (outcome, _) = run(&definition, input.clone(), &ScriptedInvoker::new()).await;
+    assert_eq!(output(&outcome), &input);
 }

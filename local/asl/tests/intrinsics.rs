@@ -151,7 +151,6 @@ async fn evaluation_failures() {
         ("States.ArrayGetItem($.a, 10)", "States.ArrayGetItem"),
         ("States.StringToJson($.s)", "States.StringToJson"),
         ("States.Format('{} {}', $.s)", "States.Format"),
-        ("States.Format('{}', $.a)", "States.Format"),
         ("States.Hash($.s, 'CRC32')", "States.Hash"),
         ("States.JsonMerge($.o, $.o, true)", "States.JsonMerge"),
         ("States.ArrayRange(1, 5000, 1)", "States.ArrayRange"),
@@ -163,10 +162,160 @@ async fn evaluation_failures() {
     ];
     for (expression, mentioned) in cases {
         let outcome = evaluate(expression, json!({"a": [1, 2], "s": "not json", "o": {}})).await;
-        let Outcome::Failed { error, cause } = outcome else {
+        let Outcome::Failed {
+            error: Some(error),
+            cause: Some(cause),
+        } = outcome
+        else {
             panic!("{expression} did not fail")
         };
         assert_eq!(error, "States.Runtime", "{expression}");
         assert!(cause.contains(mentioned), "{expression}: {cause}");
     }
+}
+
+// Results AWS recorded, from LocalStack's snapshots of real executions
+// (tests/aws/services/stepfunctions/v2/intrinsic_functions/<file>.snapshot.json::<test> exec_hist_resp_<n>).
+#[tokio::test]
+async fn results_recorded_on_aws() {
+    let cases: Vec<(&str, &str, Value, Value)> = vec![
+        // test_generic::test_format_2 #7: objects and arrays print in Java's Map/List notation.
+        (
+            "test_format_2#7",
+            "States.Format('fst={} and snd={}.', $.fst, $.snd)",
+            json!({"fst": {"Arg1": 1, "Arg2": []}, "snd": {"Arg1": 1, "Arg2": []}}),
+            json!("fst={Arg1=1, Arg2=[]} and snd={Arg1=1, Arg2=[]}."),
+        ),
+        // test_format_2 #6: a string holding JSON is printed as it is.
+        (
+            "test_format_2#6",
+            "States.Format('fst={}.', $.fst)",
+            json!({"fst": "{\"Arg1\": 1, \"Arg2\": []}"}),
+            json!("fst={\"Arg1\": 1, \"Arg2\": []}."),
+        ),
+        // test_context_json_path: $$.StateMachine is an object too.
+        (
+            "test_context_json_path",
+            "States.Format('snd={}.', $$.StateMachine)",
+            json!({}),
+            json!("snd={Id=arn:aws:states:us-east-1:123456789012:stateMachine:Test, Name=Test}."),
+        ),
+        // test_json_manipulation::test_string_to_json #0, #1, #3.
+        (
+            "test_string_to_json#0",
+            "States.StringToJson($.s)",
+            json!({"s": ""}),
+            json!(null),
+        ),
+        (
+            "test_string_to_json#1",
+            "States.StringToJson($.s)",
+            json!({"s": " "}),
+            json!(null),
+        ),
+        (
+            "test_string_to_json#3",
+            "States.StringToJson($.s)",
+            json!({"s": "-0"}),
+            json!(0),
+        ),
+        // test_math_operations::test_math_add: operands are rounded like Java's Math.round.
+        (
+            "test_math_add#1",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": 1.49, "b": 1.5}),
+            json!(3),
+        ),
+        (
+            "test_math_add#2",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": 1.5, "b": 1.51}),
+            json!(4),
+        ),
+        (
+            "test_math_add#3",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": -1.49, "b": -1.5}),
+            json!(-2),
+        ),
+        (
+            "test_math_add#4",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": -1.5, "b": -1.51}),
+            json!(-3),
+        ),
+        (
+            "test_math_add#11",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": -1.51, "b": 0}),
+            json!(-2),
+        ),
+        (
+            "test_math_add#12",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": 0.5, "b": 0}),
+            json!(1),
+        ),
+        (
+            "test_math_add#14",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": 2.5, "b": 0}),
+            json!(3),
+        ),
+        (
+            "test_math_add#16",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": -0.5, "b": 0.5}),
+            json!(1),
+        ),
+        (
+            "test_math_add#17",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": -0.5, "b": 0}),
+            json!(0),
+        ),
+        (
+            "test_math_add#19",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": -2.5, "b": 0}),
+            json!(-2),
+        ),
+        (
+            "test_math_add#20",
+            "States.MathAdd($.a, $.b)",
+            json!({"a": -3.5, "b": 0}),
+            json!(-3),
+        ),
+    ];
+    for (key, expression, input, expected) in cases {
+        assert_eq!(value_of(expression, input).await, expected, "{key}: {expression}");
+    }
+}
+
+#[tokio::test]
+async fn format_renders_nested_values_and_scalars() {
+    let input = json!({"v": {"list": ["a", 1.5, null, true, {"k": []}], "empty": {}}});
+    assert_eq!(
+        value_of("States.Format('{}', $.v)", input).await,
+        json!("{empty={}, list=[a, 1.5, null, true, {k=[]}]}")
+    );
+    assert_eq!(
+        value_of("States.Format('{}', $.v)", json!({"v": []})).await,
+        json!("[]")
+    );
+}
+
+#[tokio::test]
+async fn string_to_json_keeps_float_negative_zero_and_strings() {
+    // Only the integer -0 loses its sign; "-0" inside a string literal is text, and text that is
+    // not JSON stays an error.
+    for text in ["[-0, -05e1]", "1-0", "[1 -0]", "--0"] {
+        let outcome = evaluate("States.StringToJson($.s)", json!({ "s": text })).await;
+        assert!(matches!(outcome, Outcome::Failed { .. }), "{text}: {outcome:?}");
+    }
+    let input = json!({"s": "\n[-0, -0.0, \"-0\\\"-0\", {\"a\": -0}, -0e1] "});
+    assert_eq!(
+        value_of("States.StringToJson($.s)", input).await,
+        json!([0, -0.0, "-0\"-0", {"a": 0}, -0.0])
+    );
 }

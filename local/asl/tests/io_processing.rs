@@ -265,7 +265,11 @@ async fn path_errors_are_uncatchable_runtime_errors() {
         });
         let invoker = ScriptedInvoker::new().otherwise("HelloFunction", Reply::Return(json!({"r": 1})));
         let (outcome, history) = run(&definition.to_string(), json!({"a": 1}), &invoker).await;
-        let Outcome::Failed { error, cause } = &outcome else {
+        let Outcome::Failed {
+            error: Some(error),
+            cause: Some(cause),
+        } = &outcome
+        else {
             panic!("{extra}: expected failure, got {outcome:?}")
         };
         assert_eq!(error, "States.Runtime", "{extra}");
@@ -285,10 +289,12 @@ async fn parameter_path_error_cause_matches_aws() {
     assert_eq!(
         outcome,
         Outcome::Failed {
-            error: "States.Runtime".to_owned(),
-            cause: "An error occurred while executing the state 'S' (entered at the event id #2). The JSONPath '$.JobName' \
-                    specified for the field 'JobName.$' could not be found in the input '{}'"
-                .to_owned(),
+            error: Some("States.Runtime".to_owned()),
+            cause: Some(
+                "An error occurred while executing the state 'S' (entered at the event id #2). The JSONPath '$.JobName' \
+                 specified for the field 'JobName.$' could not be found in the input '{}'"
+                    .to_owned()
+            ),
         }
     );
 }
@@ -305,7 +311,7 @@ async fn context_object_fields() {
             "start.$": "$$.Execution.StartTime",
             "entered.$": "$$.State.EnteredTime",
             "state.$": "$$.State.Name",
-            "retry.$": "$$.State.RetryCount",
+            "stateFields.$": "$$.State",
             "machine.$": "$$.StateMachine.Id",
             "machineName.$": "$$.StateMachine.Name"
         }
@@ -325,7 +331,9 @@ async fn context_object_fields() {
     assert!(chrono::DateTime::parse_from_rfc3339(out["start"].as_str().unwrap()).is_ok());
     assert!(out["entered"].as_str().unwrap().ends_with('Z'));
     assert_eq!(out["state"], "S");
-    assert_eq!(out["retry"], 0);
+    // A Pass state's $$.State has no RetryCount (only states that can retry do): AWS recording
+    // base/test_base.snapshot.json::test_query_context_object_values.
+    assert!(out["stateFields"].get("RetryCount").is_none(), "{}", out["stateFields"]);
     assert_eq!(out["machine"], common::STATE_MACHINE_ARN);
     assert_eq!(out["machineName"], "Test");
 }
@@ -408,4 +416,31 @@ async fn lambda_invoke_returns_the_invoke_envelope_and_records_task_events() {
         rendered["stateEnteredEventDetails"],
         json!({"name": "S", "input": "{\"n\":1}", "inputDetails": {"truncated": false}})
     );
+}
+
+// Bracketed member names: a backslash escapes the closing quote or a backslash, and is kept before
+// anything else. AWS reads $['Test\""Name"'] as the key Test\""Name"
+// (test_base_scenarios.snapshot.json::test_escape_sequence_parsing[ESCAPE_SEQUENCES_JSONPATH]).
+#[tokio::test]
+async fn bracket_names_with_escaped_quotes_and_backslashes() {
+    let input = json!({
+        "Test\\\"\"Name\"": "Value\"\\",
+        "a'b": 1,
+        "x\"y": 2,
+        "back\\slash": 3,
+        "it's": {"q\"": 4}
+    });
+    let cases = [
+        (r#"$['Test\""Name"']"#, json!("Value\"\\")),
+        (r"$['a\'b']", json!(1)),
+        (r#"$["x\"y"]"#, json!(2)),
+        (r"$['back\\slash']", json!(3)),
+        (r#"$["it's"]['q"']"#, json!(4)),
+        (r"$['back\slash']", json!(3)),
+    ];
+    for (path, expected) in cases {
+        let definition = single(json!({"Type": "Pass", "Parameters": {"value.$": path}}));
+        let (outcome, _) = run(&definition, input.clone(), &ScriptedInvoker::new()).await;
+        assert_eq!(output(&outcome)["value"], expected, "{path}");
+    }
 }

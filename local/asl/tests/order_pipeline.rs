@@ -199,7 +199,11 @@ async fn non_transient_transform_failure_is_caught_recorded_and_fails_the_feed()
         json!({"Error": "MappingError", "Cause": "{\"errorMessage\":\"unknown currency XXX\",\"errorType\":\"MappingError\"}"})
     );
 
-    let Outcome::Failed { error, cause } = outcome else {
+    let Outcome::Failed {
+        error: Some(error),
+        cause: Some(cause),
+    } = outcome
+    else {
         panic!("expected a failed execution")
     };
     assert_eq!(error, "FeedFailed");

@@ -535,8 +535,10 @@ impl StepFunctions {
                 }
                 zb_asl::Outcome::Failed { error, cause } => {
                     r.status = "FAILED".into();
-                    r.error = Some(error);
-                    r.cause = Some(cause);
+                    // Absent when the failing state gave none: DescribeExecution then has no
+                    // `error`/`cause` (test_base.py::TestSnfBase::test_state_fail_empty).
+                    r.error = error;
+                    r.cause = cause;
                 }
                 zb_asl::Outcome::TimedOut => {
                     r.status = "TIMED_OUT".into();
@@ -733,5 +735,65 @@ fn parse_template(defs: &[StateMachineDef]) -> Result<Vec<Machine>, SfnError> {
 impl Running {
     pub fn record(&self) -> ExecutionRecord {
         self.record.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoLambda;
+
+    impl zb_asl_invoker::DynInvoker for NoLambda {
+        fn invoke(&self, _: &str, _: Value) -> futures::future::BoxFuture<'_, Result<Value, (String, String)>> {
+            Box::pin(async { Err(("NoLambda".to_owned(), "no functions here".to_owned())) })
+        }
+    }
+
+    // A Fail state without Error and Cause: DescribeExecution has neither field and ExecutionFailed's
+    // details are empty (test_base.py::TestSnfBase::test_state_fail_empty).
+    #[tokio::test]
+    async fn empty_fail_state_execution_has_no_error_or_cause() {
+        let dir = std::env::temp_dir().join(format!("zb-sfn-test-{}", uuid::Uuid::new_v4()));
+        let sfn = StepFunctions::new(&[], Arc::new(NoLambda), dir.clone(), 0.001).unwrap();
+        let definition = json!({"Comment": "RAISE_EMPTY_FAILURE", "StartAt": "FailState", "States": {"FailState": {"Type": "Fail"}}});
+        let created = sfn
+            .call(
+                "CreateStateMachine",
+                &json!({"name": "empty-fail", "definition": definition.to_string(), "roleArn": "arn:aws:iam::000000000000:role/sfn"}),
+            )
+            .await
+            .unwrap();
+        let started = sfn
+            .call(
+                "StartExecution",
+                &json!({"stateMachineArn": created["stateMachineArn"], "input": "{}"}),
+            )
+            .await
+            .unwrap();
+        let arn = started["executionArn"].as_str().unwrap();
+        sfn.wait(arn).await.unwrap();
+
+        let described = sfn
+            .call("DescribeExecution", &json!({"executionArn": arn}))
+            .await
+            .unwrap();
+        assert_eq!(described["status"], "FAILED");
+        assert!(
+            described.get("error").is_none() && described.get("cause").is_none(),
+            "{described}"
+        );
+        let history = sfn
+            .call("GetExecutionHistory", &json!({"executionArn": arn}))
+            .await
+            .unwrap();
+        let last = history["events"]
+            .as_array()
+            .and_then(|e| e.last())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(last["type"], "ExecutionFailed");
+        assert_eq!(last["executionFailedEventDetails"], json!({}));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -6,7 +6,7 @@ use super::states::IoPath;
 use super::{code, field_pointer, DefinitionError, Diagnostic, Location};
 use crate::intrinsic::Intrinsic;
 use crate::path::Path;
-use crate::template::Template;
+use crate::template::{Template, TemplateError};
 
 // AWS caps TimeoutSeconds, IntervalSeconds and friends at this value.
 const MAX_SECONDS: u64 = 99_999_999;
@@ -231,9 +231,10 @@ impl<'a> Fields<'a> {
     pub(crate) fn template(&self, key: &str) -> Result<Option<Template>, DefinitionError> {
         match self.map.get(key) {
             None => Ok(None),
-            Some(value) => Template::compile(value)
-                .map(Some)
-                .map_err(|e| self.invalid_at(key, &format!("field \"{key}\": {e}"))),
+            Some(value) => Template::compile(value).map(Some).map_err(|e| {
+                let message = format!("field \"{key}\": {e}");
+                self.invalid_as(&message, code::SCHEMA, &template_aws_message(&e, &message), key)
+            }),
         }
     }
 
@@ -256,6 +257,19 @@ impl<'a> Fields<'a> {
             return Err(self.invalid_at(b, &format!("fields \"{a}\" and \"{b}\" cannot both be set")));
         }
         Ok(())
+    }
+}
+
+/// How CreateStateMachine words a payload template it cannot compile: a `.$` value that is neither
+/// a path nor an intrinsic function call is named by its field (test_base_scenarios.py::
+/// TestBaseScenarios::test_illegal_escapes[ESCAPE_SEQUENCES_ILLEGAL_INTRINSIC_FUNCTION]); other
+/// refusals keep our own words.
+fn template_aws_message(error: &TemplateError, ours: &str) -> String {
+    match error {
+        TemplateError::Path { field, .. } | TemplateError::Intrinsic { field, .. } => {
+            format!("The value for the field '{field}' must be a valid JSONPath or a valid intrinsic function call")
+        }
+        _ => ours.to_owned(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod fields;
 mod states;
+mod variables;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -225,6 +226,7 @@ impl StateMachine {
             }
         }
         let timeout_seconds = top.positive_int("TimeoutSeconds")?;
+        variables::refuse_variables(top.get("States").unwrap_or(&Value::Null), "")?;
         let mut names = HashSet::new();
         let root = parse_state_set(&top, "", &mut names)?;
         Ok(Self { root, timeout_seconds })

@@ -298,7 +298,7 @@ pub(crate) fn parse_state(
         }
         "Parallel" => StateKind::Parallel(Box::new(parallel(&f, names)?)),
         "Map" => StateKind::Map(Box::new(map(&f, names)?)),
-        other => return Err(f.invalid_at("Type", &format!("field \"Type\": \"{other}\" is not a state type"))),
+        other => return Err(unknown_type(&f, other)),
     };
     let (input_path, output_path) = match kind {
         StateKind::Fail { .. } => (IoPath::Default, IoPath::Default),
@@ -310,6 +310,17 @@ pub(crate) fn parse_state(
         output_path,
         kind,
     })
+}
+
+/// An unknown `Type`, refused in AWS's words (test_test_state_machine_scenarios.py::
+/// TestStateMachineScenarios::test_state_name_invalid_state_definition).
+fn unknown_type(f: &Fields<'_>, other: &str) -> DefinitionError {
+    f.invalid_as(
+        &format!("field \"Type\": \"{other}\" is not a state type"),
+        super::code::SCHEMA,
+        "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
+        "Type",
+    )
 }
 
 fn transition(f: &Fields<'_>) -> Result<Transition, DefinitionError> {
@@ -479,8 +490,14 @@ fn wait(f: &Fields<'_>) -> Result<WaitFor, DefinitionError> {
         return Ok(WaitFor::Seconds(n));
     }
     if let Some(text) = f.str("Timestamp")? {
+        // AWS's words and pointer (test_base_scenarios.py::TestBaseScenarios::test_wait_timestamp_invalid[NO_T]).
         return parse_timestamp(text).map(WaitFor::Timestamp).ok_or_else(|| {
-            f.invalid("field \"Timestamp\" must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z")
+            f.invalid_as(
+                "field \"Timestamp\" must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z",
+                super::code::SCHEMA,
+                "String does not match RFC3339 timestamp",
+                "Timestamp",
+            )
         });
     }
     if let Some(path) = f.reference_path("SecondsPath")? {
@@ -524,7 +541,15 @@ fn parallel(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<ParallelState
         .get("Branches")
         .and_then(Value::as_array)
         .filter(|b| !b.is_empty())
-        .ok_or_else(|| f.invalid_at("Branches", "field \"Branches\" must be a non-empty array"))?;
+        .ok_or_else(|| {
+            // AWS's words (test_state_mock_validation.py::TestStateMockValidation::test_parallel_state_empty_branches).
+            f.invalid_as(
+                "field \"Branches\" must be a non-empty array",
+                super::code::SCHEMA,
+                "Value cannot be empty",
+                "Branches",
+            )
+        })?;
     let mut branches = Vec::with_capacity(branches_value.len());
     for (i, branch) in branches_value.iter().enumerate() {
         let prefix = format!("Branches[{i}].");
@@ -544,6 +569,68 @@ fn parallel(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<ParallelState
         recovery: recovery(f)?,
         transition: transition(f)?,
     })
+}
+
+/// The item processor: `ItemProcessor`, or `Iterator`, its pre-2022 name, which AWS still runs,
+/// ProcessorConfig included (test_base_scenarios.py::TestBaseScenarios::test_map_state_legacy and
+/// ::test_map_state_legacy_config_inline).
+fn map_processor(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<StateSet, DefinitionError> {
+    let (field, processor_value) = match (f.get("ItemProcessor"), f.get("Iterator")) {
+        (Some(v), _) => ("ItemProcessor", v),
+        (None, Some(v)) => ("Iterator", v),
+        (None, None) => {
+            return Err(f.invalid_as(
+                "field \"ItemProcessor\" (or the older \"Iterator\") is required",
+                super::code::SCHEMA,
+                "These fields are required: [ItemProcessor]",
+                "",
+            ))
+        }
+    };
+    let pf = Fields::new(
+        f.location().clone(),
+        format!("{}/{field}", f.pointer()),
+        processor_value,
+    )
+    .map_err(|_| f.invalid_at(field, &format!("field \"{field}\" must be an object")))?;
+    pf.check_allowed(
+        &format!("\"{field}\""),
+        &["StartAt", "States", "Comment", "ProcessorConfig"],
+    )?;
+    if let Some(config) = pf.get("ProcessorConfig") {
+        processor_config(f, &pf, config, &format!("{field}.ProcessorConfig"))?;
+    }
+    parse_state_set(&pf, &format!("{field}."), names)
+}
+
+/// ProcessorConfig: INLINE runs here; DISTRIBUTED is refused as unsupported. `at` names the field
+/// (`ItemProcessor.ProcessorConfig` or `Iterator.ProcessorConfig`) in messages.
+fn processor_config(f: &Fields<'_>, pf: &Fields<'_>, config: &Value, at: &str) -> Result<(), DefinitionError> {
+    let cf = Fields::new(
+        f.location().clone(),
+        format!("{}/ProcessorConfig", pf.pointer()),
+        config,
+    )
+    .map_err(|_| f.invalid_at(at, &format!("field \"{at}\" must be an object")))?;
+    match cf.str("Mode")? {
+        None | Some("INLINE") => {}
+        Some("DISTRIBUTED") => {
+            return Err(f.unsupported(&format!(
+                "field \"{at}.Mode\" is not supported with value \"DISTRIBUTED\" (Distributed Map is not supported by the local cloud; use INLINE)"
+            )))
+        }
+        Some(other) => {
+            return Err(f.invalid(&format!(
+                "field \"{at}.Mode\" must be INLINE or DISTRIBUTED, not \"{other}\""
+            )))
+        }
+    }
+    if cf.has("ExecutionType") {
+        return Err(f.unsupported(&format!(
+            "field \"{at}.ExecutionType\" is not supported (Distributed Map is not supported by the local cloud)"
+        )));
+    }
+    cf.check_allowed(&format!("\"{at}\""), &["Mode", "ExecutionType"])
 }
 
 fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, DefinitionError> {
@@ -572,61 +659,7 @@ fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, Definiti
     f.exclusive("ItemSelector", "Parameters")?;
     f.exclusive("ItemProcessor", "Iterator")?;
     f.exclusive("MaxConcurrency", "MaxConcurrencyPath")?;
-    let (field, processor_value) = match (f.get("ItemProcessor"), f.get("Iterator")) {
-        (Some(v), _) => ("ItemProcessor", v),
-        (None, Some(v)) => ("Iterator", v),
-        (None, None) => {
-            return Err(f.invalid_as(
-                "field \"ItemProcessor\" (or the older \"Iterator\") is required",
-                super::code::SCHEMA,
-                "These fields are required: [ItemProcessor]",
-                "",
-            ))
-        }
-    };
-    let pf = Fields::new(
-        f.location().clone(),
-        format!("{}/{field}", f.pointer()),
-        processor_value,
-    )
-    .map_err(|_| f.invalid_at(field, &format!("field \"{field}\" must be an object")))?;
-    let allowed: &[&str] = if field == "ItemProcessor" {
-        &["StartAt", "States", "Comment", "ProcessorConfig"]
-    } else {
-        &["StartAt", "States", "Comment"]
-    };
-    pf.check_allowed(&format!("\"{field}\""), allowed)?;
-    if let Some(config) = pf.get("ProcessorConfig") {
-        let cf = Fields::new(
-            f.location().clone(),
-            format!("{}/ProcessorConfig", pf.pointer()),
-            config,
-        )
-        .map_err(|_| {
-            f.invalid_at(
-                "ItemProcessor.ProcessorConfig",
-                "field \"ItemProcessor.ProcessorConfig\" must be an object",
-            )
-        })?;
-        match cf.str("Mode")? {
-            None | Some("INLINE") => {}
-            Some("DISTRIBUTED") => {
-                return Err(f.unsupported(
-                    "field \"ItemProcessor.ProcessorConfig.Mode\" is not supported with value \"DISTRIBUTED\" (Distributed Map is not supported by the local cloud; use INLINE)",
-                ))
-            }
-            Some(other) => {
-                return Err(f.invalid(&format!("field \"ItemProcessor.ProcessorConfig.Mode\" must be INLINE or DISTRIBUTED, not \"{other}\"")))
-            }
-        }
-        if cf.has("ExecutionType") {
-            return Err(f.unsupported(
-                "field \"ItemProcessor.ProcessorConfig.ExecutionType\" is not supported (Distributed Map is not supported by the local cloud)",
-            ));
-        }
-        cf.check_allowed("\"ItemProcessor.ProcessorConfig\"", &["Mode", "ExecutionType"])?;
-    }
-    let processor = parse_state_set(&pf, &format!("{field}."), names)?;
+    let processor = map_processor(f, names)?;
     let max_concurrency = match f.non_negative_int("MaxConcurrency")? {
         Some(n) => Some(Seconds::Fixed(n)),
         None => f.reference_path("MaxConcurrencyPath")?.map(Seconds::Path),

@@ -35,6 +35,22 @@ impl FirstFailure {
     }
 }
 
+/// What the next MapIterationStarted points back to. AWS chains it to the last state event of the
+/// iteration that ended most recently (not to that iteration's MapIterationSucceeded), or to
+/// MapStateStarted while none has ended: with MaxConcurrency 1, iteration 1 starts after iteration
+/// 0's PassStateExited (test_base_scenarios.py::TestBaseScenarios::test_map_state, event 10 -> 8).
+struct IterationCursor(Mutex<u64>);
+
+impl IterationCursor {
+    fn get(&self) -> u64 {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set(&self, last_event: u64) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = last_event;
+    }
+}
+
 /// How the children of a Parallel or Map state ended, for the ending the two share.
 struct Ended {
     /// The state's failed and succeeded events.
@@ -111,6 +127,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
 
         let siblings = cancel.child_token();
         let first_failure = FirstFailure::default();
+        let cursor = IterationCursor(Mutex::new(started));
         let name = scope.state.name.as_str();
         let scope_ref = &*scope;
         // Collected into a Vec first: a lazily mapped iterator inside the stream makes the future's
@@ -119,14 +136,14 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             .iter()
             .enumerate()
             .map(|(index, item)| {
-                let (siblings, first_failure, context) = (&siblings, &first_failure, &context);
+                let (siblings, first_failure, context, cursor) = (&siblings, &first_failure, &context, &cursor);
                 async move {
                     // Iterations not yet started when a sibling fails are never started.
                     if siblings.is_cancelled() {
                         return (index, None);
                     }
                     let begun = self.recorder.record(
-                        started,
+                        cursor.get(),
                         "MapIterationStarted",
                         Some(details::map_iteration("mapIterationStartedEventDetails", name, index)),
                     );
@@ -142,6 +159,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                         Ok(input) => self.run_set(&map.processor, input, siblings, begun).await,
                         Err(halt) => (Err(halt), begun),
                     };
+                    cursor.set(last);
                     let (kind, key) = match &result {
                         Ok(_) => ("MapIterationSucceeded", "mapIterationSucceededEventDetails"),
                         Err(Halt::Failed(failure)) => {
@@ -179,6 +197,13 @@ impl<I: TaskInvoker> Runtime<'_, I> {
 
     /// The ending Parallel and Map share: the first failing child fails the state; otherwise the
     /// results, in order, go through ResultSelector, ResultPath and OutputPath.
+    ///
+    /// The failed event is left pending for Retry to decide on (see `settle_failed_event`); it
+    /// points to the failing child's last state event, not its MapIterationFailed. The succeeded
+    /// event points to the children's last event and, unlike every other event, does not become
+    /// the previous event of the StateExited after it (test_base_scenarios.py::TestBaseScenarios::
+    /// test_map_state: MapStateSucceeded 38 and MapStateExited 39 both point to 37;
+    /// ::test_map_state_catch: MapStateFailed 9 points to FailStateEntered 7).
     fn finish(
         &self,
         scope: &mut Scope<'_>,
@@ -190,12 +215,13 @@ impl<I: TaskInvoker> Runtime<'_, I> {
     ) -> Result<Value, Halt> {
         let (failed, succeeded) = ended.events;
         if let Some((failure, failed_at)) = ended.failure {
-            scope.prev = self.recorder.record(failed_at, failed, None);
+            scope.prev = failed_at;
+            scope.pending_failed = Some(failed);
             return Err(Halt::Failed(failure));
         }
         scope.prev = ended.last;
         let outputs = ended.outputs.into_iter().collect::<Result<Vec<_>, _>>()?;
-        scope.prev = self.recorder.record(ended.last, succeeded, None);
+        self.recorder.record(ended.last, succeeded, None);
 
         let selected = self.fill(scope, selector, Value::Array(outputs), context)?;
         let combined = self.result_path(scope, path, raw.clone(), selected)?;
@@ -210,8 +236,11 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             Some(Seconds::Path(path)) => {
                 let value = self.read(scope, path, input)?;
                 value.as_u64().ok_or_else(|| {
+                    // AWS's words, the value unquoted if a string (test_base_scenarios.py::
+                    // TestBaseScenarios::test_max_concurrency_path[NoNumber] and [max_concurrency_value0]).
+                    let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
                     scope.runtime(format!(
-                        "The MaxConcurrencyPath '{path}' must select a non-negative integer, got {value}"
+                        "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {path}"
                     ))
                 })?
             }

@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::{next_of, Halt, Runtime, Scope, StatesError};
@@ -144,7 +144,11 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             Ok(output) => return TestStateResult::succeeded(output, next_of(transition)),
             Err(halt) => halt_error(halt),
         };
-        if let Some(i) = first_match(recovery.retry.iter().map(|r| &r.error_equals), &failure.error) {
+        if let Some(i) = first_match(
+            recovery.retry.iter().map(|r| &r.error_equals),
+            failure.name(),
+            failure.terminal,
+        ) {
             if let Some(retrier) = recovery.retry.get(i).filter(|r| retries_so_far < r.max_attempts) {
                 if let Some(inspector) = self.inspector {
                     inspector.set_error_details(ErrorDetails {
@@ -159,13 +163,16 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                 return result;
             }
         }
-        let caught = first_match(recovery.catch.iter().map(|c| &c.error_equals), &failure.error)
-            .and_then(|i| recovery.catch.get(i).map(|c| (i, c)));
+        let caught = first_match(
+            recovery.catch.iter().map(|c| &c.error_equals),
+            failure.name(),
+            failure.terminal,
+        )
+        .and_then(|i| recovery.catch.get(i).map(|c| (i, c)));
         let Some((i, catcher)) = caught else {
             return TestStateResult::failed(failure);
         };
-        let error_output = json!({"Error": failure.error, "Cause": failure.cause});
-        match self.result_path(scope, &catcher.result_path, raw.clone(), error_output) {
+        match self.result_path(scope, &catcher.result_path, raw.clone(), failure.catch_output()) {
             Ok(output) => {
                 if let Some(inspector) = self.inspector {
                     inspector.set_error_details(ErrorDetails {
@@ -187,9 +194,9 @@ impl<I: TaskInvoker> Runtime<'_, I> {
 fn halt_error(halt: Halt) -> StatesError {
     match halt {
         Halt::Failed(failure) => failure,
-        Halt::Aborted => StatesError {
-            error: crate::retry::STATES_TIMEOUT.to_owned(),
-            cause: "TestState was stopped before the state finished".to_owned(),
-        },
+        Halt::Aborted => StatesError::new(
+            crate::retry::STATES_TIMEOUT,
+            "TestState was stopped before the state finished",
+        ),
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{Halt, Runtime, Scope, Stage};
-use crate::definition::IoPath;
+use crate::definition::{IoPath, StateKind};
 use crate::path::Path;
 use crate::retry::ResultPath;
 use crate::task::TaskInvoker;
@@ -13,7 +13,12 @@ use crate::template::Template;
 impl<I: TaskInvoker> Runtime<'_, I> {
     /// The context object for the current state and attempt.
     pub(super) fn context_for(&self, scope: &Scope<'_>, retries: u64) -> Value {
-        self.context.for_state(&scope.state.name, scope.entered_at, retries)
+        let can_retry = matches!(
+            scope.state.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        );
+        self.context
+            .for_state(&scope.state.name, scope.entered_at, can_retry.then_some(retries))
     }
 
     /// Reads a path from the state input, or from the context object for `$$` paths.

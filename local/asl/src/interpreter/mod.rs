@@ -25,11 +25,41 @@ use crate::timing::Clock;
 // AWS's payload quota (256 KiB) for state inputs, outputs and task results.
 const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
-/// An error as Step Functions names it.
+/// An error as Step Functions names it. Either part may be absent: a Fail state without Error
+/// (or Cause) fails with no error name at all, and AWS then leaves the field out of ExecutionFailed
+/// and DescribeExecution (test_base.py::TestSnfBase::test_state_fail_empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StatesError {
-    pub(crate) error: String,
-    pub(crate) cause: String,
+    pub(crate) error: Option<String>,
+    pub(crate) cause: Option<String>,
+    /// A States.DataLimitExceeded on the state's own data, which only a catcher naming it handles
+    /// (see [`crate::retry::error_matches`]).
+    pub(crate) terminal: bool,
+}
+
+impl StatesError {
+    /// An error raised by the interpreter or a task; an empty part counts as not given, as AWS
+    /// leaves out what it was not given.
+    pub(crate) fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        let given = |text: String| (!text.is_empty()).then_some(text);
+        Self {
+            error: given(error.into()),
+            cause: given(cause.into()),
+            terminal: false,
+        }
+    }
+
+    /// The name Retry and Catch match against; a nameless error matches only the wildcards.
+    pub(crate) fn name(&self) -> &str {
+        self.error.as_deref().unwrap_or_default()
+    }
+
+    /// The error output a Catch hands to its ResultPath: `{"Error", "Cause"}`, both always present;
+    /// a failure without a cause gives `"Cause": ""` (a caught task timeout in
+    /// error_handling/test_task_service_lambda.py::TestTaskServiceLambda::test_invoke_timeout).
+    pub(crate) fn catch_output(&self) -> Value {
+        json!({"Error": self.name(), "Cause": self.cause.as_deref().unwrap_or_default()})
+    }
 }
 
 /// Why a state (or a whole branch) stopped early.
@@ -64,6 +94,10 @@ pub(crate) struct Scope<'s> {
     entered_at: DateTime<Utc>,
     /// The id of the last event this thread of execution recorded (its next previousEventId).
     prev: u64,
+    /// A Parallel or Map attempt's failed event (`MapStateFailed`), recorded only once Retry has
+    /// declined the failure: AWS records none for an attempt that is retried
+    /// (test_base_scenarios.py::TestBaseScenarios::test_map_state_retry, ::test_parallel_state_retry).
+    pending_failed: Option<&'static str>,
 }
 
 impl<'s> Scope<'s> {
@@ -74,31 +108,34 @@ impl<'s> Scope<'s> {
             entered_id: 0,
             entered_at: Utc::now(),
             prev: 0,
+            pending_failed: None,
         }
     }
 
     /// A States.Runtime failure worded like AWS's.
     fn runtime(&self, message: impl std::fmt::Display) -> Halt {
-        Halt::Failed(StatesError {
-            error: STATES_RUNTIME.to_owned(),
-            cause: format!(
+        Halt::Failed(StatesError::new(
+            STATES_RUNTIME,
+            format!(
                 "An error occurred while executing the state '{}' (entered at the event id #{}). {message}",
                 self.state.name, self.entered_id
             ),
-        })
+        ))
     }
 
     fn data_limit(&self, what: &str, value: &Value) -> Result<(), Halt> {
         if value.to_string().len() <= MAX_PAYLOAD_BYTES {
             return Ok(());
         }
-        Err(Halt::Failed(StatesError {
-            error: STATES_DATA_LIMIT.to_owned(),
-            cause: format!(
+        let mut error = StatesError::new(
+            STATES_DATA_LIMIT,
+            format!(
                 "The state/task '{}' {what} has a size exceeding the maximum number of bytes service limit.",
                 self.state.name
             ),
-        }))
+        );
+        error.terminal = true;
+        Err(Halt::Failed(error))
     }
 }
 
@@ -125,8 +162,9 @@ enum Recourse<'r> {
 
 /// Picks the first retrier whose ErrorEquals matches; each retrier counts its own attempts
 /// (`counts`), and an exhausted retrier does not hand over to later ones but falls through to Catch.
-fn recourse<'r>(recovery: &'r Recovery, counts: &mut [u64], error: &str) -> Recourse<'r> {
-    if let Some(i) = first_match(recovery.retry.iter().map(|r| &r.error_equals), error) {
+fn recourse<'r>(recovery: &'r Recovery, counts: &mut [u64], failure: &StatesError) -> Recourse<'r> {
+    let (error, terminal) = (failure.name(), failure.terminal);
+    if let Some(i) = first_match(recovery.retry.iter().map(|r| &r.error_equals), error, terminal) {
         if let (Some(retrier), Some(count)) = (recovery.retry.get(i), counts.get_mut(i)) {
             if *count < retrier.max_attempts {
                 let delay = retrier.delay(*count);
@@ -135,7 +173,9 @@ fn recourse<'r>(recovery: &'r Recovery, counts: &mut [u64], error: &str) -> Reco
             }
         }
     }
-    match first_match(recovery.catch.iter().map(|c| &c.error_equals), error).and_then(|i| recovery.catch.get(i)) {
+    match first_match(recovery.catch.iter().map(|c| &c.error_equals), error, terminal)
+        .and_then(|i| recovery.catch.get(i))
+    {
         Some(catcher) => Recourse::Catch(catcher),
         None => Recourse::Fail,
     }
@@ -161,10 +201,7 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                 }
                 let Some(state) = set.get(&name) else {
                     // Unreachable after validation, but an execution must end rather than panic.
-                    let failure = StatesError {
-                        error: STATES_RUNTIME.to_owned(),
-                        cause: format!("no state named '{name}'"),
-                    };
+                    let failure = StatesError::new(STATES_RUNTIME, format!("no state named '{name}'"));
                     return (Err(Halt::Failed(failure)), prev);
                 };
                 let kind = state.type_name();
@@ -178,6 +215,7 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                     entered_id,
                     entered_at: Utc::now(),
                     prev: entered_id,
+                    pending_failed: None,
                 };
                 let result = self.run_state(&mut scope, input, cancel).await;
                 prev = scope.prev;
@@ -283,20 +321,32 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                 Err(Halt::Aborted) => return Err(Halt::Aborted),
                 Err(Halt::Failed(failure)) => failure,
             };
-            match recourse(recovery, &mut counts, &failure.error) {
+            let recourse = recourse(recovery, &mut counts, &failure);
+            self.settle_failed_event(scope, matches!(recourse, Recourse::Retry(_)));
+            match recourse {
                 Recourse::Retry(delay) => {
                     retries += 1;
                     self.clock.sleep(delay, cancel).await.map_err(|_| Halt::Aborted)?;
                 }
                 Recourse::Catch(catcher) => {
-                    let error_output = json!({"Error": failure.error, "Cause": failure.cause});
-                    let output = self.result_path(scope, &catcher.result_path, raw.clone(), error_output)?;
+                    let output = self.result_path(scope, &catcher.result_path, raw.clone(), failure.catch_output())?;
                     return Ok(Step {
                         output,
                         next: Some(catcher.next.clone()),
                     });
                 }
                 Recourse::Fail => return Err(Halt::Failed(failure)),
+            }
+        }
+    }
+
+    /// Records the failed attempt's pending `ParallelStateFailed`/`MapStateFailed` unless the
+    /// attempt is retried; it then becomes the previous event of what follows (the catcher's
+    /// StateExited or ExecutionFailed), as in test_base_scenarios.py::TestBaseScenarios::test_map_state_catch.
+    fn settle_failed_event(&self, scope: &mut Scope<'_>, retried: bool) {
+        if let Some(event) = scope.pending_failed.take() {
+            if !retried {
+                scope.prev = self.recorder.record(scope.prev, event, None);
             }
         }
     }

@@ -10,14 +10,18 @@ use tokio_util::sync::CancellationToken;
 use super::{Halt, Runtime, Scope, Stage, StatesError};
 use crate::definition::{Seconds, TaskState};
 use crate::history::details;
-use crate::retry::STATES_TIMEOUT;
+use crate::retry::{STATES_DATA_LIMIT, STATES_TIMEOUT};
 use crate::task::{invoke_envelope, Resource, TaskFailure, TaskInvoker};
 
 /// How an invocation ended.
 enum Invoked {
     Returned(Value),
     Failed(TaskFailure),
-    TimedOut(String),
+    /// AWS gives a task timeout no cause: LambdaFunctionTimedOut, TaskTimedOut and ExecutionFailed
+    /// carry only `"error": "States.Timeout"`, and a catcher sees `"Cause": ""`
+    /// (test_timeouts.py::TestTimeouts::test_fixed_timeout_lambda,
+    /// test_task_service_lambda.py::TestTaskServiceLambda::test_invoke_timeout).
+    TimedOut,
     Aborted,
 }
 
@@ -45,7 +49,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                     .recorder
                     .record(scope.prev, "LambdaFunctionScheduled", Some(scheduled));
                 scope.prev = self.recorder.record(scope.prev, "LambdaFunctionStarted", None);
-                match self.invoke(arn, payload, timeout, cancel).await {
+                match self.invoke(arn, arn, payload, timeout, cancel).await {
                     Invoked::Returned(output) => {
                         let event = details::lambda_succeeded(&output);
                         scope.prev = self.recorder.record(scope.prev, "LambdaFunctionSucceeded", Some(event));
@@ -55,18 +59,12 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                         let event =
                             details::error_cause("lambdaFunctionFailedEventDetails", &failure.error, &failure.cause);
                         scope.prev = self.recorder.record(scope.prev, "LambdaFunctionFailed", Some(event));
-                        return Err(Halt::Failed(StatesError {
-                            error: failure.error,
-                            cause: failure.cause,
-                        }));
+                        return Err(Halt::Failed(StatesError::new(failure.error, failure.cause)));
                     }
-                    Invoked::TimedOut(cause) => {
-                        let event = details::error_cause("lambdaFunctionTimedOutEventDetails", STATES_TIMEOUT, &cause);
+                    Invoked::TimedOut => {
+                        let event = details::error_cause("lambdaFunctionTimedOutEventDetails", STATES_TIMEOUT, "");
                         scope.prev = self.recorder.record(scope.prev, "LambdaFunctionTimedOut", Some(event));
-                        return Err(Halt::Failed(StatesError {
-                            error: STATES_TIMEOUT.to_owned(),
-                            cause,
-                        }));
+                        return Err(Halt::Failed(StatesError::new(STATES_TIMEOUT, "")));
                     }
                     Invoked::Aborted => return Err(Halt::Aborted),
                 }
@@ -79,7 +77,10 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                 scope.prev = self
                     .recorder
                     .record(scope.prev, "TaskStarted", Some(details::task_started("invoke")));
-                match self.invoke(&function, function_payload, timeout, cancel).await {
+                match self
+                    .invoke("lambda", &function, function_payload, timeout, cancel)
+                    .await
+                {
                     Invoked::Returned(output) => {
                         let envelope = invoke_envelope(output);
                         let event = details::task_succeeded("invoke", &envelope);
@@ -90,18 +91,12 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                         let event =
                             details::task_error("taskFailedEventDetails", "invoke", &failure.error, &failure.cause);
                         scope.prev = self.recorder.record(scope.prev, "TaskFailed", Some(event));
-                        return Err(Halt::Failed(StatesError {
-                            error: failure.error,
-                            cause: failure.cause,
-                        }));
+                        return Err(Halt::Failed(StatesError::new(failure.error, failure.cause)));
                     }
-                    Invoked::TimedOut(cause) => {
-                        let event = details::task_error("taskTimedOutEventDetails", "invoke", STATES_TIMEOUT, &cause);
+                    Invoked::TimedOut => {
+                        let event = details::task_error("taskTimedOutEventDetails", "invoke", STATES_TIMEOUT, "");
                         scope.prev = self.recorder.record(scope.prev, "TaskTimedOut", Some(event));
-                        return Err(Halt::Failed(StatesError {
-                            error: STATES_TIMEOUT.to_owned(),
-                            cause,
-                        }));
+                        return Err(Halt::Failed(StatesError::new(STATES_TIMEOUT, "")));
                     }
                     Invoked::Aborted => return Err(Halt::Aborted),
                 }
@@ -140,8 +135,14 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         }
     }
 
+    /// Calls the function. A result over the payload quota fails the task the way AWS reports it,
+    /// as the task's own failure (so `States.ALL` catches it) naming `resource` (the function ARN,
+    /// or "lambda" for the lambda:invoke integration); AWS recordings:
+    /// error_handling/test_states_errors.snapshot.json::test_task_lambda_data_limit_exceeded_on_large_utf8_response
+    /// and ::test_service_task_lambada_data_limit_exceeded_on_large_utf8_response.
     async fn invoke(
         &self,
+        resource: &str,
         function: &str,
         payload: Value,
         timeout: Option<u64>,
@@ -154,12 +155,13 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             biased;
             () = cancel.cancelled() => Invoked::Aborted,
             outcome = within(limit, call) => match outcome {
+                Some(Ok(output)) if output.to_string().len() > super::MAX_PAYLOAD_BYTES => Invoked::Failed(TaskFailure::new(
+                    STATES_DATA_LIMIT,
+                    format!("The state/task '{resource}' returned a result with a size exceeding the maximum number of bytes service limit."),
+                )),
                 Some(Ok(output)) => Invoked::Returned(output),
                 Some(Err(failure)) => Invoked::Failed(failure),
-                None => Invoked::TimedOut(format!(
-                    "The task did not complete within its TimeoutSeconds ({}s)",
-                    timeout.unwrap_or_default()
-                )),
+                None => Invoked::TimedOut,
             },
         }
     }

@@ -30,7 +30,7 @@ pub(super) fn evaluate(call: &Intrinsic, input: &Value, context: &Value) -> Resu
         Function::Format => format(call, &args).map_err(fail),
         Function::StringToJson => {
             let text = string(arg(0)?, "the argument").map_err(fail)?;
-            serde_json::from_str(text).map_err(|e| fail(format!("the argument is not valid JSON: {e}")))
+            string_to_json(text).map_err(fail)
         }
         Function::JsonToString => Ok(Value::String(arg(0)?.to_string())),
         Function::Array => Ok(Value::Array(args.clone())),
@@ -136,7 +136,7 @@ pub(super) fn evaluate(call: &Intrinsic, input: &Value, context: &Value) -> Resu
             Ok(Value::from(value))
         }
         Function::MathAdd => {
-            // AWS rounds non-integer arguments to the nearest integer.
+            // AWS rounds each non-integer argument to the nearest integer before adding (see `rounded`).
             let a = rounded(arg(0)?, "the first argument").map_err(fail)?;
             let b = rounded(arg(1)?, "the second argument").map_err(fail)?;
             a.checked_add(b)
@@ -191,20 +191,92 @@ fn format(call: &Intrinsic, args: &[Value]) -> Result<Value, String> {
     for (i, piece) in pieces.iter().enumerate() {
         out.push_str(piece);
         if let Some(value) = values.get(i) {
-            match value {
-                Value::String(s) => out.push_str(s),
-                Value::Number(_) | Value::Bool(_) | Value::Null => out.push_str(&value.to_string()),
-                Value::Array(_) | Value::Object(_) => {
-                    return Err(format!(
-                        "argument {} is a {}; only strings, numbers, booleans and null can be formatted",
-                        i + 2,
-                        type_name(value)
-                    ));
-                }
-            }
+            render_format_value(value, &mut out);
         }
     }
     Ok(Value::String(out))
+}
+
+// How States.Format prints an argument. Strings go in as they are and other scalars as JSON; arrays
+// and objects come out in Java's List/Map toString notation, with nested strings unquoted:
+// {"Arg1": 1, "Arg2": []} prints as {Arg1=1, Arg2=[]} and $$.StateMachine as {Id=arn:..., Name=...}
+// (test_generic.snapshot.json::test_format_2 exec_hist_resp_7 and ::test_context_json_path).
+fn render_format_value(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => out.push_str(s),
+        Value::Number(_) | Value::Bool(_) | Value::Null => out.push_str(&value.to_string()),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render_format_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key);
+                out.push('=');
+                render_format_value(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+// States.StringToJson as AWS records it (test_json_manipulation.snapshot.json::test_string_to_json):
+// an empty or blank string gives null (exec_hist_resp_0 "", exec_hist_resp_1 " "), and "-0" gives
+// the integer 0 (exec_hist_resp_3), as a JSON parser with separate integer and float types reads it.
+fn string_to_json(text: &str) -> Result<Value, String> {
+    let text = text.trim_matches(JSON_WHITESPACE);
+    if text.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(&unsigned_integer_zeros(text)).map_err(|e| format!("the argument is not valid JSON: {e}"))
+}
+
+const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+// serde_json reads the integer -0 as the float -0.0 (printed "-0.0"), so drop the sign of every
+// integer -0 outside string literals before parsing; -0.0 and -0e1 are floats and keep theirs.
+// Only a '-' that starts a value (at the start, or after '[', ',' or ':') is touched, so text that
+// is not JSON (such as "1-0") stays invalid.
+fn unsigned_integer_zeros(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut value_may_start = true;
+    for (i, &c) in chars.iter().enumerate() {
+        if in_string {
+            in_string = escaped || c != '"';
+            escaped = !escaped && c == '\\';
+        } else if c == '-' && value_may_start && is_integer_zero(chars.get(i + 1..).unwrap_or_default()) {
+            continue;
+        } else {
+            in_string = c == '"';
+        }
+        if !c.is_whitespace() {
+            value_may_start = !in_string && matches!(c, '[' | ',' | ':');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// True when `rest` starts with a bare 0 that is not followed by more of a number (digits, a
+// fraction or an exponent).
+fn is_integer_zero(rest: &[char]) -> bool {
+    rest.first() == Some(&'0')
+        && !rest
+            .get(1)
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E'))
 }
 
 // Splits a raw (still escaped) template at unescaped "{}" and decodes the escapes in each piece.
@@ -318,10 +390,23 @@ fn rounded(value: &Value, what: &str) -> Result<i64, String> {
     if let Some(i) = n.as_i64() {
         return Ok(i);
     }
-    let f = n.as_f64().map(f64::round).unwrap_or(f64::NAN);
+    let f = n.as_f64().map(round_half_up).unwrap_or(f64::NAN);
     if f.is_finite() && f >= i64::MIN as f64 && f < i64::MAX as f64 {
         Ok(f as i64)
     } else {
         Err(format!("{what} is out of range: {value}"))
+    }
+}
+
+// Java's Math.round: halves go towards positive infinity, so 2.5 -> 3 but -2.5 -> -2 and
+// -0.5 -> 0 (test_math_operations.snapshot.json::test_math_add exec_hist_resp_12..20; e.g.
+// MathAdd(-0.5, 0.5) = 1 in exec_hist_resp_16). f64::round takes halves away from zero instead.
+fn round_half_up(f: f64) -> f64 {
+    let away = f.round();
+    // For an exact negative half, `away - f` is exactly -0.5 (the two are within a factor of 2).
+    if away - f == -0.5 {
+        away + 1.0
+    } else {
+        away
     }
 }

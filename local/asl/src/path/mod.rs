@@ -21,8 +21,12 @@ pub enum PathError {
     #[error("invalid path '{path}': {reason}")]
     Syntax { path: String, reason: String },
     // Worded like AWS so execution histories read the same as in the console.
-    #[error("Invalid path '{path}' : No results for path: {normalized}")]
-    NotFound { path: String, normalized: String },
+    /// `detail` is Jayway's PathNotFoundException message, which AWS quotes: "No results for
+    /// path: $['a']['b']" when only the last member is missing, "Missing property in path $['a']"
+    /// (the path up to the first missing member) when one before it is. AWS recording:
+    /// scenarios/test_base_scenarios.snapshot.json::test_catch_states_runtime.
+    #[error("Invalid path '{path}' : {detail}")]
+    NotFound { path: String, detail: String },
     #[error("the path '{path}' must be a reference path (a single node: no wildcards, slices, unions, deep scan or filters)")]
     NotReference { path: String },
     #[error("Unable to apply ReferencePath {path} to input {input}: {reason}")]
@@ -129,7 +133,7 @@ impl Path {
         if self.is_definite() {
             return self.select_one(root).cloned().ok_or_else(|| PathError::NotFound {
                 path: self.text.clone(),
-                normalized: self.normalized(),
+                detail: self.not_found_detail(root),
             });
         }
         let matches = match &self.filter_query {
@@ -184,18 +188,40 @@ impl Path {
         Ok(target)
     }
 
-    // AWS quotes paths in Jayway's normalized form in its error causes: $['a']['b'][0].
-    fn normalized(&self) -> String {
-        let mut out = String::from("$");
-        for segment in &self.segments {
-            match segment {
-                Segment::Child(Selector::Name(name)) => out.push_str(&format!("['{name}']")),
-                Segment::Child(Selector::Index(index)) => out.push_str(&format!("[{index}]")),
-                _ => return self.text.clone(),
+    /// Why a definite path selects nothing in `root`, in Jayway's words (see [`PathError::NotFound`]).
+    fn not_found_detail(&self, root: &Value) -> String {
+        let mut node = Some(root);
+        let last = self.segments.len().saturating_sub(1);
+        for (i, segment) in self.segments.iter().enumerate() {
+            let missing_member = match (segment, node) {
+                (Segment::Child(Selector::Name(name)), Some(Value::Object(map))) => {
+                    node = map.get(name);
+                    node.is_none()
+                }
+                _ => break,
+            };
+            if missing_member && i < last {
+                return format!(
+                    "Missing property in path {}",
+                    normalized(&self.segments[..=i], &self.text)
+                );
             }
         }
-        out
+        format!("No results for path: {}", normalized(&self.segments, &self.text))
     }
+}
+
+/// A definite path in Jayway's normalized form, as AWS quotes it in error causes: $['a']['b'][0].
+fn normalized(segments: &[Segment], text: &str) -> String {
+    let mut out = String::from("$");
+    for segment in segments {
+        match segment {
+            Segment::Child(Selector::Name(name)) => out.push_str(&format!("['{name}']")),
+            Segment::Child(Selector::Index(index)) => out.push_str(&format!("[{index}]")),
+            _ => return text.to_owned(),
+        }
+    }
+    out
 }
 
 impl Segment {
@@ -426,7 +452,15 @@ mod tests {
 
     #[test]
     fn missing_definite_path_is_an_error_worded_like_aws() {
+        // A missing member before the last: Jayway's "Missing property" with the path up to it
+        // (AWS recording scenarios/test_base_scenarios.snapshot.json::test_catch_states_runtime).
         let err = Path::parse("$.x.y").unwrap().select(&json!({})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid path '$.x.y' : Missing property in path $['x']"
+        );
+        // Only the last member missing: "No results for path" with the whole path.
+        let err = Path::parse("$.x.y").unwrap().select(&json!({"x": {}})).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Invalid path '$.x.y' : No results for path: $['x']['y']"

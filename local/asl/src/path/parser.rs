@@ -139,13 +139,23 @@ impl Parser {
         Ok(selector)
     }
 
+    // A backslash keeps the next character from closing the name, but only `\<quote>` and `\\` lose
+    // their backslash: any other backslash is part of the name. AWS reads `$['Test\""Name"']` as the
+    // key `Test\""Name"` (test_base_scenarios.snapshot.json::test_escape_sequence_parsing
+    // [ESCAPE_SEQUENCES_JSONPATH]), where dropping every backslash would look up `Test""Name"`.
     fn quoted(&mut self) -> Result<String, String> {
         let quote = self.bump().ok_or("expected a quoted name")?;
         let mut name = String::new();
         loop {
             match self.bump() {
                 None => return Err("unterminated quoted name".to_owned()),
-                Some('\\') => name.push(self.bump().ok_or("the path ends with an open escape '\\'")?),
+                Some('\\') => {
+                    let escaped = self.bump().ok_or("unterminated quoted name")?;
+                    if escaped != quote && escaped != '\\' {
+                        name.push('\\');
+                    }
+                    name.push(escaped);
+                }
                 Some(c) if c == quote => return Ok(name),
                 Some(c) => name.push(c),
             }
