@@ -305,6 +305,105 @@ async fn the_aws_cli_creates_tests_and_matches_on_the_local_cloud() {
     cloud.shutdown().await;
 }
 
+/// `aws stepfunctions test-state` with `--mock` and `--variables` (awscli 1.46.3, botocore
+/// 1.43.62: both in its TestState model) on a JSONata Task: the mock stands in for the function,
+/// the Arguments, result and variables are reported as AWS's API reference describes
+/// InspectionData (afterArguments, result, variables), and no function runs (there is none named
+/// so in the stack).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_tests_a_jsonata_state_with_a_mock() {
+    let cloud = start(Options {
+        stack: Some(unique("bench")),
+        ..Options::default()
+    })
+    .await;
+    let task = json!({
+        "QueryLanguage": "JSONata",
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:NotDeployed",
+        "Arguments": {"sku": "{% $states.input.sku %}", "qty": "{% $states.input.qty %}"},
+        "Assign": {"total": "{% $states.result.total %}"},
+        "Output": {"total": "{% $states.result.total %}", "currency": "{% $currency %}"},
+        "Next": "Persist"
+    })
+    .to_string();
+    let mock = json!({"result": json!({"total": 150}).to_string()}).to_string();
+    let tested = aws(
+        &cloud.aws_url,
+        &[
+            "stepfunctions",
+            "test-state",
+            "--definition",
+            &task,
+            "--role-arn",
+            ROLE,
+            "--input",
+            r#"{"sku": "S1", "qty": 3}"#,
+            "--variables",
+            r#"{"currency": "EUR"}"#,
+            "--mock",
+            &mock,
+            "--inspection-level",
+            "DEBUG",
+        ],
+    )
+    .await;
+    assert!(tested.ok, "{}", tested.stderr);
+    let tested = tested.json();
+    assert_eq!(tested["status"], "SUCCEEDED", "{tested}");
+    assert_eq!(tested["nextState"], "Persist", "{tested}");
+    let parsed = |v: &Value| -> Value {
+        serde_json::from_str(v.as_str().unwrap_or_else(|| panic!("not JSON text: {v} in {tested}"))).expect("JSON text")
+    };
+    assert_eq!(parsed(&tested["output"]), json!({"total": 150, "currency": "EUR"}));
+    let data = &tested["inspectionData"];
+    assert_eq!(parsed(&data["input"]), json!({"sku": "S1", "qty": 3}));
+    assert_eq!(parsed(&data["afterArguments"]), json!({"sku": "S1", "qty": 3}));
+    assert_eq!(parsed(&data["result"]), json!({"total": 150}));
+    assert_eq!(parsed(&data["variables"]), json!({"currency": "EUR", "total": 150}));
+    // JSONata states have no InputPath or Parameters (AWS API reference, InspectionData).
+    assert!(
+        data.get("afterInputPath").is_none() && data.get("afterParameters").is_none(),
+        "{data}"
+    );
+
+    // A mocked error goes through the state's Catch, as on AWS (test_test_state_scenarios.
+    // snapshot.json::test_state_task_catch_error).
+    let caught = json!({
+        "QueryLanguage": "JSONata", "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:000000000000:function:NotDeployed",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states.errorOutput %}", "Next": "Failed"}],
+        "End": true
+    })
+    .to_string();
+    let failed = aws(
+        &cloud.aws_url,
+        &[
+            "stepfunctions",
+            "test-state",
+            "--definition",
+            &caught,
+            "--role-arn",
+            ROLE,
+            "--mock",
+            r#"{"errorOutput": {"error": "Busy", "cause": "try later"}}"#,
+            "--inspection-level",
+            "DEBUG",
+        ],
+    )
+    .await;
+    assert!(failed.ok, "{}", failed.stderr);
+    let failed = failed.json();
+    assert_eq!(failed["status"], "CAUGHT_ERROR", "{failed}");
+    assert_eq!(failed["nextState"], "Failed");
+    assert_eq!(
+        parsed(&failed["output"]),
+        json!({"Error": "Busy", "Cause": "try later"})
+    );
+    assert_eq!(failed["inspectionData"]["errorDetails"], json!({"catchIndex": 0}));
+    cloud.shutdown().await;
+}
+
 fn sfn_error<E: aws_sdk_sfn::error::ProvideErrorMetadata>(e: &E) -> (String, String) {
     (
         e.code().unwrap_or_default().to_string(),

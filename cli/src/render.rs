@@ -726,7 +726,7 @@ feed-c-long-name  … RUNNING    2026-03-02 09:15:30.000  -                     
                 r#"{"feedId":"f","n":2,"batch":{"inline":{"valid":[1,2],"rejections":[3]}}}"#
             )
             .as_deref(),
-            Some("+batch={inline:{rejections:[1],valid:[2]}} ~n=2 -gone")
+            Some("~n=2 +batch={inline:{valid:[2],rejections:[1]}} -gone")
         );
         assert_eq!(changes(r#"{"a":1}"#, r#"{"a":1}"#).as_deref(), Some("nothing"));
         assert_eq!(changes("[1]", r#"{"a":1}"#), None);

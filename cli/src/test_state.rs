@@ -1,16 +1,23 @@
 //! `zb test-state <StateMachine> <State> --input <json>`: runs one state of
 //! a state machine through the TestState API of the local cloud (a Task runs
-//! the real local function) and prints each processing step, marking where
-//! the data went wrong. The definition is read from the files, the way
-//! reload on save reads it, so an edit is tested before anything else runs.
+//! the real local function unless mocked) and prints each processing step,
+//! marking where the data went wrong. The definition is read from the files,
+//! the way reload on save reads it, so an edit is tested before anything else
+//! runs. `--mock-result`/`--mock-error`, `--context` and the
+//! `stateConfiguration` options are TestState's `mock`, `context` and
+//! `stateConfiguration` (AWS API reference, TestState); Map and Parallel
+//! states run only with a mock, as on AWS. JSONata states show their data
+//! after Arguments, and `--variables` gives the workflow variables the state
+//! sees; the variables after the state are shown (TestState `variables`,
+//! InspectionData.afterArguments and .variables).
 
 use crate::aws::{is_emulator_url, Aws, AwsArgs, AwsError, Service};
 use crate::logs::{paint, use_color};
 use crate::render::Output;
 use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_sfn::types::InspectionLevel;
-use clap::Args;
+use aws_sdk_sfn::types::{InspectionLevel, MockErrorOutput, MockInput, MockResponseValidationMode};
+use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +30,11 @@ pub enum TestStateError {
     Template(#[from] zb_local::template::TemplateError),
     #[error("--input is not JSON: {0}")]
     Input(serde_json::Error),
+    #[error("{option} is not JSON: {source}")]
+    NotJson {
+        option: &'static str,
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -45,8 +57,41 @@ pub struct TestStateArgs {
     #[arg(long, conflicts_with = "input")]
     pub input_file: Option<PathBuf>,
     /// Retries the matching retrier has already used (TestState's stateConfiguration.retrierRetryCount)
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, alias = "retrier-retry-count", default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..))]
     pub retry_count: i32,
+    /// Mock what the state invokes (a Task) or its children return (Map: an array, Parallel: one result per branch), as JSON
+    #[arg(long, conflicts_with_all = ["mock_result_file", "mock_error"])]
+    pub mock_result: Option<String>,
+    /// Read the mocked result from this file instead
+    #[arg(long, conflicts_with = "mock_error")]
+    pub mock_result_file: Option<PathBuf>,
+    /// Mock a failure with this error name instead of a result
+    #[arg(long)]
+    pub mock_error: Option<String>,
+    /// The mocked failure's cause
+    #[arg(long, requires = "mock_error")]
+    pub mock_cause: Option<String>,
+    /// How strictly a mocked result is checked against the service API's response (TestState's mock.fieldValidationMode)
+    #[arg(long, value_enum)]
+    pub field_validation_mode: Option<FieldValidationMode>,
+    /// The context object ($$) the state sees, as JSON
+    #[arg(long, conflicts_with = "context_file")]
+    pub context: Option<String>,
+    /// Read the context object from this file instead
+    #[arg(long)]
+    pub context_file: Option<PathBuf>,
+    /// The state inside the Map or Parallel the mocked error comes from (stateConfiguration.errorCausedByState)
+    #[arg(long)]
+    pub error_caused_by_state: Option<String>,
+    /// Map iterations that failed (stateConfiguration.mapIterationFailureCount); needs a mock
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..))]
+    pub map_iteration_failure_count: Option<i32>,
+    /// What a Distributed Map's ItemReader reads, as JSON (stateConfiguration.mapItemReaderData)
+    #[arg(long)]
+    pub map_item_reader_data: Option<String>,
+    /// The workflow variables the state sees, as a JSON object (TestState's variables), e.g. '{"limit": 3}'
+    #[arg(long)]
+    pub variables: Option<String>,
     /// The repository root (template.yaml)
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
@@ -56,6 +101,28 @@ pub struct TestStateArgs {
     /// Template parameter override, e.g. --param WorkflowType=STANDARD
     #[arg(long = "param", value_parser = parse_kv)]
     pub params: Vec<(String, String)>,
+}
+
+/// TestState's mock.fieldValidationMode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum FieldValidationMode {
+    /// Required fields present and every known field of the right type (AWS's default)
+    Strict,
+    /// Only the fields present are checked
+    Present,
+    /// No check
+    None,
+}
+
+impl FieldValidationMode {
+    fn sdk(self) -> MockResponseValidationMode {
+        match self {
+            Self::Strict => MockResponseValidationMode::Strict,
+            Self::Present => MockResponseValidationMode::Present,
+            Self::None => MockResponseValidationMode::None,
+        }
+    }
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -153,10 +220,28 @@ pub(crate) struct Answer {
     pub catch_index: Option<i32>,
     pub retry_index: Option<i32>,
     pub retry_backoff_seconds: Option<i32>,
+    /// The workflow variables after the state (inspectionData.variables).
+    pub variables: Option<String>,
 }
 
-/// The processing steps of a state type, as (label, inspectionData field).
-fn steps_of(state_type: &str) -> &'static [(&'static str, &'static str)] {
+/// The processing steps of a state type, as (label, inspectionData field). A
+/// JSONata state has no InputPath, Parameters, ResultSelector or ResultPath:
+/// a Task reports its data after Arguments and its result, the others their
+/// input only (AWS API reference, InspectionData; test_state_configuration.
+/// snapshot.json::test_state_configuration_retrier_retry_count[DEBUG],
+/// test_test_state_mock_scenarios.snapshot.json::
+/// test_io_jsonata_parallel_state_mock_success[DEBUG]).
+fn steps_of(state_type: &str, jsonata: bool) -> &'static [(&'static str, &'static str)] {
+    if jsonata {
+        return match state_type {
+            "Task" => &[
+                ("input", "input"),
+                ("after Arguments", "afterArguments"),
+                ("result", "result"),
+            ],
+            _ => &[("input", "input")],
+        };
+    }
     match state_type {
         "Task" => &[
             ("input", "input"),
@@ -174,12 +259,27 @@ fn steps_of(state_type: &str) -> &'static [(&'static str, &'static str)] {
             ("after ResultPath", "afterResultPath"),
         ],
         "Fail" => &[("input", "input")],
+        // A mocked Map and Parallel report these (test_state_context_object.snapshot.json::
+        // test_state_map_context_object, test_test_state_mock_scenarios.snapshot.json::
+        // test_io_parallel_state_mock_success).
+        "Map" => &[
+            ("input", "input"),
+            ("after InputPath", "afterInputPath"),
+            ("after ItemsPath", "afterItemsPath"),
+            ("after ResultSelector", "afterResultSelector"),
+            ("after ResultPath", "afterResultPath"),
+        ],
+        "Parallel" => &[
+            ("input", "input"),
+            ("after ResultSelector", "afterResultSelector"),
+            ("after ResultPath", "afterResultPath"),
+        ],
         _ => &[("input", "input"), ("after InputPath", "afterInputPath")],
     }
 }
 
 impl Answer {
-    fn from_sdk(out: &aws_sdk_sfn::operation::test_state::TestStateOutput, state_type: &str) -> Answer {
+    fn from_sdk(out: &aws_sdk_sfn::operation::test_state::TestStateOutput, state_type: &str, jsonata: bool) -> Answer {
         let data = out.inspection_data();
         let field = |name: &str| -> Option<String> {
             let d = data?;
@@ -190,6 +290,8 @@ impl Answer {
                 "result" => d.result(),
                 "afterResultSelector" => d.after_result_selector(),
                 "afterResultPath" => d.after_result_path(),
+                "afterItemsPath" => d.after_items_path(),
+                "afterArguments" => d.after_arguments(),
                 _ => None,
             }
             .map(str::to_string)
@@ -201,13 +303,14 @@ impl Answer {
             error: out.error().map(str::to_string),
             cause: out.cause().map(str::to_string),
             next_state: out.next_state().map(str::to_string),
-            steps: steps_of(state_type)
+            steps: steps_of(state_type, jsonata)
                 .iter()
                 .map(|(label, f)| (*label, field(f)))
                 .collect(),
             catch_index: details.and_then(|d| d.catch_index()),
             retry_index: details.and_then(|d| d.retry_index()),
             retry_backoff_seconds: details.and_then(|d| d.retry_backoff_interval_seconds()),
+            variables: data.and_then(|d| d.variables()).map(str::to_string),
         }
     }
 
@@ -218,6 +321,7 @@ impl Answer {
             ("error", &self.error),
             ("cause", &self.cause),
             ("nextState", &self.next_state),
+            ("variables", &self.variables),
         ] {
             if let Some(value) = value {
                 v[key] = json!(value);
@@ -296,12 +400,84 @@ pub(crate) fn render(title: &str, a: &Answer, color: bool, full: bool) -> String
             out += &format!("output      {}\n", show(o, full));
         }
     }
+    if let Some(v) = &a.variables {
+        out += &format!("variables   {}\n", show(v, full));
+    }
     match &a.next_state {
         Some(next) => out += &format!("next state  {next}\n"),
         None if !failed => out += "next state  (none: the end)\n",
         None => {}
     }
     out
+}
+
+/// Reads a JSON option given inline or as a file, checked to be JSON so a typo is caught before
+/// the call; None when neither is given.
+fn json_option(
+    option: &'static str,
+    inline: Option<&str>,
+    file: Option<&Path>,
+) -> Result<Option<String>, TestStateError> {
+    let text = match (inline, file) {
+        (Some(text), _) => text.to_owned(),
+        (None, Some(path)) => std::fs::read_to_string(path).map_err(|source| TestStateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?,
+        (None, None) => return Ok(None),
+    };
+    serde_json::from_str::<Value>(&text).map_err(|source| TestStateError::NotJson { option, source })?;
+    Ok(Some(text))
+}
+
+/// TestState's `mock` from --mock-result(-file) or --mock-error/--mock-cause.
+fn mock_input(args: &TestStateArgs) -> Result<Option<MockInput>, TestStateError> {
+    let result = json_option(
+        "--mock-result",
+        args.mock_result.as_deref(),
+        args.mock_result_file.as_deref(),
+    )?;
+    let mut mock = match (result, &args.mock_error) {
+        (Some(result), _) => MockInput::builder().result(result),
+        (None, Some(error)) => MockInput::builder().error_output(
+            MockErrorOutput::builder()
+                .error(error)
+                .cause(args.mock_cause.clone().unwrap_or_default())
+                .build(),
+        ),
+        (None, None) if args.field_validation_mode.is_some() => {
+            return Err(TestStateError::Usage(
+                "--field-validation-mode applies to a mocked result: add --mock-result".to_owned(),
+            ))
+        }
+        (None, None) => return Ok(None),
+    };
+    if let Some(mode) = args.field_validation_mode {
+        mock = mock.field_validation_mode(mode.sdk());
+    }
+    Ok(Some(mock.build()))
+}
+
+/// TestState's `stateConfiguration`; None when no option sets any of it.
+fn state_configuration(
+    args: &TestStateArgs,
+) -> Result<Option<aws_sdk_sfn::types::TestStateConfiguration>, TestStateError> {
+    let reader_data = json_option("--map-item-reader-data", args.map_item_reader_data.as_deref(), None)?;
+    if args.retry_count == 0
+        && args.error_caused_by_state.is_none()
+        && args.map_iteration_failure_count.is_none()
+        && reader_data.is_none()
+    {
+        return Ok(None);
+    }
+    let mut config = aws_sdk_sfn::types::TestStateConfiguration::builder()
+        .set_error_caused_by_state(args.error_caused_by_state.clone())
+        .set_map_iteration_failure_count(args.map_iteration_failure_count)
+        .set_map_item_reader_data(reader_data);
+    if args.retry_count > 0 {
+        config = config.retrier_retry_count(args.retry_count);
+    }
+    Ok(Some(config.build()))
 }
 
 pub async fn run(aws_args: &AwsArgs, output: Output, args: TestStateArgs) -> Result<bool, TestStateError> {
@@ -315,10 +491,11 @@ pub async fn run(aws_args: &AwsArgs, output: Output, args: TestStateArgs) -> Res
     };
     let input: Value = serde_json::from_str(&input_text).map_err(TestStateError::Input)?;
     // Which steps to show; the cloud checks the definition again and says what is wrong with it.
-    let state_type = zb_asl::StateMachine::parse(&definition)
+    let target_state = zb_asl::StateMachine::parse(&definition)
         .ok()
-        .and_then(|m| zb_asl::TestTarget::in_machine(&m, &args.state).ok())
-        .map_or("Task", |t| t.type_name());
+        .and_then(|m| zb_asl::TestTarget::in_machine(&m, &args.state).ok());
+    let state_type = target_state.as_ref().map_or("Task", |t| t.type_name());
+    let jsonata = target_state.as_ref().is_some_and(|t| t.jsonata());
 
     let mut aws_args = aws_args.clone();
     if aws_args.endpoint_for(Service::StepFunctions).is_none() {
@@ -334,12 +511,17 @@ pub async fn run(aws_args: &AwsArgs, output: Output, args: TestStateArgs) -> Res
         .state_name(&args.state)
         .input(input.to_string())
         .inspection_level(InspectionLevel::Debug);
-    if args.retry_count > 0 {
-        request = request.state_configuration(
-            aws_sdk_sfn::types::TestStateConfiguration::builder()
-                .retrier_retry_count(args.retry_count)
-                .build(),
-        );
+    if let Some(mock) = mock_input(&args)? {
+        request = request.mock(mock);
+    }
+    if let Some(context) = json_option("--context", args.context.as_deref(), args.context_file.as_deref())? {
+        request = request.context(context);
+    }
+    if let Some(config) = state_configuration(&args)? {
+        request = request.state_configuration(config);
+    }
+    if let Some(variables) = json_option("--variables", args.variables.as_deref(), None)? {
+        request = request.variables(variables);
     }
     let out = request
         .customize()
@@ -347,7 +529,7 @@ pub async fn run(aws_args: &AwsArgs, output: Output, args: TestStateArgs) -> Res
         .send()
         .await
         .map_err(|e| AwsError::from_sdk(&target, "TestState", e))?;
-    let answer = Answer::from_sdk(&out, state_type);
+    let answer = Answer::from_sdk(&out, state_type, jsonata);
     match output {
         Output::Table => {
             let title = format!(
@@ -367,11 +549,55 @@ mod tests {
     use super::*;
 
     fn task(steps: [Option<&str>; 6]) -> Vec<(&'static str, Option<String>)> {
-        steps_of("Task")
+        steps_of("Task", false)
             .iter()
             .zip(steps)
             .map(|((label, _), d)| (*label, d.map(str::to_string)))
             .collect()
+    }
+
+    fn args(extra: &[&str]) -> Result<TestStateArgs, clap::Error> {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: TestStateArgs,
+        }
+        let argv = ["test-state", "Machine", "State"].iter().chain(extra).copied();
+        Wrapper::try_parse_from(argv).map(|w| w.args)
+    }
+
+    #[test]
+    fn mock_context_and_configuration_options_become_the_request_members() {
+        let a = args(&[
+            "--mock-error",
+            "MockException",
+            "--mock-cause",
+            "why",
+            "--retrier-retry-count",
+            "4",
+        ])
+        .unwrap();
+        let mock = mock_input(&a).unwrap().unwrap();
+        let error = mock.error_output().unwrap();
+        assert_eq!((error.error(), error.cause()), (Some("MockException"), Some("why")));
+        let config = state_configuration(&a).unwrap().unwrap();
+        assert_eq!(config.retrier_retry_count(), Some(4));
+
+        let a = args(&["--mock-result", "[1,2]", "--field-validation-mode", "PRESENT"]).unwrap();
+        let mock = mock_input(&a).unwrap().unwrap();
+        assert_eq!(mock.result(), Some("[1,2]"));
+        assert_eq!(mock.field_validation_mode(), Some(&MockResponseValidationMode::Present));
+
+        assert!(args(&["--mock-result", "{}", "--mock-error", "E"]).is_err());
+        assert!(args(&["--mock-cause", "c"]).is_err());
+        let a = args(&["--field-validation-mode", "NONE"]).unwrap();
+        assert!(matches!(mock_input(&a), Err(TestStateError::Usage(_))));
+        let a = args(&["--context", "{not json"]).unwrap();
+        assert!(matches!(
+            json_option("--context", a.context.as_deref(), None),
+            Err(TestStateError::NotJson { .. })
+        ));
     }
 
     #[test]
@@ -445,5 +671,29 @@ mod tests {
         assert!(!text.contains('✗') && !text.contains("not reached"), "{text}");
         assert!(text.contains("✓ output                {\"ok\":true}\n"), "{text}");
         assert!(text.ends_with("status      SUCCEEDED\nnext state  Next\n"), "{text}");
+    }
+
+    // A JSONata Task shows its data after Arguments and its result, then the variables after the
+    // state (InspectionData.afterArguments and .variables, AWS API reference).
+    #[test]
+    fn a_jsonata_task_shows_arguments_and_variables() {
+        let steps = steps_of("Task", true)
+            .iter()
+            .zip([Some(r#"{"sku":"S1"}"#), Some(r#"{"sku":"S1"}"#), Some(r#"{"total":1}"#)])
+            .map(|((label, _), d)| (*label, d.map(str::to_string)))
+            .collect();
+        let a = Answer {
+            status: "SUCCEEDED".into(),
+            output: Some(r#"{"total":1}"#.into()),
+            steps,
+            variables: Some(r#"{"total": 1}"#.into()),
+            ..Answer::default()
+        };
+        let text = render("T", &a, false, false);
+        assert!(text.contains("✓ after Arguments  {\"sku\":\"S1\"}\n"), "{text}");
+        assert!(text.contains("variables   {\"total\":1}\n"), "{text}");
+        assert!(!text.contains("InputPath"), "{text}");
+        let a = args(&["--variables", r#"{"limit": 3}"#]).unwrap();
+        assert_eq!(a.variables.as_deref(), Some(r#"{"limit": 3}"#));
     }
 }

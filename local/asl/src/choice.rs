@@ -5,7 +5,9 @@ use std::cmp::Ordering;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 
+use crate::env::Env;
 use crate::path::{Path, PathError};
+use crate::template::{Template, TemplateError};
 use crate::value::compare_numbers;
 
 /// Why a Choice rule is malformed or could not be evaluated.
@@ -18,6 +20,26 @@ pub enum ChoiceError {
     // Worded like the AWS States.Runtime cause for a missing Variable.
     #[error("Invalid path '{path}': The choice state's condition path references an invalid value.")]
     Missing { path: String },
+    #[error("{0}")]
+    Template(#[from] TemplateError),
+    // AWS's words for a Condition that is not a boolean (query_language snapshots).
+    #[error("The JSONata expression '{text}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{kind}' for value: {value}")]
+    NotBoolean {
+        text: String,
+        kind: &'static str,
+        value: String,
+    },
+}
+
+impl ChoiceError {
+    /// True when the failure is a JSONata one (States.QueryEvaluationError).
+    pub(crate) fn is_query_evaluation(&self) -> bool {
+        match self {
+            Self::Template(e) => e.is_query_evaluation(),
+            Self::NotBoolean { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// A top-level rule of a Choice state.
@@ -25,6 +47,10 @@ pub enum ChoiceError {
 pub struct ChoiceRule {
     pub condition: Condition,
     pub next: String,
+    /// The rule's Assign, applied when it matches (JSONPath: a `.$` template; JSONata: `{% %}`).
+    pub(crate) assign: Option<Template>,
+    /// The rule's Output (JSONata only), the state's output when it matches.
+    pub(crate) output: Option<Template>,
 }
 
 /// A boolean expression or a data test.
@@ -33,7 +59,12 @@ pub enum Condition {
     And(Vec<Condition>),
     Or(Vec<Condition>),
     Not(Box<Condition>),
-    Test { variable: Path, test: Test },
+    Test {
+        variable: Path,
+        test: Test,
+    },
+    /// A JSONata rule's `Condition`: an expression (or a literal boolean) that must be a boolean.
+    Jsonata(Template),
 }
 
 /// A comparison against the value the Variable selects.
@@ -102,13 +133,60 @@ impl ChoiceRule {
             None => return Err(invalid(at, "a top-level choice rule must have \"Next\"")),
         };
         let condition = Condition::parse(map, at, true)?;
-        Ok(Self { condition, next })
+        let assign = map
+            .get("Assign")
+            .map(|value| Template::compile(value).map_err(ChoiceError::Template))
+            .transpose()?;
+        Ok(Self {
+            condition,
+            next,
+            assign,
+            output: None,
+        })
+    }
+
+    /// Parses an element of a JSONata Choice state's `Choices`: `Condition`, `Next`, and
+    /// optionally `Assign` and `Output` ("Choice workflow state", JSONata rules).
+    pub(crate) fn parse_jsonata(value: &Value, at: &str) -> Result<Self, ChoiceError> {
+        let map = as_object(value, at)?;
+        if let Some(extra) = map
+            .keys()
+            .find(|k| !matches!(k.as_str(), "Condition" | "Next" | "Assign" | "Output" | "Comment"))
+        {
+            return Err(invalid(
+                at,
+                &format!("field \"{extra}\" is not valid in a JSONata choice rule"),
+            ));
+        }
+        let next = match map.get("Next") {
+            Some(Value::String(next)) => next.clone(),
+            _ => return Err(invalid(at, "a choice rule must have \"Next\"")),
+        };
+        let condition = match map.get("Condition") {
+            Some(value @ (Value::String(_) | Value::Bool(_))) => {
+                Condition::Jsonata(Template::compile_jsonata(value, "Condition")?)
+            }
+            Some(_) => return Err(invalid(at, "\"Condition\" must be a boolean or a JSONata expression")),
+            None => return Err(invalid(at, "a JSONata choice rule must have \"Condition\"")),
+        };
+        let compile = |key: &str| {
+            map.get(key)
+                .map(|value| Template::compile_jsonata(value, key))
+                .transpose()
+                .map_err(ChoiceError::Template)
+        };
+        Ok(Self {
+            condition,
+            next,
+            assign: compile("Assign")?,
+            output: compile("Output")?,
+        })
     }
 }
 
 impl Condition {
     fn parse(map: &Map<String, Value>, at: &str, top_level: bool) -> Result<Self, ChoiceError> {
-        let allowed_extra = |key: &str| key == "Comment" || (top_level && key == "Next");
+        let allowed_extra = |key: &str| key == "Comment" || (top_level && (key == "Next" || key == "Assign"));
         if !top_level && map.contains_key("Next") {
             return Err(invalid(at, "a nested choice rule must not have \"Next\""));
         }
@@ -173,12 +251,12 @@ impl Condition {
         Ok(Condition::Test { variable, test })
     }
 
-    /// Evaluates against the state's effective input (and the context object for `$$` paths).
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<bool, ChoiceError> {
+    /// Evaluates against `env`: paths read its roots, a JSONata Condition its bindings.
+    pub(crate) fn evaluate_in(&self, env: &Env<'_>) -> Result<bool, ChoiceError> {
         match self {
             Condition::And(rules) => {
                 for rule in rules {
-                    if !rule.evaluate(input, context)? {
+                    if !rule.evaluate_in(env)? {
                         return Ok(false);
                     }
                 }
@@ -186,15 +264,23 @@ impl Condition {
             }
             Condition::Or(rules) => {
                 for rule in rules {
-                    if rule.evaluate(input, context)? {
+                    if rule.evaluate_in(env)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Condition::Not(rule) => Ok(!rule.evaluate(input, context)?),
+            Condition::Not(rule) => Ok(!rule.evaluate_in(env)?),
+            Condition::Jsonata(template) => match template.evaluate_in(env)? {
+                Value::Bool(b) => Ok(b),
+                other => Err(ChoiceError::NotBoolean {
+                    text: template.jsonata_source().unwrap_or_default().to_owned(),
+                    kind: crate::path::type_name(&other),
+                    value: other.to_string(),
+                }),
+            },
             Condition::Test { variable, test } => {
-                let read = |path: &Path| path.select_opt(if path.is_context() { context } else { input });
+                let read = |path: &Path| path.select_opt_in(env);
                 let value = read(variable);
                 if let Test::IsPresent(expected) = test {
                     return Ok(value.is_some() == *expected);

@@ -8,6 +8,8 @@ use crate::execution::ExecutionOptions;
 /// The parts of the context object that stay the same for a whole execution.
 pub(crate) struct ExecutionContext {
     base: Value,
+    /// TestState's `context`: the caller's context object, given to every state as is.
+    fixed: bool,
 }
 
 impl ExecutionContext {
@@ -23,7 +25,16 @@ impl ExecutionContext {
             },
             "StateMachine": {"Id": options.state_machine_arn, "Name": options.state_machine_name}
         });
-        Self { base }
+        Self { base, fixed: false }
+    }
+
+    /// A context object the caller wrote (TestState's `context`): `$$` is exactly `value`, with no
+    /// `State` filled in (test_state_context_object.snapshot.json::test_state_context_object_edge_cases[EMPTY]).
+    pub(crate) fn fixed(value: Value) -> Self {
+        Self {
+            base: value,
+            fixed: true,
+        }
     }
 
     /// The context object as a state sees it. `retry_count` is None for states that cannot
@@ -32,6 +43,9 @@ impl ExecutionContext {
     /// base/test_base.snapshot.json::test_query_context_object_values).
     pub(crate) fn for_state(&self, name: &str, entered: DateTime<Utc>, retry_count: Option<u64>) -> Value {
         let mut context = self.base.clone();
+        if self.fixed {
+            return context;
+        }
         if let Value::Object(map) = &mut context {
             let mut state = json!({"EnteredTime": timestamp(entered), "Name": name});
             if let (Some(count), Value::Object(fields)) = (retry_count, &mut state) {

@@ -153,7 +153,7 @@ pub async fn execute<I: TaskInvoker>(
     );
     let root = options.cancel.token().child_token();
     // AWS gives the first state's StateEntered a previousEventId of 0, not ExecutionStarted's id.
-    let run = runtime.run_set(&machine.root, input, &root, 0);
+    let run = runtime.run_set(&machine.root, input, &root, 0, Default::default());
     let mut timed_out = false;
     let (result, last) = match machine.timeout_seconds {
         None => run.await,

@@ -175,6 +175,34 @@ pub(crate) mod details {
         )
     }
 
+    /// StateExited's details with the variables the state assigned, as AWS adds them:
+    /// `assignedVariables` (name -> JSON text) and `assignedVariablesDetails`
+    /// (assign/test_assign_reference_variables.snapshot.json).
+    pub(crate) fn state_exited_with(
+        name: &str,
+        output: &Value,
+        assigned: Option<&Map<String, Value>>,
+    ) -> (&'static str, Value) {
+        let (key, mut value) = state_exited(name, output);
+        if let (Some(assigned), Value::Object(map)) = (assigned, &mut value) {
+            let texts: Map<String, Value> = assigned
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(json_text(v))))
+                .collect();
+            map.insert("assignedVariables".to_owned(), Value::Object(texts));
+            map.insert("assignedVariablesDetails".to_owned(), not_truncated());
+        }
+        (key, value)
+    }
+
+    /// EvaluationFailed: a JSONata failure, where it happened.
+    pub(crate) fn evaluation_failed(state: &str, location: &str, error: &str, cause: &str) -> (&'static str, Value) {
+        (
+            "evaluationFailedEventDetails",
+            json!({"error": error, "cause": cause, "location": location, "state": state}),
+        )
+    }
+
     pub(crate) fn task_scheduled(
         resource: &str,
         region: &str,

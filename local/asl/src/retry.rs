@@ -6,26 +6,26 @@ use rand::Rng as _;
 use serde_json::{Map, Value};
 
 use crate::path::{Path, PathError};
+use crate::template::{Template, TemplateError};
 
 pub(crate) const STATES_ALL: &str = "States.ALL";
 pub(crate) const STATES_RUNTIME: &str = "States.Runtime";
 pub(crate) const STATES_TIMEOUT: &str = "States.Timeout";
 pub(crate) const STATES_TASK_FAILED: &str = "States.TaskFailed";
 pub(crate) const STATES_DATA_LIMIT: &str = "States.DataLimitExceeded";
+/// A JSONata expression failed or gave an unusable value; Retry and Catch handle it like any
+/// other error ("Transforming data with JSONata in Step Functions", errors).
+pub(crate) const STATES_QUERY_EVALUATION: &str = "States.QueryEvaluationError";
 
 /// Why a `Retry` or `Catch` entry is malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RetryError {
     #[error("{at}: {message}")]
     Invalid { at: String, message: String },
-    #[error("{at}: field \"{field}\" is not supported ({reason})")]
-    Unsupported {
-        at: String,
-        field: String,
-        reason: &'static str,
-    },
     #[error("{at}.ResultPath: {source}")]
     Path { at: String, source: PathError },
+    #[error("{at}: {source}")]
+    Template { at: String, source: Box<TemplateError> },
 }
 
 /// How the delay between attempts is randomised.
@@ -60,6 +60,12 @@ pub struct Catcher {
     pub error_equals: Vec<String>,
     pub next: String,
     pub result_path: ResultPath,
+    /// Variables to set when this catcher handles the error (`$` / `$states.errorOutput` is the
+    /// error output).
+    pub(crate) assign: Option<Template>,
+    /// JSONata only: the state's output when this catcher handles the error (default: the error
+    /// output).
+    pub(crate) output: Option<Template>,
 }
 
 /// True when `pattern` (an ErrorEquals entry) matches the error name, with AWS's rules:
@@ -169,7 +175,8 @@ pub(crate) fn parse_retriers(value: &Value, at: &str) -> Result<Vec<Retrier>, Re
     Ok(retriers)
 }
 
-pub(crate) fn parse_catchers(value: &Value, at: &str) -> Result<Vec<Catcher>, RetryError> {
+/// Parses `Catch`; `jsonata` catchers take Output and `{% %}` Assign values instead of ResultPath.
+pub(crate) fn parse_catchers(value: &Value, at: &str, jsonata: bool) -> Result<Vec<Catcher>, RetryError> {
     let items = value
         .as_array()
         .ok_or_else(|| invalid(at, "must be an array of catchers"))?;
@@ -179,7 +186,24 @@ pub(crate) fn parse_catchers(value: &Value, at: &str) -> Result<Vec<Catcher>, Re
         let map = item
             .as_object()
             .ok_or_else(|| invalid(&at, "a catcher must be a JSON object"))?;
-        check_fields(map, &at, &["ErrorEquals", "Next", "ResultPath", "Comment"])?;
+        let allowed: &[&str] = if jsonata {
+            &["ErrorEquals", "Next", "Output", "Assign", "Comment"]
+        } else {
+            &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"]
+        };
+        check_fields(map, &at, allowed)?;
+        let template = |key: &str| -> Result<Option<Template>, RetryError> {
+            let Some(value) = map.get(key) else { return Ok(None) };
+            let compiled = if jsonata {
+                Template::compile_jsonata(value, key)
+            } else {
+                Template::compile(value)
+            };
+            compiled.map(Some).map_err(|source| RetryError::Template {
+                at: format!("{at}.{key}"),
+                source: Box::new(source),
+            })
+        };
         let error_equals = parse_error_equals(map, &at, i + 1 == items.len())?;
         let next = match map.get("Next") {
             Some(Value::String(next)) => next.clone(),
@@ -197,6 +221,8 @@ pub(crate) fn parse_catchers(value: &Value, at: &str) -> Result<Vec<Catcher>, Re
             error_equals,
             next,
             result_path,
+            assign: template("Assign")?,
+            output: template("Output")?,
         });
     }
     Ok(catchers)
@@ -252,19 +278,7 @@ fn check_fields(map: &Map<String, Value>, at: &str, allowed: &[&str]) -> Result<
         if allowed.contains(&key.as_str()) {
             continue;
         }
-        return Err(match key.as_str() {
-            "Output" => RetryError::Unsupported {
-                at: at.to_owned(),
-                field: key.clone(),
-                reason: "JSONata is not supported",
-            },
-            "Assign" => RetryError::Unsupported {
-                at: at.to_owned(),
-                field: key.clone(),
-                reason: "workflow variables are not supported",
-            },
-            _ => invalid(at, &format!("unknown field \"{key}\"")),
-        });
+        return Err(invalid(at, &format!("unknown field \"{key}\"")));
     }
     Ok(())
 }
@@ -341,6 +355,7 @@ mod tests {
         let not_last = parse_catchers(
             &json!([{"ErrorEquals": ["States.ALL"], "Next": "A"}, {"ErrorEquals": ["X"], "Next": "B"}]),
             "Catch",
+            false,
         )
         .unwrap_err();
         assert_eq!(

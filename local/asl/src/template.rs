@@ -1,9 +1,13 @@
 //! Payload templates: the `Parameters`, `ResultSelector` and `ItemSelector` objects whose `.$`
-//! fields are filled from the input, the context object or an intrinsic function.
+//! fields are filled from the input, the context object, a variable or an intrinsic function; and
+//! their JSONata counterparts (`Arguments`, `Output`, `Assign`, ...), any JSON value whose
+//! `{% … %}` strings are JSONata expressions ("Transforming data with JSONata in Step Functions").
 
 use serde_json::{Map, Value};
 
+use crate::env::Env;
 use crate::intrinsic::{Intrinsic, IntrinsicError};
+use crate::jsonata::{self, Expression, JsonataError};
 use crate::path::{Path, PathError};
 use crate::value::json_text;
 
@@ -23,12 +27,82 @@ pub enum TemplateError {
     // Worded like AWS (States.Runtime cause).
     #[error("The JSONPath '{path}' specified for the field '{field}' could not be found in the input '{input}'")]
     Missing { field: String, path: String, input: String },
+    // AWS's words for JSONata results (assign/test_assign_reference_variables.snapshot.json::
+    // test_undefined_reference, intrinsic_functions/test_math_operations_jsonata.snapshot.json).
+    #[error("The JSONata expression '{text}' specified for the field '{field}' returned nothing (undefined).")]
+    Undefined { field: String, text: String },
+    #[error(
+        "The JSONata expression '{text}' specified for the field '{field}' threw an error during evaluation. {detail}"
+    )]
+    Evaluation {
+        field: String,
+        text: String,
+        detail: String,
+    },
+    #[error("field \"{field}\": the JSONata expression '{text}' is not valid: {message}")]
+    JsonataSyntax {
+        field: String,
+        text: String,
+        message: String,
+    },
     #[error("The function '{call}' specified for the field '{field}' failed: {source}")]
     Failed {
         field: String,
         call: String,
         source: IntrinsicError,
     },
+}
+
+impl TemplateError {
+    /// True for JSONata failures, which fail the state with States.QueryEvaluationError.
+    pub(crate) fn is_query_evaluation(&self) -> bool {
+        matches!(self, Self::Undefined { .. } | Self::Evaluation { .. })
+    }
+
+    /// The field (`Output/result`) a JSONata failure happened in, for EvaluationFailed's location.
+    pub(crate) fn location(&self) -> Option<&str> {
+        match self {
+            Self::Undefined { field, .. } | Self::Evaluation { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// `{% expr %}` as `expr`, trimmed; AWS quotes the trimmed text in its messages.
+pub(crate) fn jsonata_text(text: &str) -> Option<&str> {
+    Some(text.strip_prefix("{%")?.strip_suffix("%}")?.trim())
+}
+
+/// Compiles one JSONata expression of field `field`.
+pub(crate) fn compile_expression(text: &str, field: &str) -> Result<Expression, TemplateError> {
+    jsonata::compile(text).map_err(|e| TemplateError::JsonataSyntax {
+        field: field.to_owned(),
+        text: text.to_owned(),
+        message: e.message,
+    })
+}
+
+/// Evaluates a JSONata expression; undefined is an error, as AWS allows no undefined field value.
+pub(crate) fn evaluate_expression(
+    expr: &Expression,
+    field: &str,
+    bindings: &Map<String, Value>,
+) -> Result<Value, TemplateError> {
+    match expr.evaluate(bindings) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(TemplateError::Undefined {
+            field: field.to_owned(),
+            text: expr.text().to_owned(),
+        }),
+        Err(JsonataError { code, message }) => Err(TemplateError::Evaluation {
+            field: field.to_owned(),
+            text: expr.text().to_owned(),
+            detail: match code {
+                Some(code) => format!("{code}: {message}"),
+                None => message,
+            },
+        }),
+    }
 }
 
 /// A compiled payload template.
@@ -43,8 +117,19 @@ enum Node {
     Array(Vec<Node>),
     Literal(Value),
     // The original key (with ".$") is kept for error messages.
-    Path { key: String, path: Path },
-    Intrinsic { key: String, call: Intrinsic },
+    Path {
+        key: String,
+        path: Path,
+    },
+    Intrinsic {
+        key: String,
+        call: Intrinsic,
+    },
+    /// A `{% … %}` string of a JSONata template; `field` is its location (`Output/result`).
+    Jsonata {
+        field: String,
+        expr: Expression,
+    },
 }
 
 impl Template {
@@ -58,10 +143,79 @@ impl Template {
         })
     }
 
-    /// Fills the template from `input` (plain paths) and `context` (`$$` paths).
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, TemplateError> {
-        evaluate_node(&self.root, input, context)
+    /// Compiles a JSONata field (`Arguments`, `Output`, an `Assign` value...): any JSON value, its
+    /// whole-string `{% … %}` values expressions; `field` names it in messages.
+    pub(crate) fn compile_jsonata(value: &Value, field: &str) -> Result<Self, TemplateError> {
+        Ok(Self {
+            root: compile_jsonata_node(value, field)?,
+        })
     }
+
+    /// Fills the template from `input` (plain paths) and `context` (`$$` paths).
+    #[cfg(test)]
+    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, TemplateError> {
+        self.evaluate_in(&Env::plain(input, context))
+    }
+
+    /// Fills the template: paths read `env`'s roots, JSONata expressions its bindings.
+    pub(crate) fn evaluate_in(&self, env: &Env<'_>) -> Result<Value, TemplateError> {
+        evaluate_node(&self.root, env)
+    }
+
+    /// The expression's text when the whole template is one `{% … %}` expression.
+    pub(crate) fn jsonata_source(&self) -> Option<&str> {
+        match &self.root {
+            Node::Jsonata { expr, .. } => Some(expr.text()),
+            _ => None,
+        }
+    }
+
+    /// The template's value when it holds no expression at all.
+    pub(crate) fn literal(&self) -> Option<&Value> {
+        match &self.root {
+            Node::Literal(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+fn compile_jsonata_node(value: &Value, field: &str) -> Result<Node, TemplateError> {
+    Ok(match value {
+        Value::Object(map) => {
+            let mut fields = Vec::with_capacity(map.len());
+            for (key, child) in map {
+                // A `.$` key is an ordinary key in JSONata (outputdecl/test_output.py::
+                // test_base_cases[BASE_LITERALS]: "constant_jp_input.$" is output as is).
+                let here = format!("{field}/{key}");
+                fields.push((key.clone(), compile_jsonata_node(child, &here)?));
+            }
+            if fields.iter().all(|(_, node)| matches!(node, Node::Literal(_))) {
+                Node::Literal(value.clone())
+            } else {
+                Node::Object(fields)
+            }
+        }
+        Value::Array(items) => {
+            let nodes = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| compile_jsonata_node(item, &format!("{field}/{i}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if nodes.iter().all(|node| matches!(node, Node::Literal(_))) {
+                Node::Literal(value.clone())
+            } else {
+                Node::Array(nodes)
+            }
+        }
+        Value::String(text) => match jsonata_text(text) {
+            Some(expr) => Node::Jsonata {
+                field: field.to_owned(),
+                expr: compile_expression(expr, field)?,
+            },
+            None => Node::Literal(value.clone()),
+        },
+        other => Node::Literal(other.clone()),
+    })
 }
 
 fn compile_node(value: &Value) -> Result<Node, TemplateError> {
@@ -110,31 +264,38 @@ fn compile_dynamic(key: &str, value: &Value) -> Result<Node, TemplateError> {
     }
 }
 
-fn evaluate_node(node: &Node, input: &Value, context: &Value) -> Result<Value, TemplateError> {
+fn evaluate_node(node: &Node, env: &Env<'_>) -> Result<Value, TemplateError> {
     Ok(match node {
         Node::Object(fields) => {
             let mut map = Map::new();
             for (name, child) in fields {
-                map.insert(name.clone(), evaluate_node(child, input, context)?);
+                map.insert(name.clone(), evaluate_node(child, env)?);
             }
             Value::Object(map)
         }
         Node::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|item| evaluate_node(item, input, context))
+                .map(|item| evaluate_node(item, env))
                 .collect::<Result<_, _>>()?,
         ),
         Node::Literal(value) => value.clone(),
         Node::Path { key, path } => {
-            let source = if path.is_context() { context } else { input };
+            let source = path.root(env).map_err(|source| TemplateError::Path {
+                field: key.clone(),
+                source,
+            })?;
             path.select(source).map_err(|_| TemplateError::Missing {
                 field: key.clone(),
                 path: path.as_str().to_owned(),
                 input: json_text(source),
             })?
         }
-        Node::Intrinsic { key, call } => call.evaluate(input, context).map_err(|source| TemplateError::Failed {
+        Node::Jsonata { field, expr } => {
+            let empty = Map::new();
+            evaluate_expression(expr, field, env.bindings.unwrap_or(&empty))?
+        }
+        Node::Intrinsic { key, call } => call.evaluate_in(env).map_err(|source| TemplateError::Failed {
             field: key.clone(),
             call: call.as_str().to_owned(),
             source,

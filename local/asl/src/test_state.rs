@@ -1,7 +1,17 @@
 //! The TestState API's core: run one state on an input, once, and report its output or its error,
-//! the state it would move to, and (DEBUG/TRACE) the data after each processing step.
+//! the state it would move to, and (DEBUG/TRACE) the data after each processing step. A request may
+//! mock what the state invokes (`mock`), give the context object (`context`) and say where a retry
+//! or a Map run stands (`stateConfiguration`); [`TestRequest::options_for`] checks what may be
+//! combined, in AWS's words (AWS API reference, TestState; LocalStack's AWS recordings
+//! tests/aws/services/stepfunctions/v2/test_state/*.snapshot.json).
+
+mod context_object;
+mod mock;
+
+pub use mock::{FieldValidationMode, Mock, MockError, MockRequest};
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -12,6 +22,7 @@ use crate::definition::{self, DefinitionError, State, StateKind, StateMachine};
 use crate::execution::ExecutionOptions;
 use crate::history::{HistoryEvent, Recorder};
 use crate::interpreter::{Inspector, Runtime, Scope, StatesError};
+use crate::task::Resource;
 use crate::task::TaskInvoker;
 use crate::timing::Clock;
 
@@ -78,6 +89,20 @@ pub struct InspectionData {
     pub result: Option<Value>,
     pub after_result_selector: Option<Value>,
     pub after_result_path: Option<Value>,
+    /// A Map state's items (test_state_context_object.snapshot.json::
+    /// test_state_map_context_object[EXECUTION_INPUT_VALUES]).
+    pub after_items_path: Option<Value>,
+    /// A Map state's MaxConcurrency, 0 when unset (test_state_configuration.snapshot.json::
+    /// test_map_state_error_caused_by_state[DEBUG]).
+    pub max_concurrency: Option<u64>,
+    /// A JSONata state's data after Arguments (AWS API reference, InspectionData.afterArguments;
+    /// test_state_configuration.snapshot.json::test_state_configuration_retrier_retry_count[DEBUG]).
+    pub after_arguments: Option<Value>,
+    /// The workflow variables after the state: those the request gave and those the state assigned
+    /// (AWS API reference, InspectionData.variables). None when there are none: AWS shows no
+    /// `variables` for a state that has none (test_test_state_machine_scenarios.snapshot.json::
+    /// test_base_state_name_multi_state[DEBUG-State0], a JSONata Pass).
+    pub variables: Option<Value>,
     pub error_details: Option<ErrorDetails>,
 }
 
@@ -142,13 +167,19 @@ fn inspection_json(data: &InspectionData) -> Value {
         ("input", &data.input),
         ("afterInputPath", &data.after_input_path),
         ("afterParameters", &data.after_parameters),
+        ("afterArguments", &data.after_arguments),
         ("result", &data.result),
         ("afterResultSelector", &data.after_result_selector),
         ("afterResultPath", &data.after_result_path),
+        ("afterItemsPath", &data.after_items_path),
+        ("variables", &data.variables),
     ] {
         if let Some(value) = value {
             out.insert(key.to_owned(), json!(value.to_string()));
         }
+    }
+    if let Some(n) = data.max_concurrency {
+        out.insert("maxConcurrency".to_owned(), json!(n));
     }
     if let Some(details) = &data.error_details {
         let mut d = Map::new();
@@ -166,15 +197,78 @@ fn inspection_json(data: &InspectionData) -> Value {
     Value::Object(out)
 }
 
-/// Why TestState cannot run the request.
+/// Why TestState cannot run the request, worded as AWS words it; [`Self::aws_code`] is the error
+/// code the API answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TestStateError {
     #[error(transparent)]
     Definition(#[from] DefinitionError),
-    #[error("the state machine has no state named '{name}'; it has {}", available.join(", "))]
+    /// test_test_state_machine_scenarios.snapshot.json::test_base_state_name_validation_failures[dne].
+    #[error("State not found in definition")]
     NoSuchState { name: String, available: Vec<String> },
-    #[error("state '{name}' is a {kind} state; TestState runs Map and Parallel states only with a mocked result, which the local cloud does not support")]
+    /// A Map or Parallel state without a mock (test_state_mock_validation.snapshot.json::
+    /// test_state_type_requires_mock[MapState]); AWS's message does not name the state.
+    #[error("TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]")]
     NotTestable { name: String, kind: &'static str },
+    /// test_state_mock_validation.snapshot.json::test_state_type_does_not_accept_mock[mock_result-PassState].
+    #[error("State type '{kind}' is not supported when a mock is specified")]
+    MockNotAccepted { kind: &'static str },
+    /// test_state_mock_validation.snapshot.json::test_reveal_secrets_is_true_and_mock_result_is_set.
+    #[error("TestState does not support RevealSecrets when a mock is specified.")]
+    MockWithRevealSecrets,
+    /// test_state_mock_validation.snapshot.json::test_both_mock_result_and_mock_error_output_are_set.
+    #[error("A test mock should have only one of the following fields: [result, errorOutput].")]
+    MockBothFields,
+    /// Not recorded from AWS: worded after MockBothFields.
+    #[error("A test mock should have one of the following fields: [result, errorOutput].")]
+    MockEmpty,
+    /// test_test_state_mock_scenarios.snapshot.json::test_base_lambda_service_task_mock_is_not_json_string.
+    #[error("Mocked result must be valid JSON")]
+    MockNotJson,
+    /// test_state_mock_validation.snapshot.json::test_mock_result_is_not_array_on_map_state_without_result_writer
+    /// and ::test_mock_result_is_not_array_on_parallel_state.
+    #[error("Mocked result must be an array.")]
+    MockNotArray,
+    /// test_state_mock_validation.snapshot.json::test_mock_result_array_size_mismatch_on_parallel_state.
+    #[error("Mocked result must contain the same number of items as number of Parallel branches.")]
+    MockBranchCount,
+    /// test_field_validation_mode.snapshot.json::test_strict_mode_lambda_task[wrong_integer_type_string].
+    #[error("Mock result schema validation error: {0}")]
+    MockSchema(String),
+    /// test_state_mock_validation.snapshot.json::test_map_iteration_failure_count_without_mock.
+    #[error("TestState does not support MapIterationFailureCount when a mock is not specified.")]
+    FailureCountWithoutMock,
+    /// test_state_mock_validation.snapshot.json::test_map_iteration_failure_count_exceeds_mock_result_items.
+    #[error("Map iteration failure count must be less than or equal to the number of Map iterations")]
+    FailureCountAboveItems,
+    /// test_state_context_object.snapshot.json::test_state_context_object_validation_failures.
+    #[error("Invalid Context object provided: {0}")]
+    InvalidContext(String),
+    /// `variables` that is not a JSON object of variables (AWS API reference, TestState: "JSON object
+    /// literal that sets variables used in the state under test"). Not recorded from AWS: worded
+    /// after InvalidContext.
+    #[error("Invalid variables provided: {0}")]
+    InvalidVariables(String),
+}
+
+impl TestStateError {
+    /// The API error code: a definition TestState cannot run is InvalidDefinition, as in
+    /// test_state_mock_validation.snapshot.json::test_state_type_requires_mock; every other
+    /// refusal is a ValidationException.
+    pub fn aws_code(&self) -> &'static str {
+        match self {
+            Self::Definition(_) | Self::NotTestable { .. } => "InvalidDefinition",
+            _ => "ValidationException",
+        }
+    }
+
+    /// The message the API answers with.
+    pub fn aws_message(&self) -> String {
+        match self {
+            Self::Definition(d) => d.aws_message(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// The state TestState runs.
@@ -183,11 +277,15 @@ pub struct TestTarget {
     state: State,
 }
 
-/// The name a lone state (a definition without `stateName`) is run under.
-const LONE_STATE_NAME: &str = "TestState";
+/// The name a lone state (a definition without `stateName`) is run under: AWS's, as `$$.State.Name`
+/// shows it (test_state_configuration.snapshot.json::test_map_state_failure_count[INFO-BASE_MAP_STATE])
+/// and definition errors point at it (test_state_mock_validation.snapshot.json::
+/// test_parallel_state_empty_branches: `/States/StateName/Branches`). A state inside a lone Map
+/// may be called `TestState`, as in those recordings.
+const LONE_STATE_NAME: &str = "StateName";
 
 impl TestTarget {
-    /// `name` in a whole state machine (TestState with `stateName`).
+    /// `name` in a whole state machine (TestState with `stateName`), at any depth.
     pub fn in_machine(machine: &StateMachine, name: &str) -> Result<Self, TestStateError> {
         let state = machine
             .find_state(name)
@@ -196,7 +294,7 @@ impl TestTarget {
                 available: machine.all_state_names(),
             })?
             .clone();
-        Self::checked(state)
+        Ok(Self { state })
     }
 
     /// A definition that is one state (TestState without `stateName`). Its transitions are not
@@ -204,17 +302,7 @@ impl TestTarget {
     pub fn lone_state(definition: &str) -> Result<Self, TestStateError> {
         let value: Value = serde_json::from_str(definition).map_err(|e| DefinitionError::Json(e.to_string()))?;
         let state = definition::parse_lone_state(LONE_STATE_NAME, &value, &mut HashSet::new())?;
-        Self::checked(state)
-    }
-
-    fn checked(state: State) -> Result<Self, TestStateError> {
-        match state.kind {
-            StateKind::Map(_) | StateKind::Parallel(_) => Err(TestStateError::NotTestable {
-                name: state.name.clone(),
-                kind: state.type_name(),
-            }),
-            _ => Ok(Self { state }),
-        }
+        Ok(Self { state })
     }
 
     pub fn name(&self) -> &str {
@@ -224,6 +312,151 @@ impl TestTarget {
     /// The state's type (`Task`, `Pass`, ...).
     pub fn type_name(&self) -> &'static str {
         self.state.type_name()
+    }
+
+    /// Whether the state's QueryLanguage is JSONata (its own or its machine's).
+    pub fn jsonata(&self) -> bool {
+        self.state.jsonata
+    }
+}
+
+/// `stateConfiguration` (AWS API reference, TestStateConfiguration).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateConfiguration {
+    /// Retries already spent by the retrier that matches the error.
+    pub retrier_retry_count: u64,
+    /// The state inside a Map or Parallel the mocked error comes from. It names the origin only:
+    /// the answer is the mocked error either way (test_state_configuration.snapshot.json::
+    /// test_map_state_error_caused_by_state).
+    pub error_caused_by_state: Option<String>,
+    /// Failed Map iterations. It counts against ToleratedFailureCount/Percentage, which the local
+    /// cloud's definitions cannot have, and is otherwise ignored, as AWS ignores it for a Map without
+    /// a tolerance (test_state_configuration.snapshot.json::test_map_state_failure_count[INFO-BASE_MAP_STATE]).
+    pub map_iteration_failure_count: Option<u64>,
+    /// What a Distributed Map's ItemReader would read; the local cloud runs no ItemReader.
+    pub map_item_reader_data: Option<String>,
+}
+
+/// What a TestState request asks beyond the definition and the input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestRequest {
+    pub mock: Option<MockRequest>,
+    pub reveal_secrets: bool,
+    /// The context object, as JSON text.
+    pub context: Option<String>,
+    pub configuration: StateConfiguration,
+    /// The workflow variables the state sees, as JSON text (AWS API reference, TestState
+    /// `variables`).
+    pub variables: Option<String>,
+}
+
+impl TestRequest {
+    /// The options to run `target` with, once the request's parts are known to fit the state and
+    /// each other. The checks run in the order LocalStack's provider runs them, so that a request
+    /// with several faults gets AWS's first complaint.
+    pub fn options_for(&self, target: &TestTarget, state_machine_arn: &str) -> Result<TestOptions, TestStateError> {
+        self.check_failure_count()?;
+        let mock = self.checked_mock(&target.state)?;
+        let context = self.checked_context()?;
+        let variables = self.checked_variables()?;
+        let mut options = TestOptions::new(state_machine_arn);
+        options.retries_so_far = self.configuration.retrier_retry_count;
+        options.mock = mock;
+        options.context = context;
+        options.variables = variables;
+        Ok(options)
+    }
+
+    /// `variables`: a JSON object whose keys are the variable names.
+    fn checked_variables(&self) -> Result<Map<String, Value>, TestStateError> {
+        let Some(text) = &self.variables else {
+            return Ok(Map::new());
+        };
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(variables)) => Ok(variables),
+            Ok(_) => Err(TestStateError::InvalidVariables(
+                "the variables must be a JSON object".to_owned(),
+            )),
+            Err(e) => Err(TestStateError::InvalidVariables(e.to_string())),
+        }
+    }
+
+    fn check_failure_count(&self) -> Result<(), TestStateError> {
+        let Some(count) = self.configuration.map_iteration_failure_count else {
+            return Ok(());
+        };
+        let Some(mock) = &self.mock else {
+            return Err(TestStateError::FailureCountWithoutMock);
+        };
+        let items = mock
+            .result
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+            .and_then(|v| v.as_array().map(Vec::len));
+        match items {
+            Some(n) if count > n as u64 => Err(TestStateError::FailureCountAboveItems),
+            _ => Ok(()),
+        }
+    }
+
+    fn checked_mock(&self, state: &State) -> Result<Option<Mock>, TestStateError> {
+        let Some(request) = &self.mock else {
+            return match &state.kind {
+                StateKind::Map(_) | StateKind::Parallel(_) => Err(TestStateError::NotTestable {
+                    name: state.name.clone(),
+                    kind: state.type_name(),
+                }),
+                _ => Ok(None),
+            };
+        };
+        if matches!(
+            state.kind,
+            StateKind::Pass { .. } | StateKind::Fail { .. } | StateKind::Succeed
+        ) {
+            return Err(TestStateError::MockNotAccepted {
+                kind: state.type_name(),
+            });
+        }
+        if self.reveal_secrets {
+            return Err(TestStateError::MockWithRevealSecrets);
+        }
+        let mock = request.parse()?;
+        if let Mock::Result(result) = &mock {
+            check_result_fits(state, result, request.field_validation_mode)?;
+        }
+        Ok(Some(mock))
+    }
+
+    fn checked_context(&self) -> Result<Option<Value>, TestStateError> {
+        let Some(text) = &self.context else {
+            return Ok(None);
+        };
+        let context = context_object::parse(text)?;
+        context_object::refuse_task_token(&context)?;
+        Ok(Some(context))
+    }
+}
+
+/// A mocked result must have the shape the state would have produced: an array of one result per
+/// branch for Parallel, an array for Map (test_state_mock_validation.snapshot.json), the service
+/// API's response for a service integration (see [`mock::check_lambda_invoke`]).
+fn check_result_fits(state: &State, result: &Value, mode: FieldValidationMode) -> Result<(), TestStateError> {
+    match &state.kind {
+        StateKind::Map(_) if !result.is_array() => Err(TestStateError::MockNotArray),
+        StateKind::Parallel(_) => match result.as_array() {
+            None => Err(TestStateError::MockNotArray),
+            Some(items) if items.len() != parallel_branches(state) => Err(TestStateError::MockBranchCount),
+            Some(_) => Ok(()),
+        },
+        StateKind::Task(task) if task.resource == Resource::LambdaInvoke => mock::check_lambda_invoke(result, mode),
+        _ => Ok(()),
+    }
+}
+
+fn parallel_branches(state: &State) -> usize {
+    match &state.kind {
+        StateKind::Parallel(p) => p.branches.len(),
+        _ => 0,
     }
 }
 
@@ -235,6 +468,12 @@ pub struct TestOptions {
     /// stateConfiguration.retrierRetryCount: retries already spent by the matching retrier.
     pub retries_so_far: u64,
     pub time_limit: Duration,
+    /// What the state produces instead of invoking anything (Task) or running its children (Map, Parallel).
+    pub mock: Option<Mock>,
+    /// The context object (`$$`) as the caller gave it, instead of one made for the test.
+    pub context: Option<Value>,
+    /// The workflow variables visible to the state (TestState `variables`).
+    pub variables: Map<String, Value>,
 }
 
 impl TestOptions {
@@ -243,6 +482,9 @@ impl TestOptions {
             state_machine_arn: state_machine_arn.to_owned(),
             retries_so_far: 0,
             time_limit: TEST_STATE_TIME_LIMIT,
+            mock: None,
+            context: None,
+            variables: Map::new(),
         }
     }
 }
@@ -268,7 +510,10 @@ pub async fn test_state<I: TaskInvoker>(
     // TestState has no execution history; the events are recorded and dropped.
     let mut events: Vec<HistoryEvent> = Vec::new();
     let recorder = Recorder::new(&mut events);
-    let context = ExecutionContext::new(&execution, &input);
+    let context = match &options.context {
+        Some(given) => ExecutionContext::fixed(given.clone()),
+        None => ExecutionContext::new(&execution, &input),
+    };
     let inspector = Inspector::new(&target.state.name, &input);
     let runtime = Runtime {
         invoker,
@@ -280,7 +525,8 @@ pub async fn test_state<I: TaskInvoker>(
     };
     let cancel = CancellationToken::new();
     let mut scope = Scope::new(&target.state);
-    let run = runtime.test_run(&mut scope, input, options.retries_so_far, &cancel);
+    scope.vars = Arc::new(options.variables.clone());
+    let run = runtime.test_run(&mut scope, input, options, &cancel);
     let mut result = match tokio::time::timeout(options.time_limit, run).await {
         Ok(result) => result,
         Err(_) => {
@@ -295,5 +541,19 @@ pub async fn test_state<I: TaskInvoker>(
         }
     };
     result.inspection = inspector.take();
+    result.inspection.variables = variables_after(&scope, &result);
     result
+}
+
+/// The variables after the state: the given ones, with the state's (or its catcher's) assignments
+/// when it succeeded or was caught; a state that fails or would be retried assigns nothing
+/// ("Passing data between states with variables": Assign applies when the state completes).
+fn variables_after(scope: &Scope<'_>, result: &TestStateResult) -> Option<Value> {
+    let mut variables = (*scope.vars).clone();
+    if matches!(result.status, TestStatus::Succeeded | TestStatus::CaughtError) {
+        if let Some(assigned) = &scope.assigned {
+            variables.extend(assigned.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+    (!variables.is_empty()).then_some(Value::Object(variables))
 }

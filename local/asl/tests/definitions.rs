@@ -294,18 +294,6 @@ fn unsupported_features_are_refused_naming_state_and_feature() {
             "state \"A\": field \"Credentials\" is not supported",
         ),
         (
-            task(json!({"QueryLanguage": "JSONata"})),
-            "state \"A\": field \"QueryLanguage\" is not supported with value \"JSONata\"",
-        ),
-        (
-            task(json!({"Assign": {"x": 1}})),
-            "state \"A\": field \"Assign\" is not supported",
-        ),
-        (
-            task(json!({"Arguments": {"x": 1}})),
-            "state \"A\": field \"Arguments\" is not supported",
-        ),
-        (
             task(
                 json!({"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f", "InvocationType": "Event"}}),
             ),
@@ -323,10 +311,6 @@ fn unsupported_features_are_refused_naming_state_and_feature() {
             json!({"Type": "Map", "ToleratedFailurePercentage": 5, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}, "End": true}),
             "state \"A\": field \"ToleratedFailurePercentage\" is not supported",
         ),
-        (
-            task(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "A", "Assign": {"x": 1}}]})),
-            "state \"A\": Catch[0]: field \"Assign\" is not supported",
-        ),
     ];
     for (state, text) in cases {
         let definition = machine(json!({"A": state}));
@@ -338,9 +322,7 @@ fn unsupported_features_are_refused_naming_state_and_feature() {
             "{definition}:\n  got: {err}\n want: {text}"
         );
     }
-    let top = json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Succeed"}}}).to_string();
-    let err = refused(&top);
-    assert!(err.is_unsupported() && err.state().is_none(), "{err}");
+    // JSONata and variables are supported now (tests/jsonata.rs, tests/variables.rs).
 }
 
 #[test]

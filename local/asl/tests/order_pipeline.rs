@@ -3,30 +3,11 @@
 
 mod common;
 
-use common::{compute, entered, output, run_machine, types, Reply, ScriptedInvoker};
+use common::{compute, entered, output, run_machine, substitute, types, Reply, ScriptedInvoker};
 use serde_json::{json, Value};
 use zb_asl::{HistoryEvent, Outcome, StateMachine, TaskFailure};
 
 const DEFINITION: &str = include_str!("../../../statemachines/order-pipeline.asl.json");
-
-/// Replaces every `${SomethingFunctionArn}` with `arn:aws:lambda:...:function:something`.
-fn substitute(definition: &str) -> String {
-    let mut out = String::new();
-    let mut rest = definition;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find('}')
-            .map(|i| start + i)
-            .expect("unterminated placeholder");
-        let name = &rest[start + 2..end];
-        let function = name.trim_end_matches("FunctionArn").to_lowercase();
-        out.push_str(&format!("arn:aws:lambda:us-east-1:123456789012:function:zb-{function}"));
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
 
 fn machine() -> StateMachine {
     let definition = substitute(DEFINITION);

@@ -13,9 +13,6 @@ const MAX_SECONDS: u64 = 99_999_999;
 
 /// Fields that are valid ASL but refused by the local cloud, with the reason given to the user.
 const UNSUPPORTED_FIELDS: &[(&str, &str)] = &[
-    ("Assign", "workflow variables are not supported by the local cloud"),
-    ("Arguments", "JSONata is not supported by the local cloud"),
-    ("Output", "JSONata is not supported by the local cloud"),
     (
         "Credentials",
         "cross-account task credentials are not supported by the local cloud",
@@ -132,7 +129,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Refuses unknown fields; `what` describes the object (e.g. "a Task state").
-    /// QueryLanguage is accepted when it is JSONPath.
+    /// QueryLanguage is accepted here; which language it names is checked by the state parser.
     pub(crate) fn check_allowed(&self, what: &str, allowed: &[&str]) -> Result<(), DefinitionError> {
         for (key, value) in self.map {
             if allowed.contains(&key.as_str()) {
@@ -140,16 +137,12 @@ impl<'a> Fields<'a> {
             }
             if key == "QueryLanguage" {
                 match value.as_str() {
-                    Some("JSONPath") => continue,
-                    Some("JSONata") => {
-                        return Err(self.unsupported(
-                            "field \"QueryLanguage\" is not supported with value \"JSONata\" (JSONata is not supported by the local cloud; use JSONPath)",
-                        ))
-                    }
+                    Some("JSONPath" | "JSONata") => continue,
                     _ => {
-                        return Err(
-                            self.invalid_at("QueryLanguage", "field \"QueryLanguage\" must be \"JSONPath\" or \"JSONata\"")
-                        )
+                        return Err(self.invalid_at(
+                            "QueryLanguage",
+                            "field \"QueryLanguage\" must be \"JSONPath\" or \"JSONata\"",
+                        ))
                     }
                 }
             }
@@ -238,6 +231,46 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A JSONata field (Output, Arguments, Assign, ...): any value, `{% … %}` strings expressions.
+    pub(crate) fn jsonata(&self, key: &str) -> Result<Option<Template>, DefinitionError> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(value) => Template::compile_jsonata(value, key).map(Some).map_err(|e| {
+                let message = e.to_string();
+                self.invalid_as(&message, code::SCHEMA, &message, key)
+            }),
+        }
+    }
+
+    /// Assign: an object of variable names ("Passing data between states with variables": a
+    /// name starts with a letter or `_`, is made of letters, digits and `_`, at most 80
+    /// characters, and is not `states`); JSONPath values are `.$` templates, JSONata values
+    /// `{% … %}` templates.
+    pub(crate) fn assign(&self, jsonata: bool) -> Result<Option<Template>, DefinitionError> {
+        let Some(value) = self.map.get("Assign") else {
+            return Ok(None);
+        };
+        let Some(map) = value.as_object() else {
+            return Err(self.invalid_at("Assign", "field \"Assign\" must be an object"));
+        };
+        for key in map.keys() {
+            let name = if jsonata {
+                key.as_str()
+            } else {
+                key.strip_suffix(".$").unwrap_or(key)
+            };
+            if !valid_variable_name(name) {
+                let message = format!("The variable name '{name}' is not valid");
+                return Err(self.invalid_as(&message, code::SCHEMA, &message, &format!("Assign.{key}")));
+            }
+        }
+        if jsonata {
+            self.jsonata("Assign")
+        } else {
+            self.template("Assign")
+        }
+    }
+
     /// ErrorPath/CausePath: a reference path or an intrinsic function.
     pub(crate) fn path_or_intrinsic(&self, key: &str) -> Result<Option<PathOrIntrinsic>, DefinitionError> {
         match self.str(key)? {
@@ -258,6 +291,19 @@ impl<'a> Fields<'a> {
         }
         Ok(())
     }
+}
+
+// AWS's limit on variable name length ("Passing data between states with variables").
+const MAX_VARIABLE_NAME_CHARS: usize = 80;
+
+/// A workflow variable name: a letter or `_`, then letters, digits or `_`; `states` is reserved.
+pub(crate) fn valid_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    first_ok
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && name.chars().count() <= MAX_VARIABLE_NAME_CHARS
+        && name != "states"
 }
 
 /// How CreateStateMachine words a payload template it cannot compile: a `.$` value that is neither

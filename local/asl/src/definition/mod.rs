@@ -2,8 +2,8 @@
 //! structural checks AWS makes at CreateStateMachine time.
 
 mod fields;
+mod jsonata;
 mod states;
-mod variables;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -207,7 +207,7 @@ pub(crate) fn parse_lone_state(
     names: &mut HashSet<String>,
 ) -> Result<State, DefinitionError> {
     names.insert(name.to_owned());
-    states::parse_state(name, "", body, names)
+    states::parse_state(name, "", body, names, false)
 }
 
 impl StateMachine {
@@ -218,17 +218,34 @@ impl StateMachine {
         let top = Fields::new(Location::TopLevel, String::new(), &value)?;
         top.check_allowed(
             "the top level",
-            &["Comment", "StartAt", "States", "TimeoutSeconds", "Version"],
+            &[
+                "Comment",
+                "StartAt",
+                "States",
+                "TimeoutSeconds",
+                "Version",
+                "QueryLanguage",
+            ],
         )?;
+        // The top level's QueryLanguage is every state's default ("QueryLanguage", JSONPath if absent).
+        let jsonata = match top.str("QueryLanguage")? {
+            None | Some("JSONPath") => false,
+            Some("JSONata") => true,
+            Some(_) => {
+                return Err(top.invalid_at(
+                    "QueryLanguage",
+                    "field \"QueryLanguage\" must be \"JSONPath\" or \"JSONata\"",
+                ))
+            }
+        };
         if let Some(version) = top.get("Version") {
             if version.as_str() != Some("1.0") {
                 return Err(top.invalid("field \"Version\" must be \"1.0\""));
             }
         }
         let timeout_seconds = top.positive_int("TimeoutSeconds")?;
-        variables::refuse_variables(top.get("States").unwrap_or(&Value::Null), "")?;
         let mut names = HashSet::new();
-        let root = parse_state_set(&top, "", &mut names)?;
+        let root = parse_state_set(&top, "", &mut names, jsonata)?;
         Ok(Self { root, timeout_seconds })
     }
 
@@ -261,6 +278,7 @@ pub(crate) fn parse_state_set(
     owner: &Fields<'_>,
     prefix: &str,
     names: &mut HashSet<String>,
+    jsonata: bool,
 ) -> Result<StateSet, DefinitionError> {
     let start_at = owner
         .str("StartAt")?
@@ -309,7 +327,7 @@ pub(crate) fn parse_state_set(
                 &pointer,
             ));
         }
-        let state = states::parse_state(name, &pointer, body, names)?;
+        let state = states::parse_state(name, &pointer, body, names, jsonata)?;
         index.insert(name.clone(), states.len());
         states.push(state);
     }

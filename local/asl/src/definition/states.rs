@@ -52,6 +52,12 @@ pub(crate) struct Recovery {
 #[derive(Debug, Clone)]
 pub(crate) struct State {
     pub(crate) name: String,
+    /// `QueryLanguage: "JSONata"`, set on the state or inherited from the top level.
+    pub(crate) jsonata: bool,
+    /// Variables the state sets ("Passing data between states with variables").
+    pub(crate) assign: Option<Template>,
+    /// JSONata only: the state output, replacing the default (the result, or the input).
+    pub(crate) output: Option<Template>,
     pub(crate) input_path: IoPath,
     pub(crate) output_path: IoPath,
     pub(crate) kind: StateKind,
@@ -90,6 +96,9 @@ pub(crate) struct TaskState {
     pub(crate) result: ResultHandling,
     pub(crate) timeout: Option<Seconds>,
     pub(crate) heartbeat: Option<Seconds>,
+    /// JSONata: TimeoutSeconds / HeartbeatSeconds given as `{% … %}` expressions.
+    pub(crate) timeout_expr: Option<Template>,
+    pub(crate) heartbeat_expr: Option<Template>,
     pub(crate) recovery: Recovery,
     pub(crate) transition: Transition,
 }
@@ -106,9 +115,13 @@ pub(crate) struct ParallelState {
 #[derive(Debug, Clone)]
 pub(crate) struct MapState {
     pub(crate) items_path: Option<Path>,
+    /// JSONata only: the array to iterate (default: the state input).
+    pub(crate) items: Option<Template>,
     pub(crate) item_selector: Option<Template>,
     pub(crate) result: ResultHandling,
     pub(crate) max_concurrency: Option<Seconds>,
+    /// JSONata: MaxConcurrency given as a `{% … %}` expression.
+    pub(crate) max_concurrency_expr: Option<Template>,
     pub(crate) processor: StateSet,
     pub(crate) recovery: Recovery,
     pub(crate) transition: Transition,
@@ -120,6 +133,10 @@ pub(crate) enum WaitFor {
     SecondsPath(Path),
     Timestamp(DateTime<FixedOffset>),
     TimestampPath(Path),
+    /// JSONata: `Seconds` given as an expression.
+    SecondsJsonata(Template),
+    /// JSONata: `Timestamp` given as an expression.
+    TimestampJsonata(Template),
 }
 
 /// Where a Fail state's Error or Cause comes from.
@@ -129,6 +146,8 @@ pub(crate) enum FailSource {
     Fixed(String),
     Path(Path),
     Intrinsic(Intrinsic),
+    /// JSONata: Error or Cause given as an expression.
+    Jsonata(Template),
 }
 
 impl State {
@@ -195,8 +214,13 @@ pub(crate) fn parse_state(
     pointer: &str,
     body: &Value,
     names: &mut HashSet<String>,
+    inherited_jsonata: bool,
 ) -> Result<State, DefinitionError> {
     let f = Fields::new(Location::State(name.to_owned()), pointer.to_owned(), body)?;
+    let jsonata = language(&f, inherited_jsonata)?;
+    if jsonata {
+        return super::jsonata::parse_state(name, &f, names);
+    }
     let kind_name = f.str("Type")?.ok_or_else(|| {
         f.invalid_as(
             "field \"Type\" is required",
@@ -222,6 +246,7 @@ pub(crate) fn parse_state(
                     "Parameters",
                     "Result",
                     "ResultPath",
+                    "Assign",
                     "Next",
                     "End",
                 ],
@@ -237,7 +262,15 @@ pub(crate) fn parse_state(
         "Choice" => {
             f.check_allowed(
                 "a Choice state",
-                &["Type", "Comment", "InputPath", "OutputPath", "Choices", "Default"],
+                &[
+                    "Type",
+                    "Comment",
+                    "InputPath",
+                    "OutputPath",
+                    "Choices",
+                    "Default",
+                    "Assign",
+                ],
             )?;
             let choices = f
                 .get("Choices")
@@ -271,6 +304,7 @@ pub(crate) fn parse_state(
                     "SecondsPath",
                     "Timestamp",
                     "TimestampPath",
+                    "Assign",
                     "Next",
                     "End",
                 ],
@@ -296,25 +330,68 @@ pub(crate) fn parse_state(
                 cause: fail_source(&f, "Cause", "CausePath")?,
             }
         }
-        "Parallel" => StateKind::Parallel(Box::new(parallel(&f, names)?)),
-        "Map" => StateKind::Map(Box::new(map(&f, names)?)),
+        "Parallel" => StateKind::Parallel(Box::new(parallel(&f, names, inherited_jsonata)?)),
+        "Map" => StateKind::Map(Box::new(map(&f, names, inherited_jsonata)?)),
         other => return Err(unknown_type(&f, other)),
     };
     let (input_path, output_path) = match kind {
         StateKind::Fail { .. } => (IoPath::Default, IoPath::Default),
         _ => (f.io_path("InputPath")?, f.io_path("OutputPath")?),
     };
+    let assign = match kind {
+        StateKind::Succeed | StateKind::Fail { .. } => None,
+        _ => f.assign(false)?,
+    };
     Ok(State {
         name: name.to_owned(),
+        jsonata: false,
+        assign,
+        output: None,
         input_path,
         output_path,
         kind,
     })
 }
 
+/// The state's query language: its own `QueryLanguage`, else the top level's. A JSONata machine's
+/// states cannot go back to JSONPath ("Transforming data with JSONata in Step Functions":
+/// JSONPath states may opt in to JSONata, not the reverse).
+pub(super) fn language(f: &Fields<'_>, inherited_jsonata: bool) -> Result<bool, DefinitionError> {
+    match f.get("QueryLanguage") {
+        None => Ok(inherited_jsonata),
+        Some(Value::String(s)) if s == "JSONata" => Ok(true),
+        Some(Value::String(s)) if s == "JSONPath" && !inherited_jsonata => Ok(false),
+        Some(Value::String(s)) if s == "JSONPath" => Err(f.invalid_at(
+            "QueryLanguage",
+            "The QueryLanguage 'JSONPath' cannot be used in a state of a state machine whose QueryLanguage is 'JSONata'",
+        )),
+        Some(_) => Err(f.invalid_at(
+            "QueryLanguage",
+            "field \"QueryLanguage\" must be \"JSONPath\" or \"JSONata\"",
+        )),
+    }
+}
+
 /// An unknown `Type`, refused in AWS's words (test_test_state_machine_scenarios.py::
 /// TestStateMachineScenarios::test_state_name_invalid_state_definition).
-fn unknown_type(f: &Fields<'_>, other: &str) -> DefinitionError {
+/// A Task's `Resource`: required, and one the local cloud can run (in either query language).
+pub(super) fn task_resource(f: &Fields<'_>) -> Result<Resource, DefinitionError> {
+    let resource_text = f.str("Resource")?.ok_or_else(|| {
+        f.invalid_as(
+            "field \"Resource\" is required",
+            super::code::SCHEMA,
+            "These fields are required: [Resource]",
+            "",
+        )
+    })?;
+    parse_resource(resource_text).map_err(|reason| {
+        f.unsupported(&format!(
+            "Resource {resource_text} is not supported by the local cloud ({reason})"
+        ))
+    })
+}
+
+pub(super) fn unknown_type(f: &Fields<'_>, other: &str) -> DefinitionError {
     f.invalid_as(
         &format!("field \"Type\": \"{other}\" is not a state type"),
         super::code::SCHEMA,
@@ -323,7 +400,7 @@ fn unknown_type(f: &Fields<'_>, other: &str) -> DefinitionError {
     )
 }
 
-fn transition(f: &Fields<'_>) -> Result<Transition, DefinitionError> {
+pub(super) fn transition(f: &Fields<'_>) -> Result<Transition, DefinitionError> {
     let next = f.str("Next")?;
     let end = f.bool("End")?.unwrap_or(false);
     match (next, end) {
@@ -351,17 +428,18 @@ fn result_handling(f: &Fields<'_>) -> Result<ResultHandling, DefinitionError> {
     })
 }
 
-fn recovery(f: &Fields<'_>) -> Result<Recovery, DefinitionError> {
+pub(super) fn recovery(f: &Fields<'_>, jsonata: bool) -> Result<Recovery, DefinitionError> {
     let convert = |e: RetryError| match &e {
-        RetryError::Unsupported { .. } => f.unsupported(&e.to_string()),
-        RetryError::Invalid { at, .. } | RetryError::Path { at, .. } => f.invalid_at(at, &e.to_string()),
+        RetryError::Invalid { at, .. } | RetryError::Path { at, .. } | RetryError::Template { at, .. } => {
+            f.invalid_at(at, &e.to_string())
+        }
     };
     let retry = match f.get("Retry") {
         Some(value) => retry::parse_retriers(value, "Retry").map_err(convert)?,
         None => Vec::new(),
     };
     let catch = match f.get("Catch") {
-        Some(value) => retry::parse_catchers(value, "Catch").map_err(convert)?,
+        Some(value) => retry::parse_catchers(value, "Catch", jsonata).map_err(convert)?,
         None => Vec::new(),
     };
     Ok(Recovery { retry, catch })
@@ -393,23 +471,12 @@ fn task(f: &Fields<'_>) -> Result<TaskState, DefinitionError> {
             "HeartbeatSecondsPath",
             "Retry",
             "Catch",
+            "Assign",
             "Next",
             "End",
         ],
     )?;
-    let resource_text = f.str("Resource")?.ok_or_else(|| {
-        f.invalid_as(
-            "field \"Resource\" is required",
-            super::code::SCHEMA,
-            "These fields are required: [Resource]",
-            "",
-        )
-    })?;
-    let resource = parse_resource(resource_text).map_err(|reason| {
-        f.unsupported(&format!(
-            "Resource {resource_text} is not supported by the local cloud ({reason})"
-        ))
-    })?;
+    let resource = task_resource(f)?;
     if resource == Resource::LambdaInvoke {
         check_invoke_parameters(f)?;
     }
@@ -431,7 +498,9 @@ fn task(f: &Fields<'_>) -> Result<TaskState, DefinitionError> {
         result: result_handling(f)?,
         timeout,
         heartbeat,
-        recovery: recovery(f)?,
+        timeout_expr: None,
+        heartbeat_expr: None,
+        recovery: recovery(f, false)?,
         transition: transition(f)?,
     })
 }
@@ -519,7 +588,7 @@ fn fail_source(f: &Fields<'_>, fixed: &str, dynamic: &str) -> Result<FailSource,
     })
 }
 
-fn parallel(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<ParallelState, DefinitionError> {
+fn parallel(f: &Fields<'_>, names: &mut HashSet<String>, top: bool) -> Result<ParallelState, DefinitionError> {
     f.check_allowed(
         "a Parallel state",
         &[
@@ -533,10 +602,26 @@ fn parallel(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<ParallelState
             "Branches",
             "Retry",
             "Catch",
+            "Assign",
             "Next",
             "End",
         ],
     )?;
+    Ok(ParallelState {
+        parameters: f.template("Parameters")?,
+        result: result_handling(f)?,
+        branches: branches(f, names, top)?,
+        recovery: recovery(f, false)?,
+        transition: transition(f)?,
+    })
+}
+
+/// Parallel's `Branches`; their states inherit the top level's query language (`top`).
+pub(super) fn branches(
+    f: &Fields<'_>,
+    names: &mut HashSet<String>,
+    top: bool,
+) -> Result<Vec<StateSet>, DefinitionError> {
     let branches_value = f
         .get("Branches")
         .and_then(Value::as_array)
@@ -560,21 +645,19 @@ fn parallel(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<ParallelState
             )
         })?;
         bf.check_allowed(&format!("Branches[{i}]"), &["StartAt", "States", "Comment"])?;
-        branches.push(parse_state_set(&bf, &prefix, names)?);
+        branches.push(parse_state_set(&bf, &prefix, names, top)?);
     }
-    Ok(ParallelState {
-        parameters: f.template("Parameters")?,
-        result: result_handling(f)?,
-        branches,
-        recovery: recovery(f)?,
-        transition: transition(f)?,
-    })
+    Ok(branches)
 }
 
 /// The item processor: `ItemProcessor`, or `Iterator`, its pre-2022 name, which AWS still runs,
 /// ProcessorConfig included (test_base_scenarios.py::TestBaseScenarios::test_map_state_legacy and
 /// ::test_map_state_legacy_config_inline).
-fn map_processor(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<StateSet, DefinitionError> {
+pub(super) fn map_processor(
+    f: &Fields<'_>,
+    names: &mut HashSet<String>,
+    top: bool,
+) -> Result<StateSet, DefinitionError> {
     let (field, processor_value) = match (f.get("ItemProcessor"), f.get("Iterator")) {
         (Some(v), _) => ("ItemProcessor", v),
         (None, Some(v)) => ("Iterator", v),
@@ -600,7 +683,7 @@ fn map_processor(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<StateSet
     if let Some(config) = pf.get("ProcessorConfig") {
         processor_config(f, &pf, config, &format!("{field}.ProcessorConfig"))?;
     }
-    parse_state_set(&pf, &format!("{field}."), names)
+    parse_state_set(&pf, &format!("{field}."), names, top)
 }
 
 /// ProcessorConfig: INLINE runs here; DISTRIBUTED is refused as unsupported. `at` names the field
@@ -633,7 +716,7 @@ fn processor_config(f: &Fields<'_>, pf: &Fields<'_>, config: &Value, at: &str) -
     cf.check_allowed(&format!("\"{at}\""), &["Mode", "ExecutionType"])
 }
 
-fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, DefinitionError> {
+fn map(f: &Fields<'_>, names: &mut HashSet<String>, top: bool) -> Result<MapState, DefinitionError> {
     f.check_allowed(
         "a Map state",
         &[
@@ -652,6 +735,7 @@ fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, Definiti
             "Iterator",
             "Retry",
             "Catch",
+            "Assign",
             "Next",
             "End",
         ],
@@ -659,7 +743,7 @@ fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, Definiti
     f.exclusive("ItemSelector", "Parameters")?;
     f.exclusive("ItemProcessor", "Iterator")?;
     f.exclusive("MaxConcurrency", "MaxConcurrencyPath")?;
-    let processor = map_processor(f, names)?;
+    let processor = map_processor(f, names, top)?;
     let max_concurrency = match f.non_negative_int("MaxConcurrency")? {
         Some(n) => Some(Seconds::Fixed(n)),
         None => f.reference_path("MaxConcurrencyPath")?.map(Seconds::Path),
@@ -669,12 +753,14 @@ fn map(f: &Fields<'_>, names: &mut HashSet<String>) -> Result<MapState, Definiti
         None => f.template("Parameters")?,
     };
     Ok(MapState {
+        items: None,
         items_path: f.reference_path("ItemsPath")?,
         item_selector,
         result: result_handling(f)?,
         max_concurrency,
+        max_concurrency_expr: None,
         processor,
-        recovery: recovery(f)?,
+        recovery: recovery(f, false)?,
         transition: transition(f)?,
     })
 }

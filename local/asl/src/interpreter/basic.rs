@@ -7,8 +7,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::{next_of, Halt, Runtime, Scope, Stage, StatesError, Step};
-use crate::choice::{parse_timestamp, ChoiceRule};
+use crate::choice::{parse_timestamp, ChoiceError, ChoiceRule};
 use crate::definition::{FailSource, Transition, WaitFor};
+use crate::env::Env;
 use crate::path::{type_name, Path, PathError};
 use crate::retry::ResultPath;
 use crate::task::TaskInvoker;
@@ -16,6 +17,17 @@ use crate::template::{Template, TemplateError};
 use crate::value::json_text;
 
 impl<I: TaskInvoker> Runtime<'_, I> {
+    /// Evaluates a JSONata field of the scope's state with `input` as `$states.input`.
+    pub(super) fn jsonata_value(&self, scope: &Scope<'_>, template: &Template, input: &Value) -> Result<Value, Halt> {
+        let context = self.context_for(scope, 0);
+        let bindings = self.bindings(scope, input, &context, None, None);
+        let env = Env {
+            bindings: Some(&bindings),
+            ..Env::plain(input, &context)
+        };
+        template.evaluate_in(&env).map_err(|e| scope.template_halt(e))
+    }
+
     pub(super) fn pass(
         &self,
         scope: &mut Scope<'_>,
@@ -25,12 +37,22 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         result_path: &ResultPath,
         transition: &Transition,
     ) -> Result<Step, Halt> {
-        let effective = self.input_path(scope, &raw)?;
         let context = self.context_for(scope, 0);
+        if scope.state.jsonata {
+            let output = self.conclude_jsonata(scope, &raw, None, &context)?;
+            return Ok(Step {
+                output,
+                next: next_of(transition),
+            });
+        }
+        let effective = self.input_path(scope, &raw)?;
         let effective = self.fill(scope, parameters, effective, &context)?;
         self.note(scope, Stage::AfterParameters, &effective);
         let result = result.cloned().unwrap_or(effective);
         self.note(scope, Stage::Result, &result);
+        // JSONPath Assign reads the Pass state's result (LocalStack's state_pass.py, AWS-validated).
+        let assign = scope.state.assign.as_ref();
+        self.assign_path(scope, assign, &result, &context)?;
         let combined = self.result_path(scope, result_path, raw, result)?;
         self.note(scope, Stage::AfterResultPath, &combined);
         Ok(Step {
@@ -48,17 +70,29 @@ impl<I: TaskInvoker> Runtime<'_, I> {
     ) -> Result<Step, Halt> {
         let effective = self.input_path(scope, &raw)?;
         let context = self.context_for(scope, 0);
-        let mut next = None;
+        let bindings = self.bindings(scope, &raw, &context, None, None);
+        let vars = std::sync::Arc::clone(&scope.vars);
+        let env = Env {
+            input: &effective,
+            context: &context,
+            vars: &vars,
+            bindings: scope.state.jsonata.then_some(&bindings),
+        };
+        let mut matched = None;
         for rule in rules {
-            if rule
-                .condition
-                .evaluate(&effective, &context)
-                .map_err(|e| scope.runtime(e))?
-            {
-                next = Some(rule.next.clone());
+            if rule.condition.evaluate_in(&env).map_err(|e| choice_halt(scope, e))? {
+                matched = Some(rule);
                 break;
             }
         }
+        // The matching rule's Assign/Output apply; the state's own only when Default is taken
+        // (LocalStack's state_choice.py, AWS-validated: assign/test_assign_base::test_assign_in_choice).
+        let state = scope.state;
+        let (assign, output) = match matched {
+            Some(rule) => (rule.assign.as_ref(), rule.output.as_ref()),
+            None => (state.assign.as_ref(), state.output.as_ref()),
+        };
+        let next = matched.map(|rule| rule.next.clone());
         let Some(next) = next.or_else(|| default.map(str::to_owned)) else {
             return Err(Halt::Failed(StatesError::new(
                 "States.NoChoiceMatched",
@@ -68,6 +102,14 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                 ),
             )));
         };
+        if state.jsonata {
+            let output = self.assign_and_output(scope, assign, output, &bindings, raw)?;
+            return Ok(Step {
+                output,
+                next: Some(next),
+            });
+        }
+        self.assign_path(scope, assign, &effective, &context)?;
         Ok(Step {
             output: self.output_path(scope, effective)?,
             next: Some(next),
@@ -85,6 +127,16 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         let effective = self.input_path(scope, &raw)?;
         let duration = self.wait_duration(scope, wait, &effective)?;
         self.clock.sleep(duration, cancel).await.map_err(|_| Halt::Aborted)?;
+        let context = self.context_for(scope, 0);
+        if scope.state.jsonata {
+            let output = self.conclude_jsonata(scope, &raw, None, &context)?;
+            return Ok(Step {
+                output,
+                next: next_of(transition),
+            });
+        }
+        let assign = scope.state.assign.as_ref();
+        self.assign_path(scope, assign, &effective, &context)?;
         Ok(Step {
             output: self.output_path(scope, effective)?,
             next: next_of(transition),
@@ -102,6 +154,36 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             WaitFor::SecondsPath(path) => {
                 let value = self.read(scope, path, effective)?;
                 Duration::from_secs(seconds_at(scope, path, &value)?)
+            }
+            WaitFor::SecondsJsonata(template) => {
+                let value = self.jsonata_value(scope, template, effective)?;
+                match value.as_u64() {
+                    Some(seconds) => Duration::from_secs(seconds),
+                    None => {
+                        return Err(scope.query_failure(
+                            format!(
+                                "The JSONata expression '{}' specified for the field 'Seconds' returned an unexpected result type. Expected 'integer', but was '{}' for value: {value}",
+                                template.jsonata_source().unwrap_or_default(),
+                                type_name(&value)
+                            ),
+                            "Seconds",
+                        ))
+                    }
+                }
+            }
+            WaitFor::TimestampJsonata(template) => {
+                let value = self.jsonata_value(scope, template, effective)?;
+                let at = value.as_str().and_then(parse_timestamp).ok_or_else(|| {
+                    scope.query_failure(
+                        format!(
+                            "The JSONata expression '{}' specified for the field 'Timestamp' returned an unexpected result type. Expected 'timestamp', but was '{}' for value: {value}",
+                            template.jsonata_source().unwrap_or_default(),
+                            type_name(&value)
+                        ),
+                        "Timestamp",
+                    )
+                })?;
+                until(at)
             }
             WaitFor::TimestampPath(path) => {
                 let value = self.read(scope, path, effective)?;
@@ -131,6 +213,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                 error,
                 cause,
                 terminal: false,
+                evaluation_location: None,
             }),
             Err(halt) => halt,
         }
@@ -148,9 +231,15 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             FailSource::None => return Ok(None),
             FailSource::Fixed(text) => return Ok(Some(text.clone())),
             FailSource::Path(path) => self.fail_path(scope, path, raw, field)?,
-            FailSource::Intrinsic(call) => call
-                .evaluate(raw, &self.context_for(scope, 0))
-                .map_err(|e| scope.runtime(e))?,
+            FailSource::Intrinsic(call) => {
+                let context = self.context_for(scope, 0);
+                let env = Env {
+                    vars: &scope.vars,
+                    ..Env::plain(raw, &context)
+                };
+                call.evaluate_in(&env).map_err(|e| scope.runtime(e))?
+            }
+            FailSource::Jsonata(template) => self.jsonata_value(scope, template, raw)?,
         };
         match value {
             Value::String(text) => Ok(Some(text)),
@@ -162,11 +251,12 @@ impl<I: TaskInvoker> Runtime<'_, I> {
     /// field and the input (test_base_scenarios.py::TestBaseScenarios::test_invalid_jsonpath
     /// [INVALID_JSONPATH_IN_ERRORPATH] and [ST.INVALID_JSONPATH_IN_CAUSEPATH]).
     fn fail_path(&self, scope: &Scope<'_>, path: &Path, raw: &Value, field: &str) -> Result<Value, Halt> {
-        let input = if path.is_context() {
-            self.context_for(scope, 0)
-        } else {
-            raw.clone()
+        let context = self.context_for(scope, 0);
+        let env = Env {
+            vars: &scope.vars,
+            ..Env::plain(raw, &context)
         };
+        let input = path.root(&env).map_err(|e| scope.runtime(e))?.clone();
         path.select(&input).map_err(|e| match e {
             PathError::NotFound { .. } => scope.runtime(TemplateError::Missing {
                 field: field.to_owned(),
@@ -175,6 +265,15 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             }),
             other => scope.runtime(other),
         })
+    }
+}
+
+/// A Choice failure: JSONata ones are States.QueryEvaluationError.
+fn choice_halt(scope: &Scope<'_>, error: ChoiceError) -> Halt {
+    match error {
+        ChoiceError::Template(e) => scope.template_halt(e),
+        e if e.is_query_evaluation() => scope.query_failure(e, "Condition"),
+        e => scope.runtime(e),
     }
 }
 

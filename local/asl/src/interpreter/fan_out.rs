@@ -1,7 +1,7 @@
 //! Parallel and inline Map: run branches or iterations concurrently, stop the others when one
 //! fails, and collect the results in order.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::stream::{self, StreamExt as _};
 use serde_json::Value;
@@ -14,6 +14,7 @@ use crate::history::details;
 use crate::retry::ResultPath;
 use crate::task::TaskInvoker;
 use crate::template::Template;
+use crate::value::json_text;
 
 // AWS runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency says.
 const MAX_INLINE_CONCURRENCY: usize = 40;
@@ -80,10 +81,12 @@ impl<I: TaskInvoker> Runtime<'_, I> {
 
         let siblings = cancel.child_token();
         let first_failure = FirstFailure::default();
+        let vars = &scope.vars;
         let branches = parallel.branches.iter().map(|branch| {
             let (siblings, first_failure, input) = (&siblings, &first_failure, input.clone());
+            let outer = Arc::clone(vars);
             async move {
-                let (result, last) = self.run_set(branch, input, siblings, started).await;
+                let (result, last) = self.run_set(branch, input, siblings, started, outer).await;
                 if let Err(Halt::Failed(failure)) = &result {
                     first_failure.offer(failure, last);
                     siblings.cancel();
@@ -112,14 +115,34 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         cancel: &CancellationToken,
     ) -> Result<Value, Halt> {
         let context = self.context_for(scope, retries);
-        let items = match &map.items_path {
-            Some(path) => self.read(scope, path, effective)?,
-            None => effective.clone(),
+        let items = match self.map_items(scope, map, effective) {
+            Ok(items) => items,
+            Err(halt) => {
+                // AWS records MapStateFailed after the EvaluationFailed of bad Items, though the
+                // Map never started (test_base_scenarios.py::test_map_state_items_input_types).
+                if scope.state.jsonata {
+                    scope.pending_failed = Some("MapStateFailed");
+                }
+                return Err(halt);
+            }
         };
-        let Value::Array(items) = items else {
-            return Err(scope.runtime(format!("Map items must be a JSON array, got {items}")));
+        let limit = match &map.max_concurrency_expr {
+            Some(template) => {
+                let value = self.jsonata_value(scope, template, raw)?;
+                let n = value.as_u64().ok_or_else(|| {
+                    scope.query_failure(
+                        format!(
+                            "The JSONata expression '{}' specified for the field 'MaxConcurrency' returned an unexpected result type. Expected 'integer', but was '{}' for value: {value}",
+                            template.jsonata_source().unwrap_or_default(),
+                            crate::path::type_name(&value)
+                        ),
+                        "MaxConcurrency",
+                    )
+                })?;
+                self.max_concurrency(scope, Some(&Seconds::Fixed(n)), effective)?
+            }
+            None => self.max_concurrency(scope, map.max_concurrency.as_ref(), effective)?,
         };
-        let limit = self.max_concurrency(scope, map.max_concurrency.as_ref(), effective)?;
         let started = self
             .recorder
             .record(scope.prev, "MapStateStarted", Some(details::map_started(items.len())));
@@ -130,6 +153,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         let cursor = IterationCursor(Mutex::new(started));
         let name = scope.state.name.as_str();
         let scope_ref = &*scope;
+        let vars = &scope.vars;
         // Collected into a Vec first: a lazily mapped iterator inside the stream makes the future's
         // Send check trip over the closure's higher-ranked lifetimes.
         let iterations: Vec<_> = items
@@ -137,6 +161,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             .enumerate()
             .map(|(index, item)| {
                 let (siblings, first_failure, context, cursor) = (&siblings, &first_failure, &context, &cursor);
+                let outer = Arc::clone(vars);
                 async move {
                     // Iterations not yet started when a sibling fails are never started.
                     if siblings.is_cancelled() {
@@ -149,14 +174,13 @@ impl<I: TaskInvoker> Runtime<'_, I> {
                     );
                     let item_context = ExecutionContext::with_map_item(context, index, item);
                     let input = match map.item_selector.as_ref() {
-                        // ItemSelector reads the Map's effective input, plus $$.Map.Item for the item.
-                        Some(selector) => selector
-                            .evaluate(effective, &item_context)
-                            .map_err(|e| scope_ref.runtime(e)),
+                        // ItemSelector reads the Map's effective input, plus $$.Map.Item for the item
+                        // (JSONata: $states.input and $states.context.Map.Item).
+                        Some(selector) => self.fill(scope_ref, Some(selector), effective.clone(), &item_context),
                         None => Ok(item.clone()),
                     };
                     let (result, last) = match input {
-                        Ok(input) => self.run_set(&map.processor, input, siblings, begun).await,
+                        Ok(input) => self.run_set(&map.processor, input, siblings, begun, outer).await,
                         Err(halt) => (Err(halt), begun),
                     };
                     cursor.set(last);
@@ -223,9 +247,44 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         let outputs = ended.outputs.into_iter().collect::<Result<Vec<_>, _>>()?;
         self.recorder.record(ended.last, succeeded, None);
 
-        let selected = self.fill(scope, selector, Value::Array(outputs), context)?;
+        let outputs = Value::Array(outputs);
+        if scope.state.jsonata {
+            return self.conclude_jsonata(scope, raw, Some(outputs), context);
+        }
+        // JSONPath Assign reads the raw result, before ResultSelector.
+        let assign = scope.state.assign.as_ref();
+        self.assign_path(scope, assign, &outputs, context)?;
+        let selected = self.fill(scope, selector, outputs, context)?;
         let combined = self.result_path(scope, path, raw.clone(), selected)?;
         self.output_path(scope, combined)
+    }
+
+    /// The array a Map iterates: ItemsPath (JSONPath) or Items (JSONata) of the input, or the
+    /// input itself; refused in AWS's words when it is not an array (test_base_scenarios.py::
+    /// test_map_state_items_input_types and ::test_map_state_items_variable_sampling).
+    pub(super) fn map_items(&self, scope: &Scope<'_>, map: &MapState, effective: &Value) -> Result<Vec<Value>, Halt> {
+        let items = match (&map.items, &map.items_path) {
+            (Some(template), _) => self.jsonata_value(scope, template, effective)?,
+            (None, Some(path)) => self.read(scope, path, effective)?,
+            (None, None) => effective.clone(),
+        };
+        match (items, &map.items) {
+            (Value::Array(items), _) => Ok(items),
+            (other, Some(template)) => Err(scope.query_failure(
+                format!(
+                    "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                    template.jsonata_source().unwrap_or_default(),
+                    crate::path::type_name(&other),
+                    json_text(&other)
+                ),
+                "Items",
+            )),
+            (other, None) if scope.state.jsonata => Err(scope.query_failure(
+                format!("Map state input must be an array but was: {}", json_text(&other)),
+                "Items",
+            )),
+            (other, None) => Err(scope.runtime(format!("Map items must be a JSON array, got {other}"))),
+        }
     }
 
     /// How many iterations may run at once: MaxConcurrency(Path), 0 meaning no limit of its own.
@@ -235,7 +294,10 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             Some(Seconds::Fixed(n)) => *n,
             Some(Seconds::Path(path)) => {
                 let value = self.read(scope, path, input)?;
-                value.as_u64().ok_or_else(|| {
+                // A numeric string counts (assign/test_assign_reference_variables.py::
+                // test_reference_in_map_state[MAP_STATE_REFERENCE_IN_MAX_CONCURRENCY_PATH]: "1").
+                let parsed = value.as_str().and_then(|text| text.parse::<u64>().ok());
+                value.as_u64().or(parsed).ok_or_else(|| {
                     // AWS's words, the value unquoted if a string (test_base_scenarios.py::
                     // TestBaseScenarios::test_max_concurrency_path[NoNumber] and [max_concurrency_value0]).
                     let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::{Halt, Runtime, Scope, Stage};
 use crate::definition::{IoPath, StateKind};
+use crate::env::Env;
 use crate::path::Path;
 use crate::retry::ResultPath;
 use crate::task::TaskInvoker;
@@ -23,12 +24,12 @@ impl<I: TaskInvoker> Runtime<'_, I> {
 
     /// Reads a path from the state input, or from the context object for `$$` paths.
     pub(super) fn read(&self, scope: &Scope<'_>, path: &Path, input: &Value) -> Result<Value, Halt> {
-        let result = if path.is_context() {
-            path.select(&self.context_for(scope, 0))
-        } else {
-            path.select(input)
+        let context = self.context_for(scope, 0);
+        let env = Env {
+            vars: &scope.vars,
+            ..Env::plain(input, &context)
         };
-        result.map_err(|e| scope.runtime(e))
+        path.select_in(&env).map_err(|e| scope.runtime(e))
     }
 
     /// InputPath: absent keeps the raw input, null gives `{}`.
@@ -66,7 +67,8 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         }
     }
 
-    /// Parameters, ResultSelector or ItemSelector, when present.
+    /// Parameters, ResultSelector or ItemSelector, when present; in a JSONata state, Arguments or
+    /// ItemSelector, with `input` as `$states.input` and `context` as `$states.context`.
     pub(super) fn fill(
         &self,
         scope: &Scope<'_>,
@@ -75,7 +77,21 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         context: &Value,
     ) -> Result<Value, Halt> {
         match template {
-            Some(template) => template.evaluate(&input, context).map_err(|e| scope.runtime(e)),
+            Some(template) if scope.state.jsonata => {
+                let bindings = self.bindings(scope, &input, context, None, None);
+                let env = Env {
+                    bindings: Some(&bindings),
+                    ..Env::plain(&input, context)
+                };
+                template.evaluate_in(&env).map_err(|e| scope.template_halt(e))
+            }
+            Some(template) => {
+                let env = Env {
+                    vars: &scope.vars,
+                    ..Env::plain(&input, context)
+                };
+                template.evaluate_in(&env).map_err(|e| scope.template_halt(e))
+            }
             None => Ok(input),
         }
     }

@@ -7,19 +7,23 @@ mod fan_out;
 mod inspect;
 mod io;
 mod task;
+mod variables;
 
 pub(crate) use inspect::{Inspector, Stage};
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::ExecutionContext;
 use crate::definition::{MapState, ParallelState, Recovery, State, StateKind, StateSet, TaskState, Transition};
 use crate::history::{details, Recorder};
-use crate::retry::{first_match, Catcher, STATES_DATA_LIMIT, STATES_RUNTIME};
+use crate::retry::{first_match, Catcher, STATES_DATA_LIMIT, STATES_QUERY_EVALUATION, STATES_RUNTIME};
 use crate::task::TaskInvoker;
+use crate::template::TemplateError;
 use crate::timing::Clock;
 
 // AWS's payload quota (256 KiB) for state inputs, outputs and task results.
@@ -35,6 +39,10 @@ pub(crate) struct StatesError {
     /// A States.DataLimitExceeded on the state's own data, which only a catcher naming it handles
     /// (see [`crate::retry::error_matches`]).
     pub(crate) terminal: bool,
+    /// A JSONata failure not yet reported: AWS records an `EvaluationFailed` event (with this
+    /// field as its `location`) before the state fails or is caught
+    /// (assign/test_assign_reference_variables.snapshot.json::test_undefined_reference).
+    pub(crate) evaluation_location: Option<String>,
 }
 
 impl StatesError {
@@ -46,6 +54,7 @@ impl StatesError {
             error: given(error.into()),
             cause: given(cause.into()),
             terminal: false,
+            evaluation_location: None,
         }
     }
 
@@ -98,6 +107,12 @@ pub(crate) struct Scope<'s> {
     /// declined the failure: AWS records none for an attempt that is retried
     /// (test_base_scenarios.py::TestBaseScenarios::test_map_state_retry, ::test_parallel_state_retry).
     pending_failed: Option<&'static str>,
+    /// The variables visible when the state was entered; every expression of the state reads
+    /// these, so its Assign values never see each other ("Passing data between states with
+    /// variables", evaluation order).
+    pub(crate) vars: Arc<Map<String, Value>>,
+    /// What the state's (or its catcher's) Assign evaluated to, applied when the state exits.
+    pub(crate) assigned: Option<Map<String, Value>>,
 }
 
 impl<'s> Scope<'s> {
@@ -109,7 +124,33 @@ impl<'s> Scope<'s> {
             entered_at: Utc::now(),
             prev: 0,
             pending_failed: None,
+            vars: Arc::default(),
+            assigned: None,
         }
+    }
+
+    /// A template failure: JSONata ones are States.QueryEvaluationError, the rest States.Runtime.
+    pub(crate) fn template_halt(&self, error: TemplateError) -> Halt {
+        match error.location() {
+            Some(location) if error.is_query_evaluation() => {
+                let location = location.to_owned();
+                self.query_failure(error, &location)
+            }
+            _ => self.runtime(error),
+        }
+    }
+
+    /// A States.QueryEvaluationError worded like AWS's, at field `location`.
+    pub(crate) fn query_failure(&self, message: impl std::fmt::Display, location: &str) -> Halt {
+        let mut error = StatesError::new(
+            STATES_QUERY_EVALUATION,
+            format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{}). {message}",
+                self.state.name, self.entered_id
+            ),
+        );
+        error.evaluation_location = Some(location.to_owned());
+        Halt::Failed(error)
     }
 
     /// A States.Runtime failure worded like AWS's.
@@ -184,15 +225,19 @@ fn recourse<'r>(recovery: &'r Recovery, counts: &mut [u64], failure: &StatesErro
 impl<'a, I: TaskInvoker> Runtime<'a, I> {
     /// Runs a set of states from StartAt to a terminal state. `prev` is the previousEventId for the
     /// first StateEntered. Returns the result and the id of the last event this run recorded.
+    /// `outer` holds the variables of enclosing scopes (a Parallel branch or Map iteration sees
+    /// them but cannot assign them); the set's own assignments live and die with this run.
     pub(crate) fn run_set<'r>(
         &'r self,
         set: &'r StateSet,
         input: Value,
         cancel: &'r CancellationToken,
         prev: u64,
+        outer: Arc<Map<String, Value>>,
     ) -> BoxFuture<'r, (Result<Value, Halt>, u64)> {
         Box::pin(async move {
             let mut prev = prev;
+            let mut inner = Map::new();
             let mut name = set.start_at.clone();
             let mut input = input;
             loop {
@@ -216,8 +261,11 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                     entered_at: Utc::now(),
                     prev: entered_id,
                     pending_failed: None,
+                    vars: variables::visible(&outer, &inner),
+                    assigned: None,
                 };
                 let result = self.run_state(&mut scope, input, cancel).await;
+                let result = result.and_then(|step| self.apply_assigned(&mut scope, &outer, &mut inner).map(|()| step));
                 prev = scope.prev;
                 let step = match result.and_then(|step| scope.data_limit("output", &step.output).map(|()| step)) {
                     Ok(step) => step,
@@ -227,12 +275,19 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                         }
                         return (Err(Halt::Aborted), prev);
                     }
-                    Err(failed) => return (Err(failed), prev),
+                    Err(Halt::Failed(mut failure)) => {
+                        prev = self.record_evaluation_failed(state, prev, &mut failure);
+                        return (Err(Halt::Failed(failure)), prev);
+                    }
                 };
                 prev = self.recorder.record(
                     prev,
                     &format!("{kind}StateExited"),
-                    Some(details::state_exited(&state.name, &step.output)),
+                    Some(details::state_exited_with(
+                        &state.name,
+                        &step.output,
+                        scope.assigned.as_ref(),
+                    )),
                 );
                 match step.next {
                     Some(next) => {
@@ -263,6 +318,12 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
             ),
             StateKind::Choice { rules, default } => self.choice(scope, raw, rules, default.as_deref()),
             StateKind::Wait { wait, transition } => self.wait(scope, raw, wait, transition, cancel).await,
+            StateKind::Succeed if state.jsonata => {
+                let context = self.context_for(scope, 0);
+                let bindings = self.bindings(scope, &raw, &context, None, None);
+                let output = self.assign_and_output(scope, None, state.output.as_ref(), &bindings, raw)?;
+                Ok(Step { output, next: None })
+            }
             StateKind::Succeed => {
                 let effective = self.input_path(scope, &raw)?;
                 Ok(Step {
@@ -319,7 +380,10 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                     })
                 }
                 Err(Halt::Aborted) => return Err(Halt::Aborted),
-                Err(Halt::Failed(failure)) => failure,
+                Err(Halt::Failed(mut failure)) => {
+                    scope.prev = self.record_evaluation_failed(scope.state, scope.prev, &mut failure);
+                    failure
+                }
             };
             let recourse = recourse(recovery, &mut counts, &failure);
             self.settle_failed_event(scope, matches!(recourse, Recourse::Retry(_)));
@@ -329,7 +393,7 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                     self.clock.sleep(delay, cancel).await.map_err(|_| Halt::Aborted)?;
                 }
                 Recourse::Catch(catcher) => {
-                    let output = self.result_path(scope, &catcher.result_path, raw.clone(), failure.catch_output())?;
+                    let output = self.catch_output(scope, catcher, raw, failure.catch_output(), retries)?;
                     return Ok(Step {
                         output,
                         next: Some(catcher.next.clone()),

@@ -12,6 +12,7 @@ use crate::definition::{Seconds, TaskState};
 use crate::history::details;
 use crate::retry::{STATES_DATA_LIMIT, STATES_TIMEOUT};
 use crate::task::{invoke_envelope, Resource, TaskFailure, TaskInvoker};
+use crate::template::Template;
 
 /// How an invocation ended.
 enum Invoked {
@@ -39,8 +40,14 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         let payload = self.fill(scope, task.parameters.as_ref(), effective.clone(), &context)?;
         self.note(scope, Stage::AfterParameters, &payload);
         scope.data_limit("input", &payload)?;
-        let timeout = self.seconds(scope, task.timeout.as_ref(), effective, "TimeoutSecondsPath")?;
-        let heartbeat = self.seconds(scope, task.heartbeat.as_ref(), effective, "HeartbeatSecondsPath")?;
+        let timeout = match &task.timeout_expr {
+            Some(template) => Some(self.positive_seconds(scope, template, raw, "TimeoutSeconds")?),
+            None => self.seconds(scope, task.timeout.as_ref(), effective, "TimeoutSecondsPath")?,
+        };
+        let heartbeat = match &task.heartbeat_expr {
+            Some(template) => Some(self.positive_seconds(scope, template, raw, "HeartbeatSeconds")?),
+            None => self.seconds(scope, task.heartbeat.as_ref(), effective, "HeartbeatSecondsPath")?,
+        };
 
         let result = match &task.resource {
             Resource::LambdaArn(arn) => {
@@ -105,11 +112,33 @@ impl<I: TaskInvoker> Runtime<'_, I> {
 
         self.note(scope, Stage::Result, &result);
         scope.data_limit("result", &result)?;
+        if scope.state.jsonata {
+            return self.conclude_jsonata(scope, raw, Some(result), &context);
+        }
+        // JSONPath Assign reads the raw result, before ResultSelector (LocalStack's
+        // execute_state.py, AWS-validated by assign/test_assign_base).
+        let assign = scope.state.assign.as_ref();
+        self.assign_path(scope, assign, &result, &context)?;
         let selected = self.fill(scope, task.result.selector.as_ref(), result, &context)?;
         self.note(scope, Stage::AfterResultSelector, &selected);
         let combined = self.result_path(scope, &task.result.path, raw.clone(), selected)?;
         self.note(scope, Stage::AfterResultPath, &combined);
         self.output_path(scope, combined)
+    }
+
+    /// A JSONata TimeoutSeconds/HeartbeatSeconds: the expression must give a positive integer.
+    fn positive_seconds(&self, scope: &Scope<'_>, template: &Template, raw: &Value, field: &str) -> Result<u64, Halt> {
+        let value = self.jsonata_value(scope, template, raw)?;
+        value.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+            scope.query_failure(
+                format!(
+                    "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected 'integer', but was '{}' for value: {value}",
+                    template.jsonata_source().unwrap_or_default(),
+                    crate::path::type_name(&value)
+                ),
+                field,
+            )
+        })
     }
 
     /// TimeoutSeconds/HeartbeatSeconds, reading the `...Path` form from the effective input.

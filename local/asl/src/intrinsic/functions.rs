@@ -1,5 +1,6 @@
 //! What each intrinsic function computes, with the input validation AWS documents.
 
+use crate::env::Env;
 use base64::Engine as _;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Map, Number, Value};
@@ -13,7 +14,7 @@ const MAX_DATA_CHARS: usize = 10_000;
 // AWS refuses ArrayRange results longer than this.
 const MAX_RANGE_ITEMS: usize = 1000;
 
-pub(super) fn evaluate(call: &Intrinsic, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
+pub(super) fn evaluate(call: &Intrinsic, env: &Env<'_>) -> Result<Value, IntrinsicError> {
     let function = call.function;
     let fail = |message: String| IntrinsicError::Failed {
         function: function.name(),
@@ -22,7 +23,7 @@ pub(super) fn evaluate(call: &Intrinsic, input: &Value, context: &Value) -> Resu
     let args = call
         .args
         .iter()
-        .map(|arg| argument(arg, input, context))
+        .map(|arg| argument(arg, env))
         .collect::<Result<Vec<_>, _>>()?;
     let arg = |i: usize| args.get(i).ok_or_else(|| fail(format!("missing argument {}", i + 1)));
 
@@ -159,12 +160,12 @@ pub(super) fn evaluate(call: &Intrinsic, input: &Value, context: &Value) -> Resu
     }
 }
 
-fn argument(arg: &Arg, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
+fn argument(arg: &Arg, env: &Env<'_>) -> Result<Value, IntrinsicError> {
     Ok(match arg {
         Arg::Str { value, .. } => Value::String(value.clone()),
         Arg::Literal(value) => value.clone(),
-        Arg::Path(path) => path.select(if path.is_context() { context } else { input })?,
-        Arg::Call(call) => call.evaluate(input, context)?,
+        Arg::Path(path) => path.select_in(env)?,
+        Arg::Call(call) => call.evaluate_in(env)?,
     })
 }
 

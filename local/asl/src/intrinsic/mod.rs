@@ -6,6 +6,7 @@ mod functions;
 
 use serde_json::Value;
 
+use crate::env::Env;
 use crate::path::{Path, PathError};
 
 /// Why an intrinsic could not be parsed or evaluated.
@@ -172,9 +173,9 @@ impl Intrinsic {
         &self.text
     }
 
-    /// Evaluates the call; paths read `input`, `$$` paths read `context`.
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<Value, IntrinsicError> {
-        functions::evaluate(self, input, context)
+    /// Evaluates the call; `$name` paths read workflow variables.
+    pub(crate) fn evaluate_in(&self, env: &Env<'_>) -> Result<Value, IntrinsicError> {
+        functions::evaluate(self, env)
     }
 }
 

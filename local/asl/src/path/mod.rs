@@ -15,6 +15,8 @@ use serde_json::{Map, Value};
 
 use parser::Parser;
 
+use crate::env::Env;
+
 /// Why a path could not be parsed, read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
@@ -29,6 +31,9 @@ pub enum PathError {
     NotFound { path: String, detail: String },
     #[error("the path '{path}' must be a reference path (a single node: no wildcards, slices, unions, deep scan or filters)")]
     NotReference { path: String },
+    /// A `$name` path whose variable is not in scope.
+    #[error("Invalid path '{path}': the variable '{name}' is not defined in this scope")]
+    NoVariable { path: String, name: String },
     #[error("Unable to apply ReferencePath {path} to input {input}: {reason}")]
     CannotSet {
         path: String,
@@ -42,6 +47,9 @@ pub enum PathError {
 pub struct Path {
     text: String,
     context: bool,
+    /// `$name...`: the path reads workflow variable `name` ("Passing data between states with
+    /// variables": `$variableName.field` works wherever a JSONPath does).
+    variable: Option<String>,
     segments: Vec<Segment>,
     // Only built when the path has a filter, which we do not evaluate ourselves.
     filter_query: Option<serde_json_path::JsonPath>,
@@ -76,9 +84,12 @@ impl fmt::Display for Path {
 impl Path {
     /// Parses any path (`$...` or `$$...`).
     pub fn parse(text: &str) -> Result<Self, PathError> {
-        let (context, body) = match text.strip_prefix("$$") {
-            Some(rest) => (true, format!("${rest}")),
-            None => (false, text.to_owned()),
+        let (context, variable, body) = match text.strip_prefix("$$") {
+            Some(rest) => (true, None, format!("${rest}")),
+            None => match split_variable(text) {
+                Some((name, rest)) => (false, Some(name.to_owned()), format!("${rest}")),
+                None => (false, None, text.to_owned()),
+            },
         };
         let syntax = |reason: String| PathError::Syntax {
             path: text.to_owned(),
@@ -96,6 +107,7 @@ impl Path {
         Ok(Self {
             text: text.to_owned(),
             context,
+            variable,
             segments,
             filter_query,
         })
@@ -117,8 +129,37 @@ impl Path {
     }
 
     /// True for `$$...` paths, which read the context object.
+    #[cfg(test)]
     pub fn is_context(&self) -> bool {
         self.context
+    }
+
+    /// The workflow variable a `$name...` path reads.
+    #[cfg(test)]
+    pub(crate) fn variable(&self) -> Option<&str> {
+        self.variable.as_deref()
+    }
+
+    /// The value this path reads from: the input, the context object or a variable.
+    pub(crate) fn root<'a>(&self, env: &Env<'a>) -> Result<&'a Value, PathError> {
+        match &self.variable {
+            Some(name) => env.vars.get(name).ok_or_else(|| PathError::NoVariable {
+                path: self.text.clone(),
+                name: name.clone(),
+            }),
+            None if self.context => Ok(env.context),
+            None => Ok(env.input),
+        }
+    }
+
+    /// [`Path::select`] from the root this path names.
+    pub(crate) fn select_in(&self, env: &Env<'_>) -> Result<Value, PathError> {
+        self.select(self.root(env)?)
+    }
+
+    /// [`Path::select_opt`] from the root this path names; an undefined variable selects nothing.
+    pub(crate) fn select_opt_in(&self, env: &Env<'_>) -> Option<Value> {
+        self.select_opt(self.root(env).ok()?)
     }
 
     /// True when the path can only ever select one node.
@@ -209,6 +250,19 @@ impl Path {
         }
         format!("No results for path: {}", normalized(&self.segments, &self.text))
     }
+}
+
+/// `$name.rest` as (`name`, `.rest`): a variable reference, which starts with a letter or `_`
+/// (`$.x`, `$[0]` and `$$.x` are not variables).
+fn split_variable(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix('$')?;
+    if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return None;
+    }
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    Some(rest.split_at(end))
 }
 
 /// A definite path in Jayway's normalized form, as AWS quotes it in error causes: $['a']['b'][0].
@@ -497,6 +551,22 @@ mod tests {
             Path::parse_reference("$.a[*]"),
             Err(PathError::NotReference { .. })
         ));
+    }
+
+    #[test]
+    fn variable_paths_read_the_variable() {
+        let path = Path::parse("$order.items[0]").unwrap();
+        assert_eq!(path.variable(), Some("order"));
+        let mut vars = Map::new();
+        vars.insert("order".to_owned(), json!({"items": [7]}));
+        let input = json!({});
+        let env = Env {
+            vars: &vars,
+            ..Env::plain(&input, &input)
+        };
+        assert_eq!(path.select_in(&env).unwrap(), json!(7));
+        assert!(Path::parse("$missing").unwrap().select_in(&env).is_err());
+        assert_eq!(Path::parse("$.x").unwrap().variable(), None);
     }
 
     #[test]

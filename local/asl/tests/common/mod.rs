@@ -126,6 +126,26 @@ impl TaskInvoker for ScriptedInvoker {
     }
 }
 
+/// Replaces every `${SomethingFunctionArn}` with `arn:aws:lambda:...:function:zb-something`, as the
+/// template's DefinitionSubstitutions give the deployed machines their function ARNs.
+pub fn substitute(definition: &str) -> String {
+    let mut out = String::new();
+    let mut rest = definition;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map(|i| start + i)
+            .expect("unterminated placeholder");
+        let name = &rest[start + 2..end];
+        let function = name.trim_end_matches("FunctionArn").to_lowercase();
+        out.push_str(&format!("arn:aws:lambda:us-east-1:123456789012:function:zb-{function}"));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn options(time_scale: f64) -> ExecutionOptions {
     let mut options = ExecutionOptions::new(STATE_MACHINE_ARN, "test-execution");
     options.time_scale = time_scale;
