@@ -28,6 +28,18 @@ impl ExecutionContext {
         Self { base, fixed: false }
     }
 
+    /// TestState's own context object when the caller gives none: a run's, without
+    /// `Execution.RedriveCount`, which a tested state never sees on AWS (its `$$.Execution` is
+    /// `{Id, Input, Name, RoleArn, StartTime}`:
+    /// test_state/test_test_state_scenarios.snapshot.json::test_state_task_catch_error).
+    pub(crate) fn for_test_state(options: &ExecutionOptions, input: &Value) -> Self {
+        let mut context = Self::new(options, input);
+        if let Some(Value::Object(execution)) = context.base.get_mut("Execution") {
+            execution.remove("RedriveCount");
+        }
+        context
+    }
+
     /// A context object the caller wrote (TestState's `context`): `$$` is exactly `value`, with no
     /// `State` filled in (test_state_context_object.snapshot.json::test_state_context_object_edge_cases[EMPTY]).
     pub(crate) fn fixed(value: Value) -> Self {

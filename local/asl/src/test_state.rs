@@ -512,7 +512,7 @@ pub async fn test_state<I: TaskInvoker>(
     let recorder = Recorder::new(&mut events);
     let context = match &options.context {
         Some(given) => ExecutionContext::fixed(given.clone()),
-        None => ExecutionContext::new(&execution, &input),
+        None => ExecutionContext::for_test_state(&execution, &input),
     };
     let inspector = Inspector::new(&target.state.name, &input);
     let runtime = Runtime {
