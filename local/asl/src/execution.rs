@@ -142,6 +142,7 @@ pub async fn execute<I: TaskInvoker>(
         context: &context,
         clock,
         region: &region,
+        variable_bytes: Default::default(),
         inspector: None,
     };
 

@@ -521,6 +521,7 @@ pub async fn test_state<I: TaskInvoker>(
         context: &context,
         clock: Clock::new(1.0),
         region: &region,
+        variable_bytes: Default::default(),
         inspector: Some(&inspector),
     };
     let cancel = CancellationToken::new();

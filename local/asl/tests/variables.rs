@@ -100,3 +100,91 @@ fn invalid_variable_names_are_refused() {
         assert!(StateMachine::parse(&machine(states, "A")).is_err(), "{name}");
     }
 }
+
+/// A JSONata Pass state assigning `assign` and passing its input on.
+fn assigning(assign: Value, next: Option<&str>) -> Value {
+    let mut state = json!({"Type": "Pass", "QueryLanguage": "JSONata", "Assign": assign});
+    match next {
+        Some(next) => state["Next"] = json!(next),
+        None => state["End"] = json!(true),
+    }
+    state
+}
+
+/// A JSONata expression for a string whose JSON text is `bytes` long (its two quotes included).
+fn text_of(bytes: usize) -> String {
+    format!("{{% $pad('', {}, 'x') %}}", bytes - 2)
+}
+
+fn failed_with(outcome: &Outcome) -> (&str, &str) {
+    match outcome {
+        Outcome::Failed { error, cause } => (
+            error.as_deref().unwrap_or_default(),
+            cause.as_deref().unwrap_or_default(),
+        ),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+// "Passing data between states with variables", Limits
+// (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html#limits): a single
+// variable and one Assign's variables together are at most 256 KiB.
+#[tokio::test]
+async fn a_variable_and_an_assign_are_limited_to_256_kib() {
+    const KIB_256: usize = 256 * 1024;
+    // (Assign, accepted)
+    let cases = [
+        (json!({"x": text_of(KIB_256)}), true),
+        (json!({"x": text_of(KIB_256 + 1)}), false),
+        (json!({"x": text_of(KIB_256 / 2), "y": text_of(KIB_256 / 2)}), true),
+        (json!({"x": text_of(KIB_256 / 2), "y": text_of(KIB_256 / 2 + 1)}), false),
+    ];
+    for (assign, accepted) in cases {
+        let states = json!({"A": assigning(assign.clone(), None)});
+        let (outcome, history) = run(&machine(states, "A"), json!({}), &ScriptedInvoker::new()).await;
+        if accepted {
+            assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+            assert_eq!(common::entered(&history), ["A"]);
+        } else {
+            let (error, cause) = failed_with(&outcome);
+            assert_eq!(error, "States.DataLimitExceeded", "{cause}");
+            assert!(cause.contains("'A'"), "{cause}");
+        }
+    }
+}
+
+// The same page: "The total size of all stored variables cannot exceed 10MiB per execution."
+// Forty distinct variables of 255 KiB fit (10,200 KiB); the forty-first does not. Reassigning one
+// variable replaces its bytes, and a Map iteration's variables leave with it ("Variable scope").
+#[tokio::test]
+async fn an_execution_holds_at_most_10_mib_of_variables() {
+    let chain = |count: usize, distinct: bool| {
+        let mut states = serde_json::Map::new();
+        for i in 0..count {
+            let name = if distinct { format!("v{i}") } else { "v".to_owned() };
+            let next = format!("S{}", i + 1);
+            let next = (i + 1 < count).then_some(next.as_str());
+            states.insert(format!("S{i}"), assigning(json!({name: text_of(255 * 1024)}), next));
+        }
+        machine(Value::Object(states), "S0")
+    };
+    let (outcome, _) = run(&chain(40, true), json!({}), &ScriptedInvoker::new()).await;
+    assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+
+    let (outcome, history) = run(&chain(41, true), json!({}), &ScriptedInvoker::new()).await;
+    let (error, cause) = failed_with(&outcome);
+    assert_eq!(error, "States.DataLimitExceeded", "{cause}");
+    assert!(cause.contains("'S40'"), "{cause}");
+    assert_eq!(common::entered(&history).len(), 41);
+
+    let (outcome, _) = run(&chain(41, false), json!({}), &ScriptedInvoker::new()).await;
+    assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+
+    let map = json!({
+        "M": {"Type": "Map", "QueryLanguage": "JSONata", "Items": "{% [1..60] %}", "MaxConcurrency": 1,
+              "Output": "{% $count($states.result) %}", "End": true,
+              "ItemProcessor": {"StartAt": "I", "States": {"I": assigning(json!({"v": text_of(200 * 1024)}), None)}}}
+    });
+    let (outcome, _) = run(&machine(map, "M"), json!({}), &ScriptedInvoker::new()).await;
+    assert_eq!(output(&outcome), &json!(60));
+}

@@ -3,6 +3,7 @@
 
 mod fields;
 mod jsonata;
+mod references;
 mod states;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -244,6 +245,9 @@ impl StateMachine {
             }
         }
         let timeout_seconds = top.positive_int("TimeoutSeconds")?;
+        if let Some(states) = top.get("States") {
+            references::check_states(states, "/States", jsonata)?;
+        }
         let mut names = HashSet::new();
         let root = parse_state_set(&top, "", &mut names, jsonata)?;
         Ok(Self { root, timeout_seconds })

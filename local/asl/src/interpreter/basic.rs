@@ -28,6 +28,21 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         template.evaluate_in(&env).map_err(|e| scope.template_halt(e))
     }
 
+    /// The end of a JSONata state without a result (Pass, Wait): its Assign and Output.
+    fn jsonata_step(
+        &self,
+        scope: &mut Scope<'_>,
+        raw: &Value,
+        context: &Value,
+        transition: &Transition,
+    ) -> Result<Step, Halt> {
+        let output = self.conclude_jsonata(scope, raw, None, context)?;
+        Ok(Step {
+            output,
+            next: next_of(transition),
+        })
+    }
+
     pub(super) fn pass(
         &self,
         scope: &mut Scope<'_>,
@@ -39,17 +54,24 @@ impl<I: TaskInvoker> Runtime<'_, I> {
     ) -> Result<Step, Halt> {
         let context = self.context_for(scope, 0);
         if scope.state.jsonata {
-            let output = self.conclude_jsonata(scope, &raw, None, &context)?;
-            return Ok(Step {
-                output,
-                next: next_of(transition),
-            });
+            return self.jsonata_step(scope, &raw, &context, transition);
         }
         let effective = self.input_path(scope, &raw)?;
         let effective = self.fill(scope, parameters, effective, &context)?;
         self.note(scope, Stage::AfterParameters, &effective);
-        let result = result.cloned().unwrap_or(effective);
-        self.note(scope, Stage::Result, &result);
+        // AWS's DEBUG inspection of a Pass: a Result is reported as `result`, without the
+        // input steps; the Pass has no ResultSelector, yet `afterResultSelector` repeats its result
+        // (test_test_state_scenarios.snapshot.json::test_base_inspection_level_debug[BASE_PASS_STATE],
+        // [BASE_RESULT_PASS_STATE], [IO_PASS_STATE]).
+        let result = match result {
+            Some(result) => {
+                self.unnote_input(scope);
+                self.note(scope, Stage::Result, result);
+                result.clone()
+            }
+            None => effective,
+        };
+        self.note(scope, Stage::AfterResultSelector, &result);
         // JSONPath Assign reads the Pass state's result (LocalStack's state_pass.py, AWS-validated).
         let assign = scope.state.assign.as_ref();
         self.assign_path(scope, assign, &result, &context)?;
@@ -129,11 +151,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         self.clock.sleep(duration, cancel).await.map_err(|_| Halt::Aborted)?;
         let context = self.context_for(scope, 0);
         if scope.state.jsonata {
-            let output = self.conclude_jsonata(scope, &raw, None, &context)?;
-            return Ok(Step {
-                output,
-                next: next_of(transition),
-            });
+            return self.jsonata_step(scope, &raw, &context, transition);
         }
         let assign = scope.state.assign.as_ref();
         self.assign_path(scope, assign, &effective, &context)?;

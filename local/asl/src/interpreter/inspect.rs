@@ -121,6 +121,18 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         *slot = Some(value.clone());
     }
 
+    /// Takes back what was noted after InputPath and Parameters: a Pass state with a Result
+    /// still applies them, but AWS reports only its result (test_test_state_scenarios.snapshot.
+    /// json::test_base_inspection_level_debug[BASE_RESULT_PASS_STATE]).
+    pub(super) fn unnote_input(&self, scope: &Scope<'_>) {
+        let Some(inspector) = self.inspector.filter(|i| i.state == scope.state.name) else {
+            return;
+        };
+        let mut data = inspector.data.lock().unwrap_or_else(PoisonError::into_inner);
+        data.after_input_path = None;
+        data.after_parameters = None;
+    }
+
     /// Runs the scope's state once on `raw`. Waits report their output without waiting; a failed
     /// Task, Map or Parallel attempt is RETRIABLE when a retrier with attempts left
     /// (`options.retries_so_far` used) matches, CAUGHT_ERROR when a catcher does, FAILED otherwise.

@@ -94,6 +94,9 @@ pub(crate) struct Runtime<'a, I> {
     pub(crate) region: &'a str,
     /// TestState: records the tested state's data after each processing step.
     pub(crate) inspector: Option<&'a Inspector>,
+    /// The bytes of every variable the execution holds now, across concurrent scopes (AWS's
+    /// 10 MiB quota; see [`variables::MAX_EXECUTION_VARIABLE_BYTES`]).
+    pub(crate) variable_bytes: std::sync::atomic::AtomicUsize,
 }
 
 /// The state being run: for error causes, the context object and event chaining.
@@ -236,8 +239,26 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
         outer: Arc<Map<String, Value>>,
     ) -> BoxFuture<'r, (Result<Value, Halt>, u64)> {
         Box::pin(async move {
-            let mut prev = prev;
             let mut inner = Map::new();
+            let ended = self.run_states(set, input, cancel, prev, &outer, &mut inner).await;
+            // The set's variables go out of scope with it ("Variable scope").
+            let held = variables::stored_bytes(&inner);
+            self.variable_bytes.fetch_sub(held, std::sync::atomic::Ordering::SeqCst);
+            ended
+        })
+    }
+
+    async fn run_states(
+        &self,
+        set: &StateSet,
+        input: Value,
+        cancel: &CancellationToken,
+        prev: u64,
+        outer: &Map<String, Value>,
+        inner: &mut Map<String, Value>,
+    ) -> (Result<Value, Halt>, u64) {
+        {
+            let mut prev = prev;
             let mut name = set.start_at.clone();
             let mut input = input;
             loop {
@@ -261,11 +282,11 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                     entered_at: Utc::now(),
                     prev: entered_id,
                     pending_failed: None,
-                    vars: variables::visible(&outer, &inner),
+                    vars: variables::visible(outer, inner),
                     assigned: None,
                 };
                 let result = self.run_state(&mut scope, input, cancel).await;
-                let result = result.and_then(|step| self.apply_assigned(&mut scope, &outer, &mut inner).map(|()| step));
+                let result = result.and_then(|step| self.apply_assigned(&mut scope, outer, inner).map(|()| step));
                 prev = scope.prev;
                 let step = match result.and_then(|step| scope.data_limit("output", &step.output).map(|()| step)) {
                     Ok(step) => step,
@@ -297,7 +318,7 @@ impl<'a, I: TaskInvoker> Runtime<'a, I> {
                     None => return (Ok(step.output), prev),
                 }
             }
-        })
+        }
     }
 
     async fn run_state(&self, scope: &mut Scope<'_>, raw: Value, cancel: &CancellationToken) -> Result<Step, Halt> {

@@ -1,17 +1,77 @@
 //! Workflow variables ("Passing data between states with variables"): evaluating Assign (JSONPath
 //! and JSONata), Output, and applying the assignments when the state exits.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{Halt, Runtime, Scope};
+use super::{Halt, Runtime, Scope, StatesError};
 use crate::definition::State;
 use crate::env::{jsonata_bindings, Env};
 use crate::history::details;
-use crate::retry::Catcher;
+use crate::retry::{Catcher, STATES_DATA_LIMIT};
 use crate::task::TaskInvoker;
 use crate::template::Template;
+
+// AWS's variable quotas ("Passing data between states with variables", Limits,
+// https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html#limits): one
+// variable, and all the variables of one Assign together, at most 256 KiB; all stored variables
+// of an execution at most 10 MiB. Sizes are those of the values' JSON text, as for payloads.
+pub(crate) const MAX_VARIABLE_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_ASSIGN_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_EXECUTION_VARIABLE_BYTES: usize = 10 * 1024 * 1024;
+
+fn size(value: &Value) -> usize {
+    value.to_string().len()
+}
+
+/// A variable quota exceeded. The page gives the quotas but not the error: this is the one AWS
+/// documents for every data-size quota (States.DataLimitExceeded, "Error handling in Step
+/// Functions"), terminal like an oversized state output. The cause is our wording.
+fn over_quota(scope: &Scope<'_>, what: String) -> Halt {
+    let mut error = StatesError::new(
+        STATES_DATA_LIMIT,
+        format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). {what}",
+            scope.state.name, scope.entered_id
+        ),
+    );
+    error.terminal = true;
+    Halt::Failed(error)
+}
+
+/// Keeps what an Assign evaluated to, once it is within the per-variable and per-Assign quotas.
+fn keep_assigned(scope: &mut Scope<'_>, value: &Value) -> Result<(), Halt> {
+    let Some(assigned) = value.as_object() else {
+        scope.assigned = None;
+        return Ok(());
+    };
+    let mut total = 0;
+    for (name, value) in assigned {
+        let bytes = size(value);
+        if bytes > MAX_VARIABLE_BYTES {
+            return Err(over_quota(
+                scope,
+                format!("The value assigned to the variable '{name}' is {bytes} bytes, over the {MAX_VARIABLE_BYTES}-byte quota of a single variable."),
+            ));
+        }
+        total += bytes;
+    }
+    if total > MAX_ASSIGN_BYTES {
+        return Err(over_quota(
+            scope,
+            format!("The variables assigned by one Assign are {total} bytes together, over the {MAX_ASSIGN_BYTES}-byte quota of an Assign field."),
+        ));
+    }
+    scope.assigned = Some(assigned.clone());
+    Ok(())
+}
+
+/// The bytes a set of variables holds, for the execution's total when the set goes out of scope.
+pub(super) fn stored_bytes(vars: &Map<String, Value>) -> usize {
+    vars.values().map(size).sum()
+}
 
 /// The variables a state sees: the enclosing scopes' and its own set's.
 pub(super) fn visible(outer: &Map<String, Value>, inner: &Map<String, Value>) -> Arc<Map<String, Value>> {
@@ -49,8 +109,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             ..Env::plain(dollar, context)
         };
         let value = assign.evaluate_in(&env).map_err(|e| scope.template_halt(e))?;
-        scope.assigned = value.as_object().cloned();
-        Ok(())
+        keep_assigned(scope, &value)
     }
 
     /// A JSONata state's Assign and Output, evaluated against the same bindings: Output does not
@@ -70,7 +129,7 @@ impl<I: TaskInvoker> Runtime<'_, I> {
         };
         if let Some(assign) = assign {
             let value = assign.evaluate_in(&env).map_err(|e| scope.template_halt(e))?;
-            scope.assigned = value.as_object().cloned();
+            keep_assigned(scope, &value)?;
         }
         match output {
             Some(output) => output.evaluate_in(&env).map_err(|e| scope.template_halt(e)),
@@ -122,7 +181,8 @@ impl<I: TaskInvoker> Runtime<'_, I> {
     }
 
     /// Applies the state's assignments to its set's variables. A variable of an enclosing scope
-    /// cannot be assigned from a Parallel branch or Map iteration.
+    /// cannot be assigned from a Parallel branch or Map iteration, and the execution's variables
+    /// (every scope's, concurrent branches and iterations included) stay within 10 MiB.
     pub(super) fn apply_assigned(
         &self,
         scope: &mut Scope<'_>,
@@ -135,6 +195,23 @@ impl<I: TaskInvoker> Runtime<'_, I> {
             return Err(scope.runtime(format!(
                 "Cannot bind value '{value}' to variable '{name}' as it belongs to an outer scope."
             )));
+        }
+        let added: usize = assigned.values().map(size).sum();
+        let replaced: usize = assigned.keys().filter_map(|name| inner.get(name)).map(size).sum();
+        let stored = |total: usize| (total + added).saturating_sub(replaced);
+        let kept = self
+            .variable_bytes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |total| {
+                Some(stored(total)).filter(|after| *after <= MAX_EXECUTION_VARIABLE_BYTES)
+            });
+        if let Err(total) = kept {
+            return Err(over_quota(
+                scope,
+                format!(
+                    "The execution's variables would be {} bytes, over the {MAX_EXECUTION_VARIABLE_BYTES}-byte quota of an execution.",
+                    stored(total)
+                ),
+            ));
         }
         inner.extend(assigned.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(())

@@ -63,7 +63,8 @@ use jlens_core::Options;
 use serde_json::{Map, Value};
 
 use super::functions::{self, MAX_ARRAY_LENGTH};
-use super::{Compiled, JsonataError, TopLevelReads};
+use super::{Compiled, JsonataError, References};
+use jlens_core::{Node, NodeKind};
 
 /// How long one evaluation may run before it fails with D1012. AWS documents no bound, but it does
 /// fail runaway expressions (Floci, floci-io/floci #2667); JSONata optimises tail calls, so
@@ -87,18 +88,82 @@ impl Compiled for Jlens {
         run(&self.expression, None, bindings)
     }
 
-    /// jlens's static analysis of the fields read ([`jlens_core::Expression::reads_with`]), with
-    /// Step Functions' functions marked as reading their arguments only. An upper bound: where
-    /// the analysis cannot follow a value it reads it whole.
-    fn top_level_reads(&self) -> TopLevelReads {
-        let reads = self.expression.reads_with(&functions::step_functions_bindings());
-        match reads.input() {
-            None => TopLevelReads::Nothing,
-            Some(read) => match read.fields() {
-                Some(fields) => TopLevelReads::Fields(fields.keys().cloned().collect()),
-                None => TopLevelReads::Whole,
-            },
+    fn references(&self) -> References {
+        let mut found = References::default();
+        let root = &self.expression.ast().root;
+        top_level(root, &mut found.top_level);
+        root.walk(&mut |node| {
+            if let Some(field) = states_field(node) {
+                if !found.states_fields.iter().any(|f| f == field) {
+                    found.states_fields.push(field.to_owned());
+                }
+            }
+        });
+        found
+    }
+}
+
+/// Collects what `node` reads at the top level, following the rule Floci measured on AWS: only
+/// the first step of a path reads the top-level context (later steps, predicates, sort terms and
+/// groupings read the step before), while a lambda body keeps the context of the expression
+/// defining it. Hand-written: jlens's own read analysis ([`jlens_core::Expression::reads_with`])
+/// answers what an evaluation may read, which is wider than what AWS's validator refuses.
+fn top_level(node: &Node, names: &mut Vec<String>) {
+    let mut add = |name: String| {
+        if !names.contains(&name) {
+            names.push(name);
         }
+    };
+    match &node.kind {
+        NodeKind::Path { steps, .. } => {
+            if let Some(first) = steps.first() {
+                top_level(first, names);
+            }
+        }
+        NodeKind::Name { name } => add(name.clone()),
+        // `$` is the context item (an empty name), `$$` the root; any other is a variable.
+        NodeKind::Variable { name } if name.is_empty() => add("$".to_owned()),
+        NodeKind::Variable { name } if name == "$" => add("$$".to_owned()),
+        NodeKind::Negate { expr } => top_level(expr, names),
+        NodeKind::Array { items } => items.iter().for_each(|item| top_level(item, names)),
+        NodeKind::Object { pairs } => pairs.iter().for_each(|(key, value)| {
+            top_level(key, names);
+            top_level(value, names);
+        }),
+        NodeKind::Binary { lhs, rhs, .. } | NodeKind::Fallback { lhs, rhs, .. } | NodeKind::Apply { lhs, rhs } => {
+            top_level(lhs, names);
+            top_level(rhs, names);
+        }
+        NodeKind::Bind { rhs, .. } => top_level(rhs, names),
+        NodeKind::Function { procedure, args } | NodeKind::Partial { procedure, args } => {
+            top_level(procedure, names);
+            args.iter().for_each(|arg| top_level(arg, names));
+        }
+        NodeKind::Lambda(lambda) => top_level(&lambda.body, names),
+        NodeKind::Condition {
+            condition,
+            then,
+            otherwise,
+        } => {
+            top_level(condition, names);
+            top_level(then, names);
+            if let Some(otherwise) = otherwise {
+                top_level(otherwise, names);
+            }
+        }
+        NodeKind::Block { exprs, .. } => exprs.iter().for_each(|expr| top_level(expr, names)),
+        _ => {}
+    }
+}
+
+/// `field` when `node` is a path starting `$states.field`.
+fn states_field(node: &Node) -> Option<&str> {
+    let NodeKind::Path { steps, .. } = &node.kind else {
+        return None;
+    };
+    match (&steps.first()?.kind, &steps.get(1)?.kind) {
+        (NodeKind::Variable { name }, NodeKind::Name { name: field }) if name == "states" => Some(field),
+        _ => None,
     }
 }
 
@@ -277,31 +342,38 @@ mod tests {
     }
 
     #[test]
-    fn top_level_reads() {
-        use crate::jsonata::TopLevelReads;
-        let reads = |text: &str| compile(text).map(|e| e.top_level_reads());
-        // Floci's AWS measurement: "Reference to 'phone' at the top level is not supported."
-        assert_eq!(reads("phone"), Ok(TopLevelReads::Fields(vec!["phone".into()])));
+    fn references() {
+        let refs = |text: &str| compile(text).map(|e| e.references());
+        let top = |text: &str| refs(text).map(|r| r.top_level);
+        // Floci's measurements on AWS (StepFunctionsTopLevelReferenceIntegrationTest).
+        assert_eq!(top("phone"), Ok(vec!["phone".to_owned()]));
+        assert_eq!(top("phone[0]"), Ok(vec!["phone".to_owned()]));
+        assert_eq!(top("aaa + bbb"), Ok(vec!["aaa".to_owned(), "bbb".to_owned()]));
+        assert_eq!(top("$.phone"), Ok(vec!["$".to_owned()]));
+        assert_eq!(top("$$"), Ok(vec!["$$".to_owned()]));
+        assert_eq!(top("phone = 1"), Ok(vec!["phone".to_owned()]));
         assert_eq!(
-            reads("a.b + c"),
-            Ok(TopLevelReads::Fields(vec!["a".into(), "c".into()]))
+            top("$map($states.input.a, function($x){ b })"),
+            Ok(vec!["b".to_owned()])
         );
-        assert_eq!(reads("{'a': b}"), Ok(TopLevelReads::Fields(vec!["b".into()])));
-        assert_eq!(reads("$"), Ok(TopLevelReads::Whole));
-        assert_eq!(reads("$$"), Ok(TopLevelReads::Whole));
-        assert_eq!(reads("$count(*)"), Ok(TopLevelReads::Whole));
-        // Through $states and variables, inside a path, and Step Functions' own functions: nothing.
         for text in [
-            "$states.input.x",
-            "$states.input.items[price > 1].name",
-            "$states.input.($.name)",
-            "$map($states.input.items, function($v){ $v.a })",
+            "$states.input.phone",
+            "$states.input.items[phone > 3]",
+            "$map($states.input.a, function($x){ $x.phone })",
+            "$phone",
             "$hash($states.input.s, 'MD5') & $uuid() & $partition([1], 1)",
             "$x := 1",
             "$now()",
         ] {
-            assert_eq!(reads(text), Ok(TopLevelReads::Nothing), "{text}");
+            assert_eq!(top(text), Ok(vec![]), "{text}");
         }
+        let fields = |text: &str| refs(text).map(|r| r.states_fields);
+        assert_eq!(fields("$states.errorOutput"), Ok(vec!["errorOutput".to_owned()]));
+        assert_eq!(
+            fields("$states.result.Payload & $map([1], function($v){ $states.input.a })"),
+            Ok(vec!["result".to_owned(), "input".to_owned()])
+        );
+        assert_eq!(fields("$phone.result"), Ok(vec![]));
     }
 
     #[test]

@@ -24,31 +24,26 @@ pub(crate) trait Compiled: Send + Sync + fmt::Debug {
     /// each workflow variable by name). `Ok(None)` is JSONata's *undefined*.
     fn evaluate(&self, bindings: &Map<String, Value>) -> Result<Option<Value>, JsonataError>;
 
-    /// What the expression reads of the context (`$`) at its top level. Step Functions evaluates
-    /// with no context, and AWS refuses such a definition ("Reference to 'phone' at the top level
-    /// is not supported", as measured by Floci). An engine without the analysis says nothing.
-    #[allow(
-        dead_code,
-        reason = "for definition validation (AWS refuses top-level reads at CreateStateMachine); not wired yet"
-    )]
-    fn top_level_reads(&self) -> TopLevelReads {
-        TopLevelReads::Nothing
+    /// What the expression refers to that CreateStateMachine checks ([`References`]). An engine
+    /// without the analysis reports nothing.
+    fn references(&self) -> References {
+        References::default()
     }
 }
 
-/// What an expression reads of the context at its top level ([`Expression::top_level_reads`]).
-#[allow(
-    dead_code,
-    reason = "for definition validation (AWS refuses top-level reads at CreateStateMachine); not wired yet"
-)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum TopLevelReads {
-    /// Nothing: data comes through `$states` and variables only.
-    Nothing,
-    /// These fields, by name, in name order (`phone`, or `a` and `c` of `a.b + c`).
-    Fields(Vec<String>),
-    /// The context itself or all of it (`$`, `$$`, `*`, a built-in defaulting to its context).
-    Whole,
+/// What an expression refers to, as CreateStateMachine checks it (measured on AWS by Floci,
+/// floci-io/floci `StepFunctionsTopLevelReferenceIntegrationTest`): Step Functions evaluates
+/// with no context item, so a path starting from neither `$states` nor a variable is refused
+/// ("Reference to 'phone' at the top level is not supported."), and `$states.result` or
+/// `$states.errorOutput` where the field has no such value ("Field '$states.errorOutput' does not
+/// exist.").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct References {
+    /// What is read at the top level, in the order written, each once: field names, `$` (the
+    /// context item) and `$$` (the root).
+    pub(crate) top_level: Vec<String>,
+    /// The fields read of `$states` (`input`, `result`, ...), each once, anywhere in the expression.
+    pub(crate) states_fields: Vec<String>,
 }
 
 /// A compiled `{% … %}` expression (the text between the delimiters).
@@ -67,14 +62,9 @@ impl Expression {
         self.compiled.evaluate(bindings)
     }
 
-    /// What the expression reads of the context at its top level, for refusing at definition
-    /// time what AWS refuses (see [`Compiled::top_level_reads`]).
-    #[allow(
-        dead_code,
-        reason = "for definition validation (AWS refuses top-level reads at CreateStateMachine); not wired yet"
-    )]
-    pub(crate) fn top_level_reads(&self) -> TopLevelReads {
-        self.compiled.top_level_reads()
+    /// What the expression refers to that CreateStateMachine checks.
+    pub(crate) fn references(&self) -> References {
+        self.compiled.references()
     }
 }
 

@@ -989,3 +989,75 @@ async fn a_jsonata_catcher_outputs_states_as_aws_does() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_pass_state_at_debug_reports_what_aws_reports() {
+    let snapshot = "test_test_state_scenarios.snapshot.json::test_base_inspection_level_debug";
+    let base_input = json!({"Value": "HelloWorld"});
+    let io_input = json!({"initialData": {"fieldFromInput": "value from input", "otherField": "other"},
+                          "unrelatedData": {"someOtherField": 1234}});
+    let io_parameters = json!({"staticValue": "some value", "inputValue.$": "$.fieldFromInput"});
+    let io_state = |result: Option<Value>| {
+        let mut state = json!({"Type": "Pass", "InputPath": "$.initialData", "Parameters": io_parameters,
+                               "ResultPath": "$.modifiedData", "End": true});
+        if let Some(result) = result {
+            state["Result"] = result;
+        }
+        state
+    };
+    let result = json!({"resultKey": "result value"});
+    let parameters = json!({"staticValue": "some value", "inputValue": "value from input"});
+    let with = |input: &Value, key: &str, value: &Value| {
+        let mut out = input.clone();
+        out[key] = value.clone();
+        out
+    };
+    // (template, definition, input, inspection data; output = afterResultPath)
+    let cases = [
+        (
+            "BASE_PASS_STATE",
+            base_pass_state(),
+            base_input.clone(),
+            json!({
+            "input": base_input, "afterInputPath": base_input, "afterParameters": base_input,
+            "afterResultSelector": base_input, "afterResultPath": base_input}),
+        ),
+        (
+            "BASE_RESULT_PASS_STATE",
+            json!({"Type": "Pass", "Result": result, "End": true}),
+            base_input.clone(),
+            json!({
+            "input": base_input, "result": result, "afterResultSelector": result, "afterResultPath": result}),
+        ),
+        (
+            "IO_PASS_STATE",
+            io_state(None),
+            io_input.clone(),
+            json!({
+            "input": io_input, "afterInputPath": io_input["initialData"], "afterParameters": parameters,
+            "afterResultSelector": parameters, "afterResultPath": with(&io_input, "modifiedData", &parameters)}),
+        ),
+        (
+            "IO_RESULT_PASS_STATE",
+            io_state(Some(result.clone())),
+            io_input.clone(),
+            json!({
+            "input": io_input, "result": result, "afterResultSelector": result,
+            "afterResultPath": with(&io_input, "modifiedData", &result)}),
+        ),
+    ];
+    let cases = cases
+        .into_iter()
+        .map(|(template, definition, input, inspection)| Case {
+            key: Box::leak(format!("{snapshot}[{template}]").into_boxed_str()),
+            definition,
+            state_name: None,
+            input,
+            request: TestRequest::default(),
+            level: "DEBUG",
+            expected: Ok(json!({"output": inspection["afterResultPath"], "status": "SUCCEEDED",
+                                "inspectionData": inspection})),
+        })
+        .collect();
+    check(cases).await;
+}
