@@ -52,6 +52,11 @@ pub struct CloudArgs {
     /// Warm instances per function at most (Lambda scales out up to its concurrency limit).
     #[arg(long, default_value_t = 8, value_parser = parse_at_least_one)]
     pub max_instances: usize,
+    /// IAM on the calls the functions, state machines and rules make: enforce (a call the
+    /// template's policies do not allow fails with AccessDeniedException), soft (logged and
+    /// reported, then allowed) or off.
+    #[arg(long, env = "ZB_IAM", default_value = "enforce")]
+    pub iam: zb_local::iam::IamMode,
 }
 
 /// The local cloud's ports (`make run`'s defaults).
@@ -131,6 +136,7 @@ fn config(args: &CloudArgs, api: u16, aws: u16, ddb: u16) -> Config {
     c.dynamodb_port = ddb;
     c.faults = args.faults.clone();
     c.max_instances = args.max_instances;
+    c.iam = args.iam;
     c
 }
 

@@ -9,6 +9,7 @@ mod deliveries;
 mod executions;
 mod feed_record;
 mod history;
+mod iam;
 mod local;
 mod logs;
 mod partners;
@@ -59,6 +60,8 @@ enum Command {
     Partners(partners::PartnersArgs),
     /// Webhook deliveries: list them with their attempts, replay dead letters
     Deliveries(deliveries::DeliveriesArgs),
+    /// What the local cloud's IAM saw: calls denied and permissions granted but never used
+    Iam(iam::IamArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,8 @@ enum CliError {
     Partners(#[from] partners::PartnersError),
     #[error(transparent)]
     Deliveries(#[from] deliveries::DeliveriesError),
+    #[error(transparent)]
+    Iam(#[from] iam::IamError),
     /// A command that ran but whose outcome was a failure (already reported).
     #[error("{0}")]
     Failed(&'static str),
@@ -91,7 +96,7 @@ impl CliError {
             Self::Logs(e) => e.is_broken_pipe(),
             Self::TestState(_) | Self::TestPattern(_) => false,
             Self::Cost(e) => e.is_broken_pipe(),
-            Self::Local(_) | Self::Partners(_) | Self::Deliveries(_) | Self::Failed(_) => false,
+            Self::Local(_) | Self::Partners(_) | Self::Deliveries(_) | Self::Iam(_) | Self::Failed(_) => false,
         }
     }
 }
@@ -137,6 +142,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             args.tables.local |= cli.aws.local;
             deliveries::run(&cli.aws, cli.output, args).await?
         }
+        Command::Iam(args) => iam::run(args)?,
     }
     Ok(())
 }

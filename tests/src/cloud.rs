@@ -38,6 +38,8 @@ pub struct Options {
     pub template: Option<PathBuf>,
     /// Function binaries other than `binaries()`.
     pub binaries: Option<PathBuf>,
+    /// IAM mode; enforce, as `make run`, unless a test says otherwise.
+    pub iam: zb_local::iam::IamMode,
 }
 
 impl Default for Options {
@@ -53,6 +55,7 @@ impl Default for Options {
             parameters: Vec::new(),
             template: None,
             binaries: None,
+            iam: zb_local::iam::IamMode::Enforce,
         }
     }
 }
@@ -84,6 +87,7 @@ pub async fn start(options: Options) -> Running {
     c.time_scale = 0.01;
     c.max_instances = 2;
     c.faults = options.faults;
+    c.iam = options.iam;
     c.parameters = options.parameters.into_iter().collect();
     zb_local::start(c)
         .await

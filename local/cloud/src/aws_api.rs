@@ -4,8 +4,9 @@
 //! targets, TestEventPattern), CloudWatch Logs' read APIs (awsJson1_1,
 //! Logs_20140328.*: FilterLogEvents, GetLogEvents, DescribeLogStreams, see
 //! logs_api.rs) and the Lambda Invoke API (REST:
-//! POST /2015-03-31/functions/{name}/invocations). Signatures are accepted
-//! unchecked: the local cloud has no IAM.
+//! POST /2015-03-31/functions/{name}/invocations). Signatures are not
+//! verified, but the access key they name says who calls: a function's call is
+//! evaluated against its role's policies (see crate::iam) before it is served.
 
 use crate::awsjson::{respond, ApiError};
 use crate::cloud::Services;
@@ -56,6 +57,13 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
             }
         }
     };
+    if let Some((prefix, op)) = target.split_once('.') {
+        let checks = crate::iam::Iam::endpoint_checks(prefix, op, &body);
+        if let Err(denied) = s.iam.authorize_key(caller(&headers), checks) {
+            let version = if prefix == "AWSStepFunctions" { "1.0" } else { "1.1" };
+            return respond(version, Err(ApiError::new("AccessDeniedException", denied.message)));
+        }
+    }
     match target.split_once('.') {
         Some(("AWSStepFunctions", op)) => respond("1.0", s.sfn.call(op, &body).await),
         Some(("AWSEvents", "PutEvents")) => respond("1.1", s.events.put_events(caller(&headers), &body).await),
@@ -93,11 +101,9 @@ fn unknown_target(target: &str) -> String {
 }
 
 /// The access key id a SigV4-signed request names (`Credential=<id>/...`):
-/// not checked, only recorded, as CloudTrail records it.
-fn caller(headers: &HeaderMap) -> Option<&str> {
-    let auth = headers.get("authorization")?.to_str().ok()?;
-    let (_, credential) = auth.split_once("Credential=")?;
-    credential.split('/').next().filter(|id| !id.is_empty())
+/// who calls (recorded, as CloudTrail records it, and evaluated by IAM).
+pub(crate) fn caller(headers: &HeaderMap) -> Option<&str> {
+    crate::dynamodb_proxy::access_key(headers)
 }
 
 /// A Lambda error as the REST API answers it: `{"Type", "message"}` with
@@ -229,6 +235,18 @@ async fn lambda_invoke(
         Ok(f) => f,
         Err(resp) => return *resp,
     };
+    let arn = format!(
+        "arn:aws:lambda:{}:{}:function:{function}",
+        crate::template::REGION,
+        crate::template::ACCOUNT
+    );
+    if let Err(denied) = s
+        .iam
+        .authorize_key(caller(&headers), Ok(vec![zb_iam::actions::lambda_invoke(&arn)]))
+    {
+        // Lambda's REST API answers a refused call with 403 AccessDeniedException.
+        return lambda_error(StatusCode::FORBIDDEN, "AccessDeniedException", denied.message);
+    }
     let kind = headers
         .get("x-amz-invocation-type")
         .and_then(|v| v.to_str().ok())
@@ -348,21 +366,5 @@ mod tests {
         ] {
             assert_eq!(parse_function_name(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn the_caller_is_the_access_key_id_of_the_signature() {
-        let mut h = HeaderMap::new();
-        assert_eq!(caller(&h), None);
-        h.insert(
-            "authorization",
-            HeaderValue::from_static(
-                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/events/aws4_request, \
-                 SignedHeaders=host;x-amz-date, Signature=abc",
-            ),
-        );
-        assert_eq!(caller(&h), Some("AKIDEXAMPLE"));
-        h.insert("authorization", HeaderValue::from_static("Bearer x"));
-        assert_eq!(caller(&h), None);
     }
 }

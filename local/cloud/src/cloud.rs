@@ -4,7 +4,11 @@
 
 use crate::apigw::{Gateway, Invoke};
 use crate::eventbridge::{Deliver, EventBridge};
-use crate::sfn::{zb_asl_invoker::DynInvoker, StepFunctions};
+use crate::iam::{Iam, IamMode};
+use crate::sfn::{
+    zb_asl_invoker::{DynInvoker, TaskCaller},
+    StepFunctions,
+};
 use crate::template::{Model, TemplateError};
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -40,6 +44,8 @@ pub struct Config {
     /// Fault injection, read only by the local cloud: (function logical id
     /// or name, `ErrorType` or `ErrorType*times`).
     pub faults: Vec<(String, String)>,
+    /// How IAM is applied to the calls made inside the local cloud (see [`crate::iam`]).
+    pub iam: IamMode,
 }
 
 /// Where the function binaries are by default: beside the running `zb`, when
@@ -70,6 +76,7 @@ impl Config {
             time_scale: 1.0,
             max_instances: 8,
             faults: Vec::new(),
+            iam: IamMode::Enforce,
             repo,
         }
     }
@@ -115,6 +122,8 @@ pub struct Services {
     pub time_scale: f64,
     /// Asynchronous invocations running now (not those waiting to retry).
     pub async_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// IAM, evaluated on every call made inside the local cloud.
+    pub iam: Arc<Iam>,
 }
 
 impl Services {
@@ -179,13 +188,18 @@ impl Services {
 }
 
 /// The Lambda host seen through the ports of the other services.
-struct HostPort(LambdaHost);
+struct HostPort {
+    host: LambdaHost,
+    /// Evaluates a state machine's calls (None for the API Gateway, whose permission to invoke
+    /// is not evaluated).
+    iam: Option<Arc<Iam>>,
+}
 
 impl Invoke for HostPort {
     fn invoke(&self, function: &str, payload: Vec<u8>) -> BoxFuture<'_, crate::apigw::InvokeResult> {
         let function = function.to_string();
         Box::pin(async move {
-            match self.0.invoke(&function, payload).await {
+            match self.host.invoke(&function, payload).await {
                 Ok(inv) => inv.result.map_err(|e| (e.error_type, e.raw)),
                 Err(e) => Err(("Lambda.ServiceException".to_string(), e.to_string().into_bytes())),
             }
@@ -193,12 +207,45 @@ impl Invoke for HostPort {
     }
 }
 
+/// The ARN a task's FunctionName names (a name, or an ARN as given, qualified or not).
+fn function_arn(function: &str) -> String {
+    if function.starts_with("arn:") {
+        function.to_owned()
+    } else {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{function}",
+            crate::template::REGION,
+            crate::template::ACCOUNT
+        )
+    }
+}
+
 impl DynInvoker for HostPort {
-    fn invoke(&self, function: &str, payload: Value) -> BoxFuture<'_, Result<Value, (String, String)>> {
+    fn invoke(
+        &self,
+        caller: &TaskCaller,
+        function: &str,
+        payload: Value,
+    ) -> BoxFuture<'_, Result<Value, (String, String)>> {
+        let check = zb_iam::actions::lambda_invoke(&function_arn(function));
+        let allowed = self.iam.as_ref().map_or(Ok(()), |iam| {
+            iam.authorize_role(&caller.role_arn, &caller.session, &[check])
+        });
         let function = function.rsplit(':').next().unwrap_or(function).to_string();
         Box::pin(async move {
+            if let Err(denied) = allowed {
+                // How Step Functions reports Lambda's 403 (the AWS SDK's exception text).
+                return Err((
+                    "Lambda.AWSLambdaException".to_string(),
+                    format!(
+                        "{} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: {}; Proxy: null)",
+                        denied.message,
+                        uuid::Uuid::new_v4()
+                    ),
+                ));
+            }
             let bytes = payload.to_string().into_bytes();
-            match self.0.invoke(&function, bytes).await {
+            match self.host.invoke(&function, bytes).await {
                 Ok(inv) => match inv.result {
                     Ok(out) => Ok(serde_json::from_slice(&out).unwrap_or(Value::Null)),
                     // Step Functions reports the function's errorType as the
@@ -233,6 +280,25 @@ impl Deliver for Targets {
             s.invoke_async(&function, payload);
             Ok(())
         })
+    }
+
+    fn authorize(&self, rule: &crate::template::Rule, target: &crate::template::Target) -> Result<(), String> {
+        let s = self.services()?;
+        // A rule put through the API is the operator's, with roles template.yaml does not
+        // declare: not evaluated (see crate::iam).
+        if !s.model.rules.iter().any(|r| r.arn == rule.arn) {
+            return Ok(());
+        }
+        let allowed = match &target.kind {
+            crate::template::TargetKind::Lambda { function } => {
+                s.iam
+                    .authorize_rule_invoke(&rule.arn, function, &function_arn(function))
+            }
+            crate::template::TargetKind::StateMachine { arn } => {
+                s.iam.authorize_rule_start(&rule.arn, target.role_arn.as_deref(), arn)
+            }
+        };
+        allowed.map_err(|denied| denied.message)
     }
 
     fn start_execution(&self, state_machine_arn: &str, input: String) -> BoxFuture<'_, Result<(), String>> {
@@ -321,6 +387,7 @@ pub struct Running {
     pub services: Arc<Services>,
     pub model: Model,
     _dynamo: Option<crate::dynamodb_local::DynamoLocal>,
+    _dynamodb_proxy: Option<crate::dynamodb_proxy::Proxy>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     logs: Option<tokio::sync::mpsc::UnboundedReceiver<LogLine>>,
     flush_logs: crate::logs::Flush,
@@ -382,6 +449,7 @@ impl Running {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.services.host.shutdown().await;
+        self.services.iam.flush();
         self.flush_logs.flush().await;
     }
 }
@@ -400,8 +468,24 @@ fn spawn_schedule(services: Arc<Services>, schedule: crate::template::Schedule) 
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let rule_arn = format!(
+            "arn:aws:events:{}:{}:rule/{}",
+            crate::template::REGION,
+            crate::template::ACCOUNT,
+            schedule.rule
+        );
         loop {
             ticks.tick().await;
+            // The schedule's rule invokes the function through its resource policy (SAM adds the
+            // permission); a refusal drops the run, as EventBridge would dead-letter it.
+            if let Err(denied) =
+                services
+                    .iam
+                    .authorize_rule_invoke(&rule_arn, &schedule.function, &function_arn(&schedule.function))
+            {
+                tracing::warn!(function = %schedule.function, "scheduled run not delivered: {}", denied.message);
+                continue;
+            }
             let event = serde_json::json!({
                 "version": "0",
                 "id": uuid::Uuid::new_v4().to_string(),
@@ -410,12 +494,7 @@ fn spawn_schedule(services: Arc<Services>, schedule: crate::template::Schedule) 
                 "account": crate::template::ACCOUNT,
                 "time": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 "region": crate::template::REGION,
-                "resources": [format!(
-                    "arn:aws:events:{}:{}:rule/{}",
-                    crate::template::REGION,
-                    crate::template::ACCOUNT,
-                    schedule.rule
-                )],
+                "resources": [rule_arn.clone()],
                 "detail": {},
             });
             services.invoke_async(&schedule.function, event.to_string().into_bytes());
@@ -484,6 +563,25 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         }
     }
 
+    let iam = Arc::new(Iam::new(config.iam, model.iam.clone(), &config.state_dir));
+    // Functions reach DynamoDB through the proxy that evaluates their calls; the local cloud,
+    // the CLI and the tests keep the direct endpoint (their keys are the operator's anyway).
+    let dynamodb_proxy = match config.iam {
+        IamMode::Off => None,
+        IamMode::Enforce | IamMode::Soft => {
+            let gate: Arc<dyn crate::dynamodb_proxy::Gate> = iam.clone();
+            Some(
+                crate::dynamodb_proxy::start_as(dynamodb_url.clone(), gate, Some("local".to_owned()))
+                    .await
+                    .map_err(|source| CloudError::Bind {
+                        what: "the DynamoDB proxy",
+                        port: 0,
+                        source,
+                    })?,
+            )
+        }
+    };
+    let functions_dynamodb_url = dynamodb_proxy.as_ref().map_or(dynamodb_url.clone(), |p| p.url.clone());
     let mut specs = Vec::new();
     for f in &model.functions {
         let binary = config.binaries.join(&f.binary);
@@ -495,15 +593,19 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         }
         let mut env = f.env.clone();
         for (k, v) in [
-            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_url.as_str()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", functions_dynamodb_url.as_str()),
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", aws_url.as_str()),
             ("AWS_ENDPOINT_URL_SFN", aws_url.as_str()),
             ("AWS_ENDPOINT_URL_LAMBDA", aws_url.as_str()),
-            ("AWS_ACCESS_KEY_ID", "local"),
-            ("AWS_SECRET_ACCESS_KEY", "local"),
             ("AWS_REGION", crate::template::REGION),
         ] {
             env.insert(k.to_string(), v.to_string());
+        }
+        // Without IAM every instance shares the operator's key; with it the host mints one
+        // per instance, as Lambda hands each execution environment its role's session.
+        if config.iam == IamMode::Off {
+            env.insert("AWS_ACCESS_KEY_ID".to_string(), "local".to_string());
+            env.insert("AWS_SECRET_ACCESS_KEY".to_string(), "local".to_string());
         }
         specs.push(FunctionSpec {
             name: f.name.clone(),
@@ -515,10 +617,18 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         });
     }
     let (log_tx, logs) = tokio::sync::mpsc::unbounded_channel();
-    let host = LambdaHost::new(specs, log_tx);
+    let host_options = zb_lambda_host::HostOptions {
+        mint_credentials: config.iam != IamMode::Off,
+        ..Default::default()
+    };
+    let host = LambdaHost::with_options(specs, log_tx.clone(), host_options);
+    iam.attach(host.clone(), log_tx);
     let sfn = StepFunctions::new(
         &model.state_machines,
-        Arc::new(HostPort(host.clone())),
+        Arc::new(HostPort {
+            host: host.clone(),
+            iam: Some(iam.clone()),
+        }),
         config.state_dir.clone(),
         config.time_scale,
     )?;
@@ -581,6 +691,7 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         dead_letters,
         time_scale: config.time_scale,
         async_in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        iam: iam.clone(),
     });
     let _ = targets.services.set(Arc::downgrade(&services));
 
@@ -588,13 +699,26 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
     for schedule in &model.schedules {
         servers.push(spawn_schedule(services.clone(), schedule.clone()));
     }
+    // The ledger `zb iam report` reads: written every second while it changes, and at shutdown.
+    let flushing = iam.clone();
+    servers.push(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            ticks.tick().await;
+            flushing.flush();
+        }
+    }));
     let aws_router = crate::aws_api::router(services.clone());
     servers.push(tokio::spawn(async move {
         let _ = axum::serve(aws_listener, aws_router).await;
     }));
     let mut access = None;
     if let Some(api) = model.http_apis.first() {
-        let gw = Gateway::new(api.clone(), Arc::new(HostPort(host.clone())), config.time_scale);
+        let gateway_port = HostPort {
+            host: host.clone(),
+            iam: None,
+        };
+        let gw = Gateway::new(api.clone(), Arc::new(gateway_port), config.time_scale);
         access = Some(gw.access_log());
         let router = gw.router();
         servers.push(tokio::spawn(async move {
@@ -609,6 +733,7 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         services,
         model,
         _dynamo: dynamo,
+        _dynamodb_proxy: dynamodb_proxy,
         servers,
         logs: Some(logs),
         flush_logs,

@@ -46,6 +46,11 @@ pub trait Deliver: Send + Sync + 'static {
     fn invoke_async(&self, function: &str, payload: Vec<u8>) -> BoxFuture<'_, Result<(), String>>;
     /// Starts an execution.
     fn start_execution(&self, state_machine_arn: &str, input: String) -> BoxFuture<'_, Result<(), String>>;
+    /// Whether EventBridge may deliver to `target` for `rule` (IAM: the function's resource
+    /// policy, or the target's role). A refusal is not retried.
+    fn authorize(&self, _rule: &Rule, _target: &Target) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A rule ready to route: replaced as a whole when it changes, so a
@@ -356,6 +361,15 @@ impl Delivery<'_> {
     /// the retry count or the event age runs out, then dead-letters the event.
     async fn with_retry(&self, payload: String, event: &Value, dead_letters: PathBuf, time_scale: f64) {
         let (rule, target) = (self.rule, self.target);
+        // "For errors that result from missing permissions to a target ... no retry attempts will
+        // happen": the event goes straight to the dead-letter queue (AWS, "Using dead-letter
+        // queues to process undelivered events in EventBridge").
+        if self.fault.is_none() {
+            if let Err(denied) = self.deliver.authorize(rule, target) {
+                write_dead_letter(&dead_letters, rule, target, event, &format!("NO_PERMISSIONS: {denied}"));
+                return;
+            }
+        }
         let started = std::time::Instant::now();
         let mut attempt = 0u32;
         loop {
@@ -424,6 +438,7 @@ mod tests {
             input_path: None,
             input: None,
             input_transformer: None,
+            role_arn: None,
             max_retries: 0,
             max_event_age_secs: 60,
             dead_letter_arn: None,

@@ -37,15 +37,29 @@ pub mod zb_asl_invoker {
     use serde_json::Value;
 
     pub trait DynInvoker: Send + Sync {
-        fn invoke(&self, function: &str, payload: Value) -> BoxFuture<'_, Result<Value, (String, String)>>;
+        /// Invokes `function` on behalf of `caller` (the execution's role, which IAM evaluates).
+        fn invoke(
+            &self,
+            caller: &TaskCaller,
+            function: &str,
+            payload: Value,
+        ) -> BoxFuture<'_, Result<Value, (String, String)>>;
     }
 
-    pub struct Adapter<'a>(pub &'a dyn DynInvoker);
+    /// Who a state machine's task calls as: the machine's role, in a session named after the
+    /// execution.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TaskCaller {
+        pub role_arn: String,
+        pub session: String,
+    }
+
+    pub struct Adapter<'a>(pub &'a dyn DynInvoker, pub TaskCaller);
 
     impl zb_asl::TaskInvoker for Adapter<'_> {
         async fn invoke_lambda(&self, function: &str, payload: Value) -> Result<Value, zb_asl::TaskFailure> {
             self.0
-                .invoke(function, payload)
+                .invoke(&self.1, function, payload)
                 .await
                 .map_err(|(error, cause)| zb_asl::TaskFailure { error, cause })
         }
@@ -161,11 +175,6 @@ struct Machine {
     created: DateTime<Utc>,
     role_arn: String,
     origin: Origin,
-}
-
-/// The role the template's machines report (IAM is not emulated).
-fn local_role() -> String {
-    format!("arn:aws:iam::{}:role/local", crate::template::ACCOUNT)
 }
 
 /// An execution: its record, a signal when it ends, and its stop handle.
@@ -522,7 +531,11 @@ impl StepFunctions {
             time_scale: self.time_scale,
             cancel: running.cancel.clone(),
         };
-        let adapter = zb_asl_invoker::Adapter(self.invoker.as_ref());
+        let caller = zb_asl_invoker::TaskCaller {
+            role_arn: machine.role_arn.clone(),
+            session: options.execution_name.clone(),
+        };
+        let adapter = zb_asl_invoker::Adapter(self.invoker.as_ref(), caller);
         let mut sink = Sink { running: &running, log };
         let outcome = zb_asl::execute(&machine.parsed, input, &adapter, options, &mut sink).await;
         let record = {
@@ -725,7 +738,7 @@ fn parse_template(defs: &[StateMachineDef]) -> Result<Vec<Machine>, SfnError> {
                 def: def.clone(),
                 parsed,
                 created: now,
-                role_arn: local_role(),
+                role_arn: def.role_arn.clone(),
                 origin: Origin::Template,
             })
         })
@@ -745,7 +758,12 @@ mod tests {
     struct NoLambda;
 
     impl zb_asl_invoker::DynInvoker for NoLambda {
-        fn invoke(&self, _: &str, _: Value) -> futures::future::BoxFuture<'_, Result<Value, (String, String)>> {
+        fn invoke(
+            &self,
+            _: &zb_asl_invoker::TaskCaller,
+            _: &str,
+            _: Value,
+        ) -> futures::future::BoxFuture<'_, Result<Value, (String, String)>> {
             Box::pin(async { Err(("NoLambda".to_owned(), "no functions here".to_owned())) })
         }
     }

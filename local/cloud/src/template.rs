@@ -1,8 +1,9 @@
 //! template.yaml, read the way CloudFormation + SAM read it, into the model
 //! the local cloud runs: functions, HTTP routes, tables, buses, rules and
 //! state machines with every Ref, GetAtt and Sub resolved to local names and
-//! ARNs. Every resource type and property the template uses is either
-//! emulated, announced as not emulated (IAM, alarms, log groups...), or
+//! ARNs, and the IAM roles and resource policies SAM and CloudFormation would
+//! create ([`iam`]). Every resource type and property the template uses is
+//! either emulated, announced as not emulated (alarms, log groups...), or
 //! refused with an error naming the resource and the property.
 
 use serde_json::{json, Map, Value as Json};
@@ -11,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 mod checks;
+pub mod iam;
 use checks::{At, Notes};
 
 pub const REGION: &str = "us-east-1";
@@ -109,6 +111,9 @@ pub struct Target {
     pub max_retries: u32,
     pub max_event_age_secs: u64,
     pub dead_letter_arn: Option<String>,
+    /// The role EventBridge assumes to deliver to this target (`RoleArn`),
+    /// resolved; a role of the template ([`iam::IamModel::roles`]).
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +139,9 @@ pub struct StateMachineDef {
     pub definition_path: Option<PathBuf>,
     /// The `Logging` property: what its executions log, and where.
     pub logging: Logging,
+    /// The execution role: SAM's `<LogicalId>Role` or the `Role` property,
+    /// resolved ([`iam::IamModel::machine_roles`]).
+    pub role_arn: String,
 }
 
 /// A state machine's LoggingConfiguration: level OFF unless the template
@@ -219,6 +227,19 @@ pub struct Schedule {
     pub expression: String,
 }
 
+impl Schedule {
+    /// The ARN of the rule SAM creates for the schedule: the `resources` of
+    /// its events and the `aws:SourceArn` of its Lambda permission.
+    pub fn rule_arn(&self) -> String {
+        schedule_rule_arn(&self.rule)
+    }
+}
+
+/// The local ARN of a schedule's rule (on the default bus): `rule/<name>`.
+pub fn schedule_rule_arn(rule: &str) -> String {
+    format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}")
+}
+
 /// `rate(value unit)` as EventBridge documents it: a positive whole value,
 /// the singular unit for 1 and the plural otherwise
 /// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-rate-expressions).
@@ -269,6 +290,8 @@ pub struct Model {
     pub rules: Vec<Rule>,
     pub state_machines: Vec<StateMachineDef>,
     pub schedules: Vec<Schedule>,
+    /// Roles, the functions' and state machines' roles, and resource policies.
+    pub iam: iam::IamModel,
     /// Resources read but not emulated, with why: printed at start-up.
     pub not_emulated: Vec<String>,
 }
@@ -285,10 +308,6 @@ impl Model {
 /// Types that are read and deliberately not emulated, and why.
 const INERT: &[(&str, &str)] = &[
     ("AWS::Logs::LogGroup", "function logs print in the terminal"),
-    ("AWS::IAM::Role", "IAM is not enforced locally"),
-    ("AWS::IAM::Policy", "IAM is not enforced locally"),
-    ("AWS::Lambda::Permission", "IAM is not enforced locally"),
-    ("AWS::SQS::QueuePolicy", "IAM is not enforced locally"),
     (
         "AWS::SQS::Queue",
         "used as a dead-letter target: undeliverable events are written to .state/dead-letters.jsonl",
@@ -764,6 +783,7 @@ pub fn parse(
     };
     let mut routes_by_api: BTreeMap<String, Vec<Route>> = BTreeMap::new();
     let mut notes = Notes::default();
+    let mut iam_sources = iam::Sources::default();
 
     for (k, res) in resources {
         let id = k.as_str().unwrap_or_default();
@@ -860,6 +880,7 @@ pub fn parse(
                     .get("EventInvokeConfig")
                     .and_then(|c| num(c.get("MaximumRetryAttempts")))
                     .unwrap_or(2) as u32;
+                iam_sources.functions.push((id.to_string(), p.clone()));
                 model.functions.push(Function {
                     logical_id: id.to_string(),
                     name,
@@ -911,6 +932,7 @@ pub fn parse(
                     .and_then(|a| a.get("DefaultAuthorizer"))
                     .and_then(Json::as_str)
                     .map(str::to_string);
+                iam_sources.http_apis.push((id.to_string(), p.clone()));
                 model.http_apis.push(HttpApi {
                     logical_id: id.to_string(),
                     routes: Vec::new(),
@@ -1001,6 +1023,7 @@ pub fn parse(
                             .and_then(|d| d.get("Arn"))
                             .and_then(Json::as_str)
                             .map(str::to_string),
+                        role_arn: t.get("RoleArn").and_then(Json::as_str).map(str::to_string),
                     });
                 }
                 let bus = p.get("EventBusName").and_then(Json::as_str).unwrap_or("default");
@@ -1036,6 +1059,7 @@ pub fn parse(
                         ))
                     }
                 };
+                let role_arn = iam::state_machine_role_arn(&r, id, &p).map_err(|e| unsupported(id, kind, e))?;
                 if let Some(Json::Object(subs)) = p.get("DefinitionSubstitutions") {
                     for (k, v) in subs {
                         let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
@@ -1059,7 +1083,13 @@ pub fn parse(
                         .transpose()
                         .map_err(|e| unsupported(id, kind, e))?
                         .unwrap_or_default(),
+                    role_arn,
                 });
+                iam_sources.state_machines.push((id.to_string(), p));
+            }
+            "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::Lambda::Permission" | "AWS::SQS::QueuePolicy" => {
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                iam_sources.resources.push((id.to_string(), kind.to_string(), p));
             }
             other => match INERT.iter().find(|(t, _)| *t == other) {
                 Some((_, why)) => model.not_emulated.push(format!("{id} ({other}): not emulated; {why}")),
@@ -1104,6 +1134,7 @@ pub fn parse(
             api.routes.push(route);
         }
     }
+    model.iam = iam::build(&r, iam_sources, &model, &mut notes)?;
     model.not_emulated.extend(notes.render());
     if let Some(orphan) = routes_by_api.keys().find(|k| !k.contains('#')) {
         return Err(TemplateError::Invalid(format!(

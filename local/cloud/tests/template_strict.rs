@@ -167,13 +167,35 @@ fn authorizer_settings_are_checked_like_top_level_properties() {
         e.starts_with("Resources.Api.Properties.Auth.EnableIamAuthorizer:"),
         "{e}"
     );
-    // IAM-only settings are accepted and announced.
+    // EnableFunctionDefaultPermissions gives the function SAM's permission
+    // for API Gateway (sam-property-httpapi-lambdaauthorizer.html); the
+    // authorizer's invoke role is accepted and announced.
     let model = try_parse(&api("", "            EnableFunctionDefaultPermissions: true", ""), &[]).unwrap();
+    let statements = model.iam.function_policy("zb-Fn").unwrap()["Statement"].clone();
+    let statement = statements
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "zb-ApiKeysAuthorizerPermission")
+        .unwrap();
+    assert_eq!(
+        statement["Condition"]["ArnLike"]["AWS:SourceArn"],
+        "arn:aws:execute-api:us-east-1:000000000000:Api/authorizers/*"
+    );
+    let model = try_parse(
+        &api(
+            "",
+            "            FunctionInvokeRole: arn:aws:iam::000000000000:role/invoke",
+            "",
+        ),
+        &[],
+    )
+    .unwrap();
     assert!(
         model
             .not_emulated
             .iter()
-            .any(|n| n.contains("Keys.EnableFunctionDefaultPermissions: accepted, not emulated")),
+            .any(|n| n.contains("Keys.FunctionInvokeRole: accepted, not emulated")),
         "{:?}",
         model.not_emulated
     );

@@ -12,6 +12,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::time::{sleep_until, MissedTickBehavior};
 
+use crate::credentials::Credentials;
 use crate::logs::{timeout_message, LogStream, Platform, Pump};
 use crate::report::{Report, ReportStatus};
 use crate::runtime_api::{self, ApiEvent, Delivery, RuntimeApi};
@@ -28,6 +29,10 @@ pub(crate) struct SpawnContext<'a> {
     pub generation: u64,
     pub registry: &'a watch::Sender<BTreeMap<u64, u32>>,
     pub key: u64,
+    /// The request the instance is running, which the host may also read (see `LambdaHost::identify`).
+    pub current: Arc<Mutex<Option<String>>>,
+    /// Minted keys for this instance alone, or `None` to leave credentials to the function's environment.
+    pub credentials: Option<Credentials>,
 }
 
 /// Removes the instance from the host's registry of live processes when it is dropped.
@@ -112,12 +117,14 @@ fn signal_name(signal: i32) -> String {
 }
 
 /// The variables a provided.al2023 runtime sees. Defaults first (the function's variables may override them,
-/// e.g. credentials, region, log format), then what identifies this instance (never overridable, as on AWS).
+/// e.g. region, log format, and credentials unless the host mints them), then what identifies this instance and,
+/// if minted, its credentials (never overridable, as on AWS).
 pub(crate) fn environment(
     spec: &FunctionSpec,
     options: &HostOptions,
     runtime_api: &str,
     task_root: &Path,
+    credentials: Option<&Credentials>,
 ) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     let mut set = |k: &str, v: &str| {
@@ -148,6 +155,11 @@ pub(crate) fn environment(
     set("AWS_LAMBDA_RUNTIME_API", runtime_api);
     set("LAMBDA_TASK_ROOT", &task_root.to_string_lossy());
     set("LAMBDA_RUNTIME_DIR", "/var/runtime");
+    if let Some(c) = credentials {
+        set("AWS_ACCESS_KEY_ID", &c.access_key_id);
+        set("AWS_SECRET_ACCESS_KEY", &c.secret_access_key);
+        set("AWS_SESSION_TOKEN", &c.session_token);
+    }
     env
 }
 
@@ -333,7 +345,13 @@ impl Instance {
         // Relative paths would resolve against the new working directory on some platforms.
         let binary: PathBuf = std::path::absolute(&spec.binary).map_err(spawn_error)?;
         let task_root = binary.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
-        let env = environment(spec, ctx.options, &api.addr.to_string(), &task_root);
+        let env = environment(
+            spec,
+            ctx.options,
+            &api.addr.to_string(),
+            &task_root,
+            ctx.credentials.as_ref(),
+        );
 
         let mut cmd = Command::new(&binary);
         cmd.env_clear()
@@ -367,7 +385,7 @@ impl Instance {
             key: ctx.key,
         };
 
-        let current = Arc::new(Mutex::new(None));
+        let current = ctx.current;
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
             pumps.push(Pump::start(out, LogStream::Stdout, &platform, current.clone()));
@@ -742,7 +760,13 @@ mod tests {
         spec.env.insert("TABLE".into(), "t".into());
         spec.env.insert("AWS_REGION".into(), "eu-west-1".into());
         spec.env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), "spoofed".into());
-        let env = environment(&spec, &HostOptions::default(), "127.0.0.1:9001", Path::new("/tmp"));
+        let env = environment(
+            &spec,
+            &HostOptions::default(),
+            "127.0.0.1:9001",
+            Path::new("/tmp"),
+            None,
+        );
         assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "ingest");
         assert_eq!(env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:9001");
         assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
@@ -755,6 +779,24 @@ mod tests {
         assert_eq!(env["_HANDLER"], "bootstrap");
         assert_eq!(env["LAMBDA_TASK_ROOT"], "/tmp");
         assert!(!json_logs(&env));
+    }
+
+    #[test]
+    fn minted_credentials_win_over_the_functions_own() {
+        let mut spec = FunctionSpec::new("ingest", "/tmp/bootstrap");
+        for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+            spec.env.insert(name.into(), "local".into());
+        }
+        let options = HostOptions::default();
+        let minted = Credentials::mint();
+        let env = environment(&spec, &options, "127.0.0.1:9001", Path::new("/tmp"), Some(&minted));
+        assert_eq!(env["AWS_ACCESS_KEY_ID"], minted.access_key_id);
+        assert_eq!(env["AWS_SECRET_ACCESS_KEY"], minted.secret_access_key);
+        assert_eq!(env["AWS_SESSION_TOKEN"], minted.session_token);
+        // Without minting the function's environment decides, as before.
+        let env = environment(&spec, &options, "127.0.0.1:9001", Path::new("/tmp"), None);
+        assert_eq!(env["AWS_ACCESS_KEY_ID"], "local");
+        assert_eq!(env["AWS_SESSION_TOKEN"], "local");
     }
 
     #[test]

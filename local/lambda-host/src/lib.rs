@@ -19,9 +19,13 @@
 //!   in that order (END/REPORT wait until the pipes are drained). With `AWS_LAMBDA_LOG_FORMAT=JSON` in the
 //!   function's environment the platform lines are `platform.initStart`/`platform.start`/`platform.report` events.
 //! * **Faults.** [`LambdaHost::inject_fault`] makes the next invocations fail without reaching the binary.
+//! * **Credentials.** With [`HostOptions::mint_credentials`], every instance gets access keys of its own (reserved
+//!   variables the function's environment cannot override, as on AWS) and [`LambdaHost::identify`] tells which
+//!   function, instance and invocation an access key belongs to. Without it, the function's environment decides.
 //!
 //! Unix only (process groups, pipes); memory accounting needs Linux's /proc and reads 0 elsewhere.
 
+mod credentials;
 mod instance;
 mod logs;
 mod report;
@@ -37,6 +41,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::{watch, Semaphore};
 
+pub use credentials::Caller;
+use credentials::Identities;
 use instance::{Instance, SpawnContext};
 use logs::Platform;
 pub use logs::{LogLine, LogSink, LogStream};
@@ -88,6 +94,11 @@ pub struct HostOptions {
     pub queue_timeout: Duration,
     /// How long a new instance may take to reach its first `GET /next` (Lambda's init phase limit is 10 s).
     pub init_timeout: Duration,
+    /// Give every instance its own `AWS_ACCESS_KEY_ID` (`ASIA...`), `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN`, overriding any the function's environment sets, and remember them for
+    /// [`LambdaHost::identify`]. Off by default: the instance then gets whatever credentials [`FunctionSpec::env`]
+    /// holds (e.g. `local`), and `identify` knows no key.
+    pub mint_credentials: bool,
 }
 
 impl Default for HostOptions {
@@ -97,6 +108,7 @@ impl Default for HostOptions {
             account_id: "000000000000".into(),
             queue_timeout: Duration::from_secs(30),
             init_timeout: Duration::from_secs(10),
+            mint_credentials: false,
         }
     }
 }
@@ -252,6 +264,8 @@ struct Inner {
     /// Live child processes (key → pid), so shutdown can wait for, and if need be kill, every one of them.
     registry: watch::Sender<BTreeMap<u64, u32>>,
     next_key: AtomicU64,
+    /// Minted access keys and the instances holding them (empty unless `options.mint_credentials`).
+    identities: Identities,
 }
 
 /// The local Lambda service. Cheap to clone; dropping the last handle kills the idle instances (prefer
@@ -308,6 +322,7 @@ impl LambdaHost {
                 shutdown: watch::Sender::new(false),
                 registry: watch::Sender::new(BTreeMap::new()),
                 next_key: AtomicU64::new(0),
+                identities: Identities::default(),
             }),
         }
     }
@@ -393,6 +408,15 @@ impl LambdaHost {
                 },
             );
         }
+    }
+
+    /// Whose credentials `access_key` (the access key id of a request's SigV4 `Credential=`) are: the function and
+    /// instance the host minted it for, and the invocation that instance is running right now. `None` for any key
+    /// the host did not mint (`local`, an operator's keys, or everything when [`HostOptions::mint_credentials`] is
+    /// off). Keys stay known after their instance exits, so late calls are still attributed. A map lookup: cheap
+    /// enough for every request, from any task (clones of the host share the map).
+    pub fn identify(&self, access_key: &str) -> Option<Caller> {
+        self.inner.identities.identify(access_key)
     }
 
     /// Removes every injected fault.
@@ -523,6 +547,13 @@ impl LambdaHost {
         let inner = &*self.inner;
         let spec = slot.spec();
         let id = slot.next_instance.fetch_add(1, Ordering::SeqCst);
+        // The request the instance is running; shared with the identity map so `identify` reads it live.
+        let current = Arc::new(Mutex::new(None));
+        let credentials = inner
+            .options
+            .mint_credentials
+            .then(|| inner.identities.issue(&spec.name, id, current.clone()));
+        let minted_key = credentials.as_ref().map(|c| c.access_key_id.clone());
         let context = SpawnContext {
             spec: &spec,
             options: &inner.options,
@@ -530,8 +561,18 @@ impl LambdaHost {
             generation: slot.generation.load(Ordering::SeqCst),
             registry: &inner.registry,
             key: inner.next_key.fetch_add(1, Ordering::SeqCst),
+            current,
+            credentials,
         };
-        let instance = Instance::spawn(context, id).await?;
+        let instance = match Instance::spawn(context, id).await {
+            Ok(instance) => instance,
+            Err(e) => {
+                if let Some(key) = minted_key {
+                    inner.identities.revoke(&key);
+                }
+                return Err(e);
+            }
+        };
         if inner.stopping.load(Ordering::SeqCst) {
             instance.terminate().await;
             return Err(HostError::ShuttingDown);

@@ -120,6 +120,7 @@ fn parse_target(t: &Value) -> Result<Target, String> {
         input_path: text("InputPath"),
         input: text("Input"),
         input_transformer,
+        role_arn: text("RoleArn"),
         max_retries: number("MaximumRetryAttempts").map_or(DEFAULT_MAX_RETRIES, |n| n.min(185) as u32),
         max_event_age_secs: number("MaximumEventAgeInSeconds").unwrap_or(DEFAULT_MAX_EVENT_AGE_SECS),
         dead_letter_arn: t

@@ -163,6 +163,7 @@ impl StepFunctions {
                 definition: definition.to_string(),
                 definition_path: None,
                 logging: logging_configuration(body)?,
+                role_arn: role_arn.to_string(),
             },
             parsed,
             created,

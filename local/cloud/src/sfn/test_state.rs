@@ -26,7 +26,17 @@ impl StepFunctions {
         let target = target(definition, body)?;
         let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:TestState");
         let options = request.options_for(&target, &arn).map_err(api_error)?;
-        let adapter = zb_asl_invoker::Adapter(self.invoker.as_ref());
+        // TestState calls with the request's roleArn (a role template.yaml does not declare is not
+        // evaluated, see crate::iam).
+        let caller = zb_asl_invoker::TaskCaller {
+            role_arn: body
+                .get("roleArn")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            session: "TestState".to_owned(),
+        };
+        let adapter = zb_asl_invoker::Adapter(self.invoker.as_ref(), caller);
         let result = zb_asl::test_state(&target, input, &adapter, &options).await;
         tracing::info!(state = %target.name(), status = result.status.as_str(), mocked = options.mock.is_some(), "TestState");
         Ok(result.to_json(level))
@@ -153,7 +163,7 @@ fn count(config: &Value, key: &str) -> Result<Option<u64>, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::zb_asl_invoker::DynInvoker;
+    use super::super::zb_asl_invoker::{DynInvoker, TaskCaller};
     use super::*;
     use serde_json::json;
     use std::sync::Arc;
@@ -161,7 +171,12 @@ mod tests {
     struct NoLambda;
 
     impl DynInvoker for NoLambda {
-        fn invoke(&self, _: &str, _: Value) -> futures::future::BoxFuture<'_, Result<Value, (String, String)>> {
+        fn invoke(
+            &self,
+            _: &TaskCaller,
+            _: &str,
+            _: Value,
+        ) -> futures::future::BoxFuture<'_, Result<Value, (String, String)>> {
             Box::pin(async { Err(("NoLambda".to_owned(), "no functions here".to_owned())) })
         }
     }

@@ -299,7 +299,8 @@ pub(super) fn default_of(decl: &Value) -> Option<String> {
 
 // --- Functions (AWS::Serverless::Function) ----------------------------------
 
-const IAM: &str = "IAM is not enforced locally";
+/// What the local IAM does not evaluate (see template/iam.rs for what it models).
+const APIGW_IAM: &str = "API Gateway's role to invoke the authorizer is not evaluated by the local IAM";
 
 /// A function's nested properties, resolved and merged with Globals.
 /// Lambda's bounds: Timeout 1..=900, MemorySize 128..=10240
@@ -469,7 +470,7 @@ pub(super) struct LambdaAuthorizer {
 /// An HttpApi's Auth block
 /// (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-httpapi-httpapiauth.html).
 pub(super) fn http_api_auth(at: &At, auth: &Json, notes: &mut Notes) -> Result<(), TemplateError> {
-    // EnableIamAuthorizer is refused: IAM is not enforced locally.
+    // EnableIamAuthorizer is refused: callers of the API are not IAM principals locally.
     keys(at, auth, &["DefaultAuthorizer", "Authorizers"], &[], notes)?;
     string(&at.key("DefaultAuthorizer"), auth.get("DefaultAuthorizer"))?;
     if let Some(list) = auth.get("Authorizers") {
@@ -494,9 +495,10 @@ pub(super) fn lambda_authorizer(at: &At, a: &Json, notes: &mut Notes) -> Result<
             "FunctionArn",
             "AuthorizerPayloadFormatVersion",
             "EnableSimpleResponses",
+            "EnableFunctionDefaultPermissions",
             "Identity",
         ],
-        &[("EnableFunctionDefaultPermissions", IAM), ("FunctionInvokeRole", IAM)],
+        &[("FunctionInvokeRole", APIGW_IAM)],
         notes,
     )?;
     boolean(
@@ -616,8 +618,9 @@ pub(super) fn target(at: &At, t: &Json, notes: &mut Notes) -> Result<(), Templat
             "InputTransformer",
             "RetryPolicy",
             "DeadLetterConfig",
+            "RoleArn",
         ],
-        &[("RoleArn", IAM)],
+        &[],
         notes,
     )?;
     for k in ["Id", "Arn", "InputPath", "Input", "RoleArn"] {

@@ -5,7 +5,9 @@
 //! * `exit-on-start`: exits with status 3 before asking for an invocation;
 //! * `init-error`: reports `POST /runtime/init/error` through a hand-written HTTP request, then exits 1.
 //!
-//! Per invocation, the payload's `"op"` picks what the handler does; anything else is echoed back.
+//! Per invocation, the payload's `"op"` picks what the handler does; anything else is echoed back. `"call"` plays a
+//! function calling an AWS API: after `"ms"` milliseconds it sends one request signed (in form only) with its
+//! `AWS_ACCESS_KEY_ID` to the `"addr"` the test listens on, and returns what that server answered.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -75,6 +77,17 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
             let checksum: u64 = block.iter().step_by(4096).map(|b| u64::from(*b)).sum();
             Ok(json!({ "pid": pid, "mb": mb, "checksum": checksum }))
         }
+        Some("call") => {
+            tokio::time::sleep(Duration::from_millis(number(&payload, "ms"))).await;
+            let addr = text(&payload, "addr", "").to_owned();
+            let key = std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default();
+            let signed_with = key.clone();
+            let answer = tokio::task::spawn_blocking(move || signed_request(&addr, &signed_with))
+                .await
+                .map_err(|e| diagnostic("CallFailed", e))?
+                .map_err(|e| diagnostic("CallFailed", e))?;
+            Ok(json!({ "pid": pid, "accessKeyId": key, "answer": answer }))
+        }
         Some("crash") => {
             eprintln!("test bootstrap: crashing");
             std::process::exit(i32::try_from(number(&payload, "code")).unwrap_or(1));
@@ -90,6 +103,29 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         }
         _ => Ok(payload),
     }
+}
+
+fn diagnostic(error_type: &str, error: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic {
+        error_type: error_type.to_owned(),
+        error_message: error.to_string(),
+    }
+}
+
+/// One HTTP/1.1 request carrying the access key the way SigV4 does (`Credential=<key>/<scope>`); the signature is a
+/// placeholder, as the test server only reads the key. Returns the response body as JSON.
+fn signed_request(addr: &str, access_key: &str) -> Result<Value, Error> {
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential={access_key}/20240101/us-east-1/events/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let mut stream = TcpStream::connect(addr)?;
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    Ok(serde_json::from_str(body)?)
 }
 
 /// What a runtime does when its own initialisation fails, without lambda_runtime (which only reports init errors
