@@ -2,6 +2,7 @@
 #
 #   make tools          Python tools (.venv) + DynamoDB Local (.cache), pinned, installed once
 #   make test           tools, fmt-check, clippy, lint-template, cargo test against DynamoDB Local
+#   make iam-report     after make test: IAM denials and unused grants over every test's local cloud
 #   make lint-template  cfn-lint + sam validate --lint on template.yaml
 #   make bench          criterion benchmarks of the pipeline
 #   make build          release build of the whole workspace
@@ -29,6 +30,8 @@ export SAM_CLI_TELEMETRY := 0
 # Re-created automatically when tools/requirements.txt (the pinned versions) changes.
 TOOLS_STAMP := $(VENV)/.tools.stamp
 
+
+.PHONY: iam-report
 .PHONY: reset all tools dynamodb-local fmt-check clippy lint-template test bench build sam-build run demo load local release fuzz clean distclean
 
 all: test
@@ -63,9 +66,17 @@ lint-template: $(TOOLS_STAMP)
 
 # The end-to-end tests run the function binaries (debug build: it reuses
 # the test build's dependencies) behind an in-process local cloud.
+# Each local cloud the tests start lists its stack and state folder in
+# target/iam-runs.tsv, which `make iam-report` merges into one IAM report.
 test: tools fmt-check clippy lint-template
 	cargo build --workspace --bins
-	scripts/with-dynamodb cargo test --workspace
+	mkdir -p $(CARGO_TARGET_DIR) && : > $(CARGO_TARGET_DIR)/iam-runs.tsv
+	ZB_IAM_RUNS=$(CARGO_TARGET_DIR)/iam-runs.tsv scripts/with-dynamodb cargo test --workspace
+
+# After `make test`: what every test's local cloud was denied and which granted
+# permissions none of them used (SECURITY.md records the figures).
+iam-report:
+	$(CARGO_TARGET_DIR)/debug/zb iam report --runs $(CARGO_TARGET_DIR)/iam-runs.tsv
 
 bench:
 	cargo bench -p zb-shared --bench pipeline

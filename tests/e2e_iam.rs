@@ -20,8 +20,9 @@ const WAIT: Duration = Duration::from_secs(120);
 /// The statement persist writes orders with, as template.yaml has it.
 const PERSIST_ORDERS: &str = "                - dynamodb:PutItem\n                - dynamodb:GetItem\n              Resource: !GetAtt OrdersTable.Arn";
 
-/// A temp copy of template.yaml and statemachines/ whose persist function may not PutItem orders.
-fn template_without_persist_put_item() -> PathBuf {
+/// A temp copy of template.yaml and statemachines/ with `remove` (found exactly once) replaced by
+/// `keep`.
+fn template_copy(remove: &str, keep: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("zb-iam-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(dir.join("statemachines")).expect("temp dir");
     for entry in std::fs::read_dir(repo().join("statemachines"))
@@ -32,17 +33,20 @@ fn template_without_persist_put_item() -> PathBuf {
     }
     let template = std::fs::read_to_string(repo().join("template.yaml")).expect("template.yaml");
     assert_eq!(
-        template.matches(PERSIST_ORDERS).count(),
+        template.matches(remove).count(),
         1,
-        "template.yaml's persist statement on the orders table changed; update this test"
+        "template.yaml no longer holds {remove:?} once; update this test"
     );
-    let edited = template.replacen(
+    std::fs::write(dir.join("template.yaml"), template.replacen(remove, keep, 1)).expect("write the copy");
+    dir.join("template.yaml")
+}
+
+/// The copy whose persist function may not PutItem orders.
+fn template_without_persist_put_item() -> PathBuf {
+    template_copy(
         PERSIST_ORDERS,
         "                - dynamodb:GetItem\n              Resource: !GetAtt OrdersTable.Arn",
-        1,
-    );
-    std::fs::write(dir.join("template.yaml"), edited).expect("write the copy");
-    dir.join("template.yaml")
+    )
 }
 
 async fn post(http: &reqwest::Client, api: &str, body: &Value) -> String {
@@ -216,4 +220,81 @@ async fn the_sample_feeds_need_no_permission_the_template_lacks() {
     println!("{report}");
     assert_eq!(report.totals.denied_calls, 0, "{report}");
     assert!(report.totals.used > 0, "nothing was recorded: {report}");
+}
+
+/// The state machine's own role is evaluated too: without `lambda:InvokeFunction` on transform,
+/// the pipeline's call fails as Step Functions reports Lambda's 403 (Lambda.AWSLambdaException,
+/// "not authorized to perform: lambda:InvokeFunction"), and its Catch ends the feed FAILED.
+#[tokio::test]
+async fn a_state_machine_without_permission_to_invoke_a_step_fails_the_feed_through_its_catch() {
+    let template = template_copy(
+        "                - !GetAtt TransformFunction.Arn\n                - !Sub \"${TransformFunction.Arn}:*\"\n",
+        "",
+    );
+    let cloud = start(Options {
+        template: Some(template),
+        ..Options::default()
+    })
+    .await;
+    let transform = cloud
+        .model
+        .function("TransformFunction")
+        .map(|f| f.name.clone())
+        .expect("transform");
+    let http = reqwest::Client::new();
+    let id = post(&http, &cloud.api_url, &a_feed(vec![a_order(1)])).await;
+    let feed = finished(&http, &cloud.api_url, &id).await;
+    cloud.shutdown().await;
+    assert_eq!(feed["status"], "FAILED", "{feed}");
+    assert_eq!(feed["failure"]["error"], "Lambda.AWSLambdaException", "{feed}");
+    let cause = feed["failure"]["cause"].as_str().unwrap_or_default();
+    // The session is the execution's, which AWS names at random: only the role is asserted.
+    assert!(cause.contains("-OrderPipelineStateMachineRole/"), "{cause}");
+    let expected = format!(
+        " is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:{transform} because no identity-based policy allows the lambda:InvokeFunction action"
+    );
+    assert!(cause.contains(&expected), "{cause}\nexpected: {expected}");
+    assert!(cause.contains("Error Code: AccessDeniedException"), "{cause}");
+}
+
+/// A rule's target role is evaluated as EventBridge assumes it: without `states:StartExecution`
+/// the delivery is refused, and "for errors that result from missing permissions to a target ...
+/// no retry attempts will happen": the event goes straight to the dead-letter queue (AWS, "Using
+/// dead-letter queues to process undelivered events in EventBridge"). The feed stays RECEIVED
+/// until the stuck-feed sweeper finds it.
+#[tokio::test]
+async fn a_rule_whose_role_cannot_start_the_pipeline_dead_letters_the_event_at_once() {
+    let template = template_copy(
+        "                Action:\n                  - states:StartExecution\n                Resource: !Ref OrderPipelineStateMachine\n",
+        "                Action:\n                  - states:DescribeExecution\n                Resource: !Ref OrderPipelineStateMachine\n",
+    );
+    let cloud = start(Options {
+        template: Some(template),
+        ..Options::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let id = post(&http, &cloud.api_url, &a_feed(vec![a_order(1)])).await;
+    let dead_letters = cloud.state_dir().join("dead-letters.jsonl");
+    let started = Instant::now();
+    let line = loop {
+        let text = std::fs::read_to_string(&dead_letters).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains(&id)) {
+            break line.to_owned();
+        }
+        assert!(started.elapsed() < WAIT, "the event was not dead-lettered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (status, feed) = zb_tests::get_http(&http, &cloud.api_url, "key-a", &format!("/v1/feeds/{id}")).await;
+    cloud.shutdown().await;
+    assert_eq!(status, 200);
+    assert_eq!(feed["status"], "RECEIVED", "{feed}");
+    let record: Value = serde_json::from_str(&line).expect("dead letter JSON");
+    let reason = record["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("NO_PERMISSIONS: "), "{reason}");
+    assert!(
+        reason.contains("-OrderFeedReceivedRuleRole/")
+            && reason.contains("not authorized to perform: states:StartExecution"),
+        "{reason}"
+    );
 }

@@ -35,6 +35,10 @@ struct ReportArgs {
     /// The local cloud's state folder [default: <repo>/.state].
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Merge the ledgers of the runs this file lists (`stack<TAB>state folder` per line, as
+    /// `make test` writes target/iam-runs.tsv) instead of reading one state folder.
+    #[arg(long, conflicts_with = "state_dir")]
+    runs: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -46,6 +50,8 @@ pub enum IamError {
     Template(#[from] zb_local::template::TemplateError),
     #[error("writing the report: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("reading {path}: {source}")]
+    Runs { path: String, source: std::io::Error },
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -64,8 +70,16 @@ fn report(args: ReportArgs) -> Result<(), IamError> {
     let template = args.template.unwrap_or_else(|| args.repo.join("template.yaml"));
     let params: BTreeMap<String, String> = args.params.into_iter().collect();
     let model = zb_local::template::load(&template, &args.stack, &params)?;
-    let state_dir = args.state_dir.unwrap_or_else(|| args.repo.join(".state"));
-    let ledger = zb_local::iam::read_ledger(&state_dir);
+    let ledger = match &args.runs {
+        Some(path) => {
+            let list = std::fs::read_to_string(path).map_err(|source| IamError::Runs {
+                path: path.display().to_string(),
+                source,
+            })?;
+            zb_local::iam::merge_runs(&list, &args.stack)
+        }
+        None => zb_local::iam::read_ledger(&args.state_dir.unwrap_or_else(|| args.repo.join(".state"))),
+    };
     let report = zb_local::iam::report(&model, &ledger);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

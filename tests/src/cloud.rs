@@ -89,9 +89,23 @@ pub async fn start(options: Options) -> Running {
     c.faults = options.faults;
     c.iam = options.iam;
     c.parameters = options.parameters.into_iter().collect();
-    zb_local::start(c)
+    let (stack, state_dir) = (c.stack.clone(), c.state_dir.clone());
+    let running = zb_local::start(c)
         .await
-        .unwrap_or_else(|e| panic!("the local cloud did not start: {e}"))
+        .unwrap_or_else(|e| panic!("the local cloud did not start: {e}"));
+    note_run(&stack, &state_dir);
+    running
+}
+
+/// Lists a cloud's stack and state folder where `make test` asks (ZB_IAM_RUNS), so
+/// `make iam-report` can merge every test's IAM ledger into one report.
+fn note_run(stack: &str, state_dir: &std::path::Path) {
+    use std::io::Write;
+    let Ok(list) = std::env::var("ZB_IAM_RUNS") else { return };
+    // One short line per append: concurrent tests do not interleave it.
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(list) {
+        let _ = writeln!(f, "{stack}\t{}", state_dir.display());
+    }
 }
 
 /// AWS SDK configuration pointed at the local cloud's AWS endpoint.

@@ -170,7 +170,7 @@ impl Iam {
                     "User: {} is not authorized to perform this call: {e} (the local cloud's IAM does not map it)",
                     caller.principal
                 );
-                return self.refuse(&caller, None, message);
+                return self.refuse(&caller, message);
             }
         };
         self.evaluate(&caller, &checks)
@@ -299,14 +299,14 @@ impl Iam {
             self.note(&caller.role.arn, &caller.principal, check, &decision);
             if !matches!(decision, Decision::Allowed { .. }) {
                 let message = zb_iam::message::denied(&caller.principal, check, &decision);
-                self.refuse(caller, Some(check), message)?;
+                self.refuse(caller, message)?;
             }
         }
         Ok(())
     }
 
     /// Logs a denial (to the function's own log too), and refuses it unless soft.
-    fn refuse(&self, caller: &Caller<'_>, _check: Option<&Check>, message: String) -> Result<(), Denied> {
+    fn refuse(&self, caller: &Caller<'_>, message: String) -> Result<(), Denied> {
         tracing::warn!(mode = %self.mode, "{message}");
         if let (Some(logs), Some(function)) = (self.logs.get(), &caller.function) {
             let line = match self.mode {
@@ -406,4 +406,87 @@ pub fn report(model: &crate::template::Model, ledger: &Ledger) -> zb_iam::Report
         add(format!("role {name}"), arn);
     }
     zb_iam::report(&roles, ledger)
+}
+
+/// The ledgers of several runs, each of its own stack (`stack<TAB>state folder` lines, as `make
+/// test` lists them), merged as if each had run as `stack`: every `<run stack>-` prefix of a
+/// resource or role name is renamed. Lines naming a folder without a ledger are skipped.
+pub fn merge_runs(list: &str, stack: &str) -> Ledger {
+    let mut merged = Ledger::default();
+    for line in list.lines() {
+        let Some((run_stack, state_dir)) = line.split_once('\t') else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(ledger_path(std::path::Path::new(state_dir))) else {
+            continue;
+        };
+        // Stack names prefix every physical name (`<stack>-OrdersTable`, `<stack>-persist`);
+        // the tests' are unique (`e2e<random>`), so the rename touches nothing else.
+        let renamed = text.replace(&format!("{run_stack}-"), &format!("{stack}-"));
+        if let Ok(ledger) = serde_json::from_str::<Ledger>(&renamed) {
+            merged.merge(&ledger);
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use zb_iam::{Check, NamedPolicy};
+
+    fn role(stack: &str) -> Role {
+        Role {
+            name: format!("{stack}-PersistFunctionRole"),
+            arn: format!("arn:aws:iam::000000000000:role/{stack}-PersistFunctionRole"),
+            trust: None,
+            policies: vec![NamedPolicy {
+                name: "PersistFunctionRolePolicy0".into(),
+                document: serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem",
+                    "Resource": format!("arn:aws:dynamodb:us-east-1:000000000000:table/{stack}-OrdersTable")}]}),
+                platform: false,
+            }],
+        }
+    }
+
+    fn ledger_of(stack: &str, action: &str) -> Ledger {
+        let role = role(stack);
+        let check = Check {
+            action: action.into(),
+            resource: format!("arn:aws:dynamodb:us-east-1:000000000000:table/{stack}-OrdersTable"),
+            context: BTreeMap::new(),
+        };
+        let principal = format!("arn:aws:sts::000000000000:assumed-role/{}/{stack}-persist", role.name);
+        let decision = zb_iam::eval::evaluate(&role, &principal, &check);
+        let mut ledger = Ledger::default();
+        ledger.record(&role.arn, &principal, &check, &decision, false);
+        ledger
+    }
+
+    // Two runs of the suite, each on its own stack: one used the grant, one was denied PutItem.
+    // Merged under the stack `zb`, the report sees both on the same role.
+    #[test]
+    fn runs_on_their_own_stacks_merge_into_one_ledger() {
+        let base = std::env::temp_dir().join(format!("zb-iam-runs-{}", uuid::Uuid::new_v4().simple()));
+        let mut list = String::new();
+        for (stack, action) in [("e2eaaaa", "dynamodb:GetItem"), ("e2ebbbb", "dynamodb:PutItem")] {
+            let dir = base.join(stack);
+            std::fs::create_dir_all(dir.join("iam")).expect("dir");
+            let text = serde_json::to_vec(&ledger_of(stack, action)).expect("ledger JSON");
+            std::fs::write(ledger_path(&dir), text).expect("ledger");
+            list.push_str(&format!("{stack}\t{}\n", dir.display()));
+        }
+        list.push_str("e2ecccc\t/nonexistent\n");
+        let merged = merge_runs(&list, "zb");
+        let _ = std::fs::remove_dir_all(&base);
+        let report = zb_iam::report(&[("function zb-persist".to_owned(), role("zb"))], &merged);
+        assert_eq!(report.roles.len(), 1, "{report}");
+        assert_eq!((report.totals.used, report.totals.unused), (1, 0), "{report}");
+        assert_eq!(report.totals.denied_calls, 1, "{report}");
+        assert!(
+            report.roles[0].denied[0].resource.ends_with("table/zb-OrdersTable"),
+            "{report}"
+        );
+    }
 }
