@@ -235,11 +235,7 @@ async fn lambda_invoke(
         Ok(f) => f,
         Err(resp) => return *resp,
     };
-    let arn = format!(
-        "arn:aws:lambda:{}:{}:function:{function}",
-        crate::template::REGION,
-        crate::template::ACCOUNT
-    );
+    let arn = crate::cloud::function_arn(&function);
     if let Err(denied) = s
         .iam
         .authorize_key(caller(&headers), Ok(vec![zb_iam::actions::lambda_invoke(&arn)]))

@@ -208,7 +208,7 @@ impl Invoke for HostPort {
 }
 
 /// The ARN a task's FunctionName names (a name, or an ARN as given, qualified or not).
-fn function_arn(function: &str) -> String {
+pub(crate) fn function_arn(function: &str) -> String {
     if function.starts_with("arn:") {
         function.to_owned()
     } else {
@@ -468,12 +468,8 @@ fn spawn_schedule(services: Arc<Services>, schedule: crate::template::Schedule) 
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let rule_arn = format!(
-            "arn:aws:events:{}:{}:rule/{}",
-            crate::template::REGION,
-            crate::template::ACCOUNT,
-            schedule.rule
-        );
+        // The same ARN the function's resource policy names as SourceArn (template/iam.rs).
+        let rule_arn = schedule.rule_arn();
         loop {
             ticks.tick().await;
             // The schedule's rule invokes the function through its resource policy (SAM adds the
