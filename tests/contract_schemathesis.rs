@@ -6,28 +6,8 @@
 //! operation and in time; traffic goes to 127.0.0.1 only.
 
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 use zb_tests::cloud::{repo, start, Options};
-
-/// Generated cases per operation and phase.
-const MAX_EXAMPLES: &str = "25";
-/// The whole run's budget, in seconds.
-const MAX_TIME: &str = "90";
-/// Fixed so CI runs the same cases; ZB_SCHEMATHESIS_SEED explores others.
-const DEFAULT_SEED: &str = "7";
-
-fn st() -> PathBuf {
-    let st = repo().join(".venv").join("bin").join("st");
-    if !st.exists() {
-        panic!(
-            "{} is missing: run `make tools` (schemathesis is pinned in tools/requirements.txt)",
-            st.display()
-        );
-    }
-    st
-}
+use zb_tests::schemathesis::{st, Run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_contract_violation() {
@@ -49,45 +29,17 @@ async fn schemathesis_finds_no_contract_violation() {
         "the local cloud serves another openapi.yaml (rebuild zb-local)"
     );
 
-    // Hypothesis keeps its example database in the working directory.
-    let work = std::env::temp_dir().join(format!("zb-schemathesis-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&work).expect("work dir");
-    let seed = std::env::var("ZB_SCHEMATHESIS_SEED").unwrap_or_else(|_| DEFAULT_SEED.to_string());
-    let config = repo().join("tests").join("schemathesis.toml");
-    let args: Vec<String> = vec![
-        "--no-color".into(),
-        "--config-file".into(),
-        config.display().to_string(),
-        "run".into(),
-        spec_url,
-        "--url".into(),
-        cloud.api_url.clone(),
-        "--header".into(),
-        "x-api-key: key-a".into(),
-        "--phases".into(),
-        "examples,coverage,fuzzing".into(),
-        "--max-examples".into(),
-        MAX_EXAMPLES.into(),
-        "--max-time".into(),
-        MAX_TIME.into(),
-        "--request-timeout".into(),
-        "15".into(),
-        "--workers".into(),
-        "1".into(),
-        "--seed".into(),
-        seed,
-        "--suppress-health-check".into(),
-        "too_slow,filter_too_much".into(),
-    ];
-    let st_run = tokio::task::spawn_blocking(move || Command::new(st).args(&args).current_dir(&work).output());
-    let out = tokio::time::timeout(Duration::from_secs(600), st_run)
-        .await
-        .expect("schemathesis ran past its time budget")
-        .expect("the schemathesis task")
-        .expect("schemathesis starts");
+    let out = Run {
+        st,
+        work_prefix: "zb-schemathesis",
+        config: "schemathesis.toml",
+        spec: spec_url,
+        url: cloud.api_url.clone(),
+        header: "x-api-key: key-a".into(),
+    }
+    .run()
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}\n{stderr}");
     cloud.shutdown().await;
     assert!(
         out.status.success(),

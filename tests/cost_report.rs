@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use zb_cost::Decimal;
-use zb_tests::cloud::{repo, start, Options};
+use zb_tests::cloud::{published_cost_events, repo, run_demo, Demo};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -29,38 +29,17 @@ fn starts_and_reports(state: &std::path::Path, function: &str) -> (usize, usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_run_is_priced_per_feed_and_every_feed_adds_up() {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let state = std::env::temp_dir().join(format!("zb-cost-e2e-{id}"));
-    let stack = format!("cost{}", &id[..10]);
-    let seed_file = repo().join("local/seed/partners.json");
-    let seed: Value = serde_json::from_str(&std::fs::read_to_string(&seed_file).expect("seed")).expect("seed JSON");
-    let cloud = start(Options {
-        state_dir: Some(state.clone()),
-        stack: Some(stack.clone()),
-        seed,
-        ..Options::default()
-    })
-    .await;
-    let rows = zb_local::demo::run(
-        &cloud.api_url,
-        &cloud.aws_url,
-        &repo().join("local/seed/feeds"),
-        &seed_file,
-        WAIT,
-    )
-    .await
-    .expect("the demo runs");
+    let Demo {
+        cloud,
+        state,
+        stack,
+        rows,
+    } = run_demo("zb-cost-e2e", "cost", WAIT).await;
     assert!(rows.iter().all(|r| r.ok), "{}", zb_local::demo::render(&rows));
 
     // Notify runs after the execution, asynchronously: wait until every
     // event persist and record-error published has been delivered to it.
-    let published: u64 = ["persist", "record-error"]
-        .iter()
-        .flat_map(|f| zb_local::logs::read(&state, Some(&format!("{stack}-{f}"))).expect("log file"))
-        .filter_map(|e| serde_json::from_str::<Value>(&e.message).ok())
-        .filter(|v| v["record"] == "cost")
-        .map(|v| v["EventBridgeEntries"].as_u64().unwrap_or(0))
-        .sum();
+    let published = published_cost_events(&state, &stack);
     assert!(published >= rows.len() as u64, "{published} events published");
     let notify = format!("{stack}-notify");
     let started = Instant::now();

@@ -19,6 +19,8 @@ fn config(state: &std::path::Path, seed: Option<std::path::PathBuf>) -> Config {
     let mut c = Config::for_repo(repo());
     c.stack = "persist".into();
     c.api_port = 0;
+    c.admin_api_port = 0;
+    c.cognito_port = 0;
     c.aws_port = 0;
     c.dynamodb_port = free_port();
     c.dynamodb_endpoint = None;

@@ -99,6 +99,8 @@ fn zb(cloud: &zb_local::Running, args: &[&str]) -> Value {
     let out = std::process::Command::new(binaries().join("zb"))
         .args(args)
         .args([
+            // The table itself (break-glass): this test runs no admin API.
+            "--direct",
             "--stack",
             &cloud.model.stack_name,
             "--dynamodb-endpoint",

@@ -74,6 +74,7 @@ async fn invoke_runs_in_the_running_cloud_and_partner_changes_say_when_they_appl
     // zb partners disable, with --local-style flags at the test cloud's ports.
     let out = zb(strings(&[
         "partners",
+        "--direct",
         "--local",
         "--endpoint-url",
         &cloud.aws_url,
@@ -97,6 +98,7 @@ async fn invoke_runs_in_the_running_cloud_and_partner_changes_say_when_they_appl
     // A DynamoDB call sent to the AWS endpoint: the answer names the port that serves DynamoDB.
     let out = zb(strings(&[
         "partners",
+        "--direct",
         "--endpoint-url",
         &cloud.aws_url,
         "--stack",
@@ -114,6 +116,7 @@ async fn invoke_runs_in_the_running_cloud_and_partner_changes_say_when_they_appl
     // deliveries list without --partner: every partner's (none yet), no error.
     let out = zb(strings(&[
         "deliveries",
+        "--direct",
         "--local",
         "--dynamodb-endpoint",
         &cloud.dynamodb_url,

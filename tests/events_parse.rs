@@ -35,6 +35,8 @@ const SAMPLES: &[(&str, &str)] = &[
     ("query-feed.json", "query"),
     ("query-orders.json", "query"),
     ("sweeper.json", "sweeper"),
+    ("admin-volume.json", "admin"),
+    ("cost-rollup.json", "cost-rollup"),
 ];
 
 fn events_dir() -> PathBuf {
@@ -538,4 +540,63 @@ fn the_sweeper_sample_is_a_scheduled_event_of_its_template_schedule() {
         "{:?}",
         event.resources
     );
+}
+
+/// The admin sample is what API Gateway hands the admin function after its
+/// JWT authorizer accepted a Cognito access token: every claim a string,
+/// `cognito:groups` as `"[finance]"`
+/// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html;
+/// the wire format as measured, floci-io/floci#2011), on one of the admin routes.
+#[test]
+fn the_admin_sample_is_a_finance_request_on_an_admin_route() {
+    let req: ApiGatewayV2httpRequest = parse("admin-volume.json");
+    let route = req.route_key.clone().expect("routeKey");
+    assert!(routes_of("AdminFunction").contains(&route), "{route}");
+    assert_eq!(req.request_context.route_key.as_ref(), Some(&route));
+    let raw = raw("admin-volume.json");
+    let claims = &raw["requestContext"]["authorizer"]["jwt"]["claims"];
+    let claims = claims.as_object().expect("claims");
+    assert!(
+        claims.values().all(Value::is_string),
+        "API Gateway stringifies every claim"
+    );
+    assert_eq!(claims["cognito:groups"], "[finance]");
+    assert_eq!(claims["token_use"], "access");
+    let template = Template::load();
+    let api = template.resource("AdminApi").expect("AdminApi");
+    let scopes: Vec<String> = get(
+        api,
+        &[
+            "Properties",
+            "Auth",
+            "Authorizers",
+            "OperatorJwt",
+            "AuthorizationScopes",
+        ],
+    )
+    .and_then(|s| untag(s).as_sequence())
+    .into_iter()
+    .flatten()
+    .filter_map(scalar_text)
+    .collect();
+    assert_eq!(claims["scope"].as_str(), scopes.first().map(String::as_str));
+}
+
+/// The cost job's sample is the Scheduled Event of its hourly rule.
+#[test]
+fn the_cost_rollup_sample_is_a_scheduled_event_of_its_template_schedule() {
+    let event: EventBridgeEvent<Value> = parse("cost-rollup.json");
+    assert_eq!(
+        (event.detail_type.as_str(), event.source.as_str()),
+        ("Scheduled Event", "aws.events")
+    );
+    let template = Template::load();
+    let job = template.resource("CostRollupFunction").expect("CostRollupFunction");
+    let schedule = get(job, &["Properties", "Events", "Hourly", "Properties", "Schedule"]).and_then(scalar_text);
+    assert_eq!(schedule.as_deref(), Some("rate(1 hour)"));
+    assert!(event
+        .resources
+        .iter()
+        .flatten()
+        .any(|r| r.contains(":rule/") && r.contains("CostRollupFunctionHourly")));
 }

@@ -10,27 +10,16 @@ use zb_shared::format::FormatRegistry;
 use zb_shared::problem::{FieldError, Problem, ProblemKind};
 use zb_shared::ratelimit::{Decision, RateLimit};
 use zb_shared::rejection::RejectionCode;
-use zb_tests::template::{repo_root, Template};
-
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+use zb_tests::openapi::{operations, pascal, template_routes, validator, METHODS};
+use zb_tests::template::{repo_root, Intrinsic};
 
 fn spec() -> Value {
-    let path = repo_root().join("openapi.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("openapi.yaml is not valid YAML: {e}"))
+    zb_tests::openapi::load("openapi.yaml")
 }
 
 fn schema<'a>(spec: &'a Value, name: &str) -> &'a Value {
     spec.pointer(&format!("/components/schemas/{name}"))
         .unwrap_or_else(|| panic!("openapi.yaml has no components.schemas.{name}"))
-}
-
-/// A validator for one component, resolving its `#/components/...` refs
-/// against the whole document.
-fn validator(spec: &Value, name: &str) -> jsonschema::Validator {
-    let mut root = spec.clone();
-    root["$ref"] = json!(format!("#/components/schemas/{name}"));
-    jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("components.schemas.{name}: {e}"))
 }
 
 fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
@@ -41,18 +30,6 @@ fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
     );
 }
 
-/// `partner-a` -> `PartnerA`, `malformed-body` -> `MalformedBody`.
-fn pascal(s: &str) -> String {
-    s.split(['-', '_'])
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 /// `partner-a` @ 1 -> (`PartnerAOrderV1`, `PartnerAFeedV1`).
 fn component_names(name: &str, version: u32) -> (String, String) {
     let p = pascal(name);
@@ -61,42 +38,15 @@ fn component_names(name: &str, version: u32) -> (String, String) {
 
 #[test]
 fn the_template_routes_and_the_spec_paths_are_the_same() {
-    let template = Template::load();
-    let mut routes = BTreeSet::new();
-    for (id, function) in template.resources_of_type("AWS::Serverless::Function") {
-        let Some(events) = function
-            .get("Properties")
-            .and_then(|p| p.get("Events"))
-            .and_then(|e| e.as_mapping())
-        else {
-            continue;
-        };
-        for (_, event) in events {
-            if event.get("Type").and_then(|t| t.as_str()) != Some("HttpApi") {
-                continue;
-            }
-            let props = event
-                .get("Properties")
-                .unwrap_or_else(|| panic!("{id}: HttpApi event without Properties"));
-            let method = props.get("Method").and_then(|m| m.as_str()).unwrap_or_default();
-            let path = props.get("Path").and_then(|m| m.as_str()).unwrap_or_default();
-            routes.insert((method.to_ascii_uppercase(), path.to_string()));
-        }
-    }
+    // The admin API has its own document (openapi-admin.yaml, tests/openapi_admin_contract.rs).
+    let routes = template_routes(|api| api != Some(Intrinsic::Ref("AdminApi")));
     assert!(
         routes.len() >= 5,
         "the template's HTTP API routes were not found: {routes:?}"
     );
 
     let spec = spec();
-    let mut documented = BTreeSet::new();
-    for (path, item) in spec["paths"].as_object().expect("paths") {
-        for method in METHODS {
-            if item.get(method).is_some() {
-                documented.insert((method.to_ascii_uppercase(), path.clone()));
-            }
-        }
-    }
+    let documented: BTreeSet<_> = operations(&spec).into_keys().collect();
     let undocumented: Vec<_> = routes.difference(&documented).collect();
     let not_deployed: Vec<_> = documented.difference(&routes).collect();
     assert!(
@@ -243,6 +193,8 @@ fn problem_kinds() -> Vec<ProblemKind> {
         match k {
             BadRequest | MalformedBody | Unauthorized | NotFound | IdempotencyInFlight | PayloadTooLarge
             | UnsupportedMediaType | IdempotencyKeyReused | TooManyRequests | ServiceUnavailable | Internal => {}
+            // The admin API's own (openapi-admin.yaml, tests/openapi_admin_contract.rs).
+            Forbidden | Conflict | UnprocessableContent => {}
         }
     }
     all

@@ -237,6 +237,7 @@ async fn the_cli_creates_rotates_and_lists() {
         let out = std::process::Command::new(&zb)
             .args([
                 "partners",
+                "--direct",
                 "--dynamodb-endpoint",
                 &endpoint,
                 "--table",

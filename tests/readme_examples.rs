@@ -9,11 +9,12 @@
 //! in README.md and its output.
 //!
 //! The blocks are written for `make run`: the fixed ports 3000 (partner API),
-//! 4000 (AWS endpoint) and 8000 (DynamoDB Local), stack `zb`, the partners of
+//! 3001 (admin API), 9229 (the local Cognito), 4000 (AWS endpoint) and 8000
+//! (DynamoDB Local), stack `zb`, the partners of
 //! `local/seed/partners.json`, `target/local/zb`, the repository root as the
 //! working directory and `.state/` as the cloud's state folder. The test maps
 //! each of these to its own cloud and nothing else:
-//! - `127.0.0.1:3000`, `:4000`, `:8000` in a block's text become the test
+//! - `127.0.0.1:3000`, `:3001`, `:9229`, `:4000`, `:8000` in a block's text become the test
 //!   cloud's ports, and `--local` (the AWS endpoint on 127.0.0.1:4000 and
 //!   DynamoDB on 127.0.0.1:8000) becomes `--endpoint-url` and
 //!   `--dynamodb-endpoint` with the test cloud's;
@@ -295,6 +296,9 @@ fn run_bash(dir: &Path, script: &str, vars: &Path, log: &Path) -> Ran {
             cmd.env_remove(&name);
         }
     }
+    // `zb login` keeps tokens in the user's config folder: a newcomer's is
+    // empty, and the test must not write into the real one.
+    cmd.env("ZB_CONFIG_DIR", dir.join(".zb-config"));
     let started = Instant::now();
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("bash: {e}"));
     let status = loop {
@@ -346,6 +350,8 @@ async fn readme_shell_examples_run_against_a_local_cloud() {
     let rewrite = |text: &str| {
         let text = text
             .replace("127.0.0.1:3000", host_port(&cloud.api_url))
+            .replace("127.0.0.1:3001", host_port(&cloud.admin_api_url))
+            .replace("127.0.0.1:9229", host_port(&cloud.cognito_url))
             .replace("127.0.0.1:4000", host_port(&cloud.aws_url))
             .replace("127.0.0.1:8000", host_port(&cloud.dynamodb_url));
         replace_flag(

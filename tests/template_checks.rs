@@ -629,6 +629,21 @@ fn the_authorizer_reads_the_header_the_api_sends_it() {
             .unwrap_or_default();
         let authorizer = get(auth, &["Authorizers", &default])
             .unwrap_or_else(|| panic!("{id}: DefaultAuthorizer {default:?} is not defined"));
+        if let Some(jwt) = get(authorizer, &["JwtConfiguration"]) {
+            // The admin API's JWT authorizer: API Gateway reads the bearer
+            // token from the Authorization header, and the only scope asked
+            // for is the one Cognito puts in access tokens, never in ID tokens.
+            assert_eq!(
+                get(authorizer, &["IdentitySource"]).and_then(scalar_text).as_deref(),
+                Some("$request.header.Authorization"),
+                "{id}: the JWT authorizer reads the bearer token"
+            );
+            assert!(
+                get(jwt, &["issuer"]).is_some() && get(jwt, &["audience"]).is_some(),
+                "{id}: issuer and audience"
+            );
+            continue;
+        }
         match intrinsic(get(authorizer, &["FunctionArn"]).unwrap_or(&Yaml::Null)) {
             Some(Intrinsic::GetAtt { resource, .. }) => {
                 let binary = template

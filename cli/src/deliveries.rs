@@ -1,18 +1,21 @@
 //! `zb deliveries list|replay`: a partner's webhook deliveries (every
-//! attempt's status code, latency and error) from the deliveries table, and
-//! replays of dead letters: the delivery goes back to PENDING and a new run
-//! of the webhook-delivery state machine starts, with the same webhook-id
-//! (so a receiver that did get it after all deduplicates it).
+//! attempt's status code, latency and error), and replays of dead letters:
+//! the delivery goes back to PENDING and a new run of the webhook-delivery
+//! state machine starts, with the same webhook-id (so a receiver that did
+//! get it after all deduplicates it). Through the admin API; `--direct`
+//! (break-glass) reads the deliveries table and starts the run itself.
 
+use crate::admin_api::{seg, AdminClient, ApiArgs, ApiError, PageArgs};
 use crate::aws::{Aws, AwsArgs, AwsError, Service};
 use crate::partners::TableArgs;
 use crate::render::Output;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{json, Value};
 use zb_shared::cost::CostMeter;
-use zb_shared::delivery::{Delivery, DeliveryStatus, DeliveryStep};
+use zb_shared::delivery::{Delivery, DeliveryStatus};
 use zb_shared::store::{DeliveryStore, StoreError};
-use zb_shared::workflow::{ExecutionStarter, SfnStarter, StartError, Started};
+use zb_shared::workflow::{SfnStarter, StartError, Started};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveriesError {
@@ -22,6 +25,8 @@ pub enum DeliveriesError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Start(#[from] StartError),
+    #[error(transparent)]
+    Replay(#[from] zb_shared::workflow::ReplayError),
     #[error("{0}")]
     StateMachine(String),
     #[error(transparent)]
@@ -32,6 +37,8 @@ pub enum DeliveriesError {
     NotReplayable(String, String),
     #[error("writing the output: {0}")]
     Output(#[from] serde_json::Error),
+    #[error(transparent)]
+    Api(#[from] ApiError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,11 +60,34 @@ impl From<StatusArg> for DeliveryStatus {
     }
 }
 
+impl StatusArg {
+    /// As the API's `status` query parameter takes it.
+    fn query(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Both subcommands call the admin API with the token of `zb login` (role ops or admin); replays are in \
+the audit log.
+
+Break-glass: --direct reads the deliveries table and starts the webhook-delivery state machine itself \
+(--stack, --table, --dynamodb-endpoint, --local), bypassing the admin API, its roles and its audit log.")]
 pub struct DeliveriesArgs {
     #[command(flatten)]
+    pub api: ApiArgs,
+    /// Break-glass: use the deliveries table and Step Functions directly, bypassing the admin API, its roles and its audit log
+    #[arg(long, global = true)]
+    pub direct: bool,
+    #[command(flatten)]
     pub tables: TableArgs,
-    /// The deliveries table [default: found from --stack]
+    /// With --direct: the deliveries table [default: found from --stack]
     #[arg(long, global = true, env = "ZB_DELIVERIES_TABLE", value_name = "NAME")]
     pub table: Option<String>,
     #[command(subcommand)]
@@ -82,6 +112,8 @@ pub struct ListArgs {
     /// Only deliveries created at or after this RFC 3339 time
     #[arg(long, value_parser = parse_time)]
     pub since: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -94,7 +126,7 @@ pub struct ReplayArgs {
     /// Every dead letter of the partner created at or after this RFC 3339 time
     #[arg(long, value_parser = parse_time)]
     pub dead_since: Option<DateTime<Utc>>,
-    /// The webhook-delivery state machine [default: `<stack>-webhook-delivery`]
+    /// With --direct: the webhook-delivery state machine [default: `<stack>-webhook-delivery`]
     #[arg(long, value_name = "NAME_OR_ARN")]
     pub state_machine: Option<String>,
 }
@@ -107,7 +139,108 @@ fn id_prefix(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y%m%dT%H%M%SZ").to_string()).unwrap_or_default()
 }
 
+/// `zb deliveries`: through the admin API, or with `--direct` on the table.
 pub async fn run(aws: &AwsArgs, output: Output, args: DeliveriesArgs) -> Result<(), DeliveriesError> {
+    if args.direct {
+        eprintln!("{}", crate::partners::DIRECT_WARNING);
+        run_direct(aws, output, args).await
+    } else {
+        run_api(aws.local || args.tables.local, output, args).await
+    }
+}
+
+/// Created at or after `since` (RFC 3339 `createdAt`; kept when unreadable, so nothing is hidden by a format change).
+fn created_since(d: &Value, since: Option<DateTime<Utc>>) -> bool {
+    match (since, d["createdAt"].as_str().map(zb_shared::time::parse_rfc3339)) {
+        (Some(since), Some(Ok(at))) => at >= since,
+        _ => true,
+    }
+}
+
+/// A delivery of the API as the table shows it: attempts counted, the last code.
+fn row(d: &Value) -> Value {
+    let attempts = d["attempts"].as_array();
+    json!({
+        "partnerId": d["partnerId"],
+        "deliveryId": d["deliveryId"],
+        "status": d["status"],
+        "attempts": attempts.map_or(0, Vec::len),
+        "code": attempts.and_then(|a| a.last()).map(|a| a["statusCode"].clone()),
+        "lastError": d["lastError"],
+    })
+}
+
+const DELIVERY_COLUMNS: &[crate::admin_api::Column] = &[
+    ("PARTNER", "/partnerId"),
+    ("DELIVERY", "/deliveryId"),
+    ("STATUS", "/status"),
+    ("ATTEMPTS", "/attempts"),
+    ("CODE", "/code"),
+    ("LAST ERROR", "/lastError"),
+];
+
+fn print_api(output: Output, items: &[Value]) -> Result<(), DeliveriesError> {
+    match output {
+        Output::Json => crate::admin_api::print_list(output, items, DELIVERY_COLUMNS)?,
+        Output::Table => {
+            let rows: Vec<Value> = items.iter().map(row).collect();
+            crate::admin_api::print_list(output, &rows, DELIVERY_COLUMNS)?
+        }
+    }
+    Ok(())
+}
+
+async fn run_api(local: bool, output: Output, args: DeliveriesArgs) -> Result<(), DeliveriesError> {
+    let api = AdminClient::connect(&args.api, local).await?;
+    match args.command {
+        DeliveriesCommand::List(l) => {
+            let q = crate::admin_api::query(&[
+                ("partnerId", l.partner.clone()),
+                ("status", l.status.map(|s| s.query().to_string())),
+            ]);
+            let page = api.list("/v1/admin/deliveries", &q, &l.page).await?;
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .filter(|d| created_since(d, l.since))
+                .cloned()
+                .collect();
+            print_api(output, &items)?;
+            crate::admin_api::note_more(&page);
+        }
+        DeliveriesCommand::Replay(r) => {
+            let ids: Vec<String> = match (&r.delivery_id, r.dead_since) {
+                (Some(id), _) => vec![id.clone()],
+                (None, since) => {
+                    let q = vec![("partnerId", r.partner.clone()), ("status", "dead".to_string())];
+                    let all = PageArgs {
+                        max: usize::MAX,
+                        all: true,
+                        cursor: None,
+                    };
+                    api.list("/v1/admin/deliveries", &q, &all)
+                        .await?
+                        .items
+                        .iter()
+                        .filter(|d| created_since(d, since))
+                        .filter_map(|d| d["deliveryId"].as_str().map(str::to_string))
+                        .collect()
+                }
+            };
+            let mut replayed = Vec::new();
+            for id in ids {
+                let path = format!("/v1/admin/partners/{}/deliveries/{}/replay", seg(&r.partner), seg(&id));
+                let d = api.post(&path, &json!({})).await?;
+                eprintln!("replaying {id}");
+                replayed.push(d);
+            }
+            print_api(output, &replayed)?;
+        }
+    }
+    Ok(())
+}
+
+async fn run_direct(aws: &AwsArgs, output: Output, args: DeliveriesArgs) -> Result<(), DeliveriesError> {
     let client = args.tables.client(aws).await;
     let table = args
         .tables
@@ -138,20 +271,10 @@ pub async fn run(aws: &AwsArgs, output: Output, args: DeliveriesArgs) -> Result<
             let now = zb_shared::time::format_utc(Utc::now());
             let mut replayed = Vec::new();
             for id in ids {
-                let d = store
-                    .reopen(&r.partner, &id, &now, &meter)
-                    .await?
-                    .ok_or_else(|| DeliveriesError::NotReplayable(id.clone(), r.partner.clone()))?;
-                let step = DeliveryStep {
-                    partner_id: d.partner_id.clone(),
-                    delivery_id: d.delivery_id.clone(),
-                    attempt: 0,
-                    outcome: None,
-                    wait_seconds: None,
-                };
-                let started = starter
-                    .start(&d.execution_name(), serde_json::to_string(&step)?)
-                    .await?;
+                let (d, started) =
+                    zb_shared::workflow::replay_delivery(&store, &starter, &r.partner, &id, &now, &meter)
+                        .await?
+                        .ok_or_else(|| DeliveriesError::NotReplayable(id.clone(), r.partner.clone()))?;
                 if let Started::New(arn) = &started {
                     eprintln!("replaying {} ({arn})", d.delivery_id);
                 }

@@ -64,6 +64,12 @@ pub struct CloudArgs {
 pub struct Ports {
     #[arg(long, default_value_t = 3000)]
     pub api_port: u16,
+    /// The admin API (the template's AdminApi).
+    #[arg(long = "admin-port", default_value_t = 3001)]
+    pub admin_port: u16,
+    /// The local Cognito (the admin API's JWT issuer; `zb login` signs in there).
+    #[arg(long = "cognito-port", default_value_t = 9229)]
+    pub cognito_port: u16,
     #[arg(long, default_value_t = 4000)]
     pub aws_port: u16,
     #[arg(long, default_value_t = 8000)]
@@ -118,7 +124,39 @@ pub fn parse_at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
-fn config(args: &CloudArgs, api: u16, aws: u16, ddb: u16) -> Config {
+/// The ports of one local cloud: its APIs, the local Cognito, the AWS endpoint, DynamoDB Local.
+struct PortSet {
+    api: u16,
+    admin: u16,
+    cognito: u16,
+    aws: u16,
+    dynamodb: u16,
+}
+
+impl From<&Ports> for PortSet {
+    fn from(p: &Ports) -> Self {
+        Self {
+            api: p.api_port,
+            admin: p.admin_port,
+            cognito: p.cognito_port,
+            aws: p.aws_port,
+            dynamodb: p.dynamodb_port,
+        }
+    }
+}
+
+/// demo and load: free ports for everything, beside a running `zb up`.
+fn free_ports() -> PortSet {
+    PortSet {
+        api: 0,
+        admin: 0,
+        cognito: 0,
+        aws: 0,
+        dynamodb: free_port(),
+    }
+}
+
+fn config(args: &CloudArgs, ports: PortSet) -> Config {
     let repo = args.repo.canonicalize().unwrap_or_else(|_| args.repo.clone());
     let mut c = Config::for_repo(repo.clone());
     c.stack = args.stack.clone();
@@ -131,9 +169,11 @@ fn config(args: &CloudArgs, api: u16, aws: u16, ddb: u16) -> Config {
         c.state_dir = s.clone();
     }
     c.time_scale = args.time_scale;
-    c.api_port = api;
-    c.aws_port = aws;
-    c.dynamodb_port = ddb;
+    c.api_port = ports.api;
+    c.admin_api_port = ports.admin;
+    c.cognito_port = ports.cognito;
+    c.aws_port = ports.aws;
+    c.dynamodb_port = ports.dynamodb;
     c.faults = args.faults.clone();
     c.max_instances = args.max_instances;
     c.iam = args.iam;
@@ -213,6 +253,13 @@ fn state_banner(state_dir: &std::path::Path, keeps_dynamodb: bool) -> String {
 fn announce(r: &Running) {
     println!("ZeroBeta local cloud is up (stack {}):", r.model.stack_name);
     println!("  partner API      {}", r.api_url);
+    if !r.admin_api_url.is_empty() {
+        println!("  admin API        {}  (JWT from the local Cognito)", r.admin_api_url);
+    }
+    if !r.cognito_url.is_empty() {
+        let pools: Vec<&str> = r.user_pools.iter().map(|p| p.pool_id.as_str()).collect();
+        println!("  local Cognito    {}  (user pool {})", r.cognito_url, pools.join(", "));
+    }
     println!(
         "  AWS endpoint     {}  (Step Functions, EventBridge, Lambda Invoke)",
         r.aws_url
@@ -222,6 +269,12 @@ fn announce(r: &Running) {
         println!("  · {n}");
     }
     println!("Sample partners (local only): partner-a key local-key-partner-a, partner-b key local-key-partner-b.");
+    if !r.operators.is_empty() {
+        println!(
+            "Sample operators (local only, passwords in local/seed/operators.json): {}; `zb login --username admin`.",
+            r.operators.join(", ")
+        );
+    }
     println!(
         "Try: curl -s -X POST {}/v1/feeds -H 'x-api-key: local-key-partner-a' -H 'content-type: application/json' \\\n  \
          -d '{{\"orders\":[{{\"sequenceNumber\":1,\"orderId\":\"A-1\",\"createdAt\":{},\"currency\":\"EUR\",\
@@ -258,13 +311,7 @@ async fn stop_requested() {
 }
 
 pub async fn up(args: UpArgs) -> Result<(), LocalError> {
-    let mut running = zb_local::start(config(
-        &args.cloud,
-        args.ports.api_port,
-        args.ports.aws_port,
-        args.ports.dynamodb_port,
-    ))
-    .await?;
+    let mut running = zb_local::start(config(&args.cloud, PortSet::from(&args.ports))).await?;
     announce(&running);
     let Some(mut logs) = running.take_logs() else {
         return Err(LocalError::Usage("the function logs were already taken".into()));
@@ -321,7 +368,13 @@ fn port_in_use(ports: &[u16]) -> Option<u16> {
 /// ports. Stops nothing.
 pub fn reset(args: ResetArgs) -> Result<(), LocalError> {
     let state_dir = args.state_dir.clone().unwrap_or_else(|| args.repo.join(".state"));
-    if let Some(port) = port_in_use(&[args.ports.api_port, args.ports.aws_port, args.ports.dynamodb_port]) {
+    if let Some(port) = port_in_use(&[
+        args.ports.api_port,
+        args.ports.admin_port,
+        args.ports.cognito_port,
+        args.ports.aws_port,
+        args.ports.dynamodb_port,
+    ]) {
         return Err(LocalError::Usage(format!(
             "something answers on 127.0.0.1:{port}: a local cloud is running (it holds {}); stop it (Ctrl-C in              its terminal) and run zb reset again",
             state_dir.display()
@@ -363,7 +416,7 @@ fn throwaway(args: &CloudArgs) -> CloudArgs {
 }
 
 pub async fn demo(args: DemoArgs) -> Result<bool, LocalError> {
-    let running = zb_local::start(config(&throwaway(&args.cloud), 0, 0, free_port())).await?;
+    let running = zb_local::start(config(&throwaway(&args.cloud), free_ports())).await?;
     let repo = args.cloud.repo.clone();
     let rows = zb_local::demo::run(
         &running.api_url,
@@ -409,7 +462,7 @@ pub async fn load(args: LoadArgs) -> Result<(), LocalError> {
             "load is bounded: at most 600 s and 5000 feeds/s".into(),
         ));
     }
-    let mut running = zb_local::start(config(&throwaway(&args.cloud), 0, 0, free_port())).await?;
+    let mut running = zb_local::start(config(&throwaway(&args.cloud), free_ports())).await?;
     let logs = running.take_logs();
     // Shared, not returned: the log channel may outlive the run.
     let stats = std::sync::Arc::new(std::sync::Mutex::new(zb_local::load::ReportStats::default()));

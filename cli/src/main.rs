@@ -3,17 +3,22 @@
 //! One subcommand per concern, each in its own module with its own error
 //! type; main only parses, dispatches and turns errors into exit code 1.
 
+mod admin_api;
 mod aws;
 mod cost;
 mod deliveries;
 mod executions;
 mod feed_record;
+mod feeds;
+mod formats;
 mod history;
 mod iam;
 mod local;
+mod login;
 mod logs;
 mod partners;
 mod render;
+mod reports;
 mod source;
 mod test_pattern;
 mod test_state;
@@ -56,10 +61,26 @@ enum Command {
     Logs(logs::LogsArgs),
     /// What each partner request costs: per feed, partner and service, and what-if repricing
     Cost(cost::CostArgs),
-    /// Onboard partners: create, rotate keys and secrets, set webhooks, disable, list
+    /// Sign in to the admin API (Cognito); the token is kept for the commands below
+    Login(login::LoginArgs),
+    /// Forget the admin API's tokens on this machine
+    Logout(login::LogoutArgs),
+    /// Who the admin API sees: user, groups and the routes they open
+    Whoami(admin_api::ApiArgs),
+    /// Onboard partners (admin API; --direct for break-glass): create, update, rotate keys and secrets, disable, list
     Partners(partners::PartnersArgs),
-    /// Webhook deliveries: list them with their attempts, replay dead letters
+    /// Webhook deliveries (admin API; --direct for break-glass): list them with their attempts, replay dead letters
     Deliveries(deliveries::DeliveriesArgs),
+    /// Partner formats (admin API): list, show, publish a new version checked against samples
+    Formats(formats::FormatsArgs),
+    /// Feeds (admin API): list, show, redrive a failed one
+    Feeds(feeds::FeedsArgs),
+    /// Rejected orders, newest first (admin API)
+    Errors(reports::ErrorsArgs),
+    /// Orders per partner and hour, with latency percentiles (admin API)
+    Volume(reports::VolumeArgs),
+    /// Who changed what through the admin API (role admin)
+    Audit(reports::AuditArgs),
     /// What the local cloud's IAM saw: calls denied and permissions granted but never used
     Iam(iam::IamArgs),
 }
@@ -84,6 +105,10 @@ enum CliError {
     Deliveries(#[from] deliveries::DeliveriesError),
     #[error(transparent)]
     Iam(#[from] iam::IamError),
+    #[error(transparent)]
+    Login(#[from] login::LoginError),
+    #[error(transparent)]
+    Api(#[from] admin_api::ApiError),
     /// A command that ran but whose outcome was a failure (already reported).
     #[error("{0}")]
     Failed(&'static str),
@@ -96,7 +121,13 @@ impl CliError {
             Self::Logs(e) => e.is_broken_pipe(),
             Self::TestState(_) | Self::TestPattern(_) => false,
             Self::Cost(e) => e.is_broken_pipe(),
-            Self::Local(_) | Self::Partners(_) | Self::Deliveries(_) | Self::Iam(_) | Self::Failed(_) => false,
+            Self::Local(_)
+            | Self::Partners(_)
+            | Self::Deliveries(_)
+            | Self::Iam(_)
+            | Self::Login(_)
+            | Self::Api(_)
+            | Self::Failed(_) => false,
         }
     }
 }
@@ -133,7 +164,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Logs(args) => logs::run(cli.output, args).await?,
-        Command::Cost(args) => cost::run(&cli.aws, args).await?,
+        Command::Cost(args) => match args.command {
+            cost::CostCommand::Daily(a) => reports::cost_daily(cli.aws.local, cli.output, a).await?,
+            cost::CostCommand::Feed(a) => reports::cost_feed(cli.aws.local, cli.output, a).await?,
+            command => cost::run(&cli.aws, cost::CostArgs { command }).await?,
+        },
+        Command::Login(args) => login::login(args, cli.aws.local, cli.aws.region.as_deref(), cli.output).await?,
+        Command::Logout(args) => login::logout(args, cli.aws.local)?,
+        Command::Whoami(args) => login::whoami(&args, cli.aws.local, cli.output).await?,
+        Command::Formats(args) => formats::run(cli.aws.local, cli.output, args).await?,
+        Command::Feeds(args) => feeds::run(cli.aws.local, cli.output, args).await?,
+        Command::Errors(args) => reports::errors(cli.aws.local, cli.output, args).await?,
+        Command::Volume(args) => reports::volume(cli.aws.local, cli.output, args).await?,
+        Command::Audit(args) => reports::audit(cli.aws.local, cli.output, args).await?,
         Command::Partners(mut args) => {
             args.tables.local |= cli.aws.local;
             partners::run(&cli.aws, cli.output, args).await?
@@ -236,6 +279,67 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_admin_api_forms() {
+        let cli = Cli::try_parse_from(["zb", "login", "--username", "admin", "--password-stdin"]).expect("parses");
+        let Command::Login(l) = cli.command else {
+            panic!("expected login")
+        };
+        assert_eq!((l.username.as_deref(), l.password_stdin), (Some("admin"), true));
+        assert_eq!(l.callback_url, "http://localhost:8976/callback");
+
+        let cli = Cli::try_parse_from(["zb", "partners", "list", "--direct", "--local"]).expect("parses");
+        let Command::Partners(p) = cli.command else {
+            panic!("expected partners")
+        };
+        assert!(p.direct && cli.aws.local);
+
+        let cli = Cli::try_parse_from([
+            "zb",
+            "partners",
+            "update",
+            "acme",
+            "--rate",
+            "5",
+            "--burst",
+            "10",
+            "--admin-url",
+            "https://a.example",
+        ])
+        .expect("parses");
+        let Command::Partners(p) = cli.command else {
+            panic!("expected partners")
+        };
+        assert!(!p.direct);
+        assert_eq!(p.api.admin_url.as_deref(), Some("https://a.example"));
+
+        for argv in [
+            &[
+                "zb",
+                "formats",
+                "publish",
+                "formats/partner-a/1",
+                "--sample",
+                "a.json",
+                "b.json",
+                "--dry-run",
+            ][..],
+            &["zb", "feeds", "list", "--status", "failed", "--partner", "p", "--all"],
+            &["zb", "feeds", "redrive", "f-1"],
+            &["zb", "errors", "--code", "SCHEMA_VIOLATION", "--max", "5"],
+            &["zb", "volume", "--partner", "p", "--from", "2026-01-01T00"],
+            &["zb", "audit", "--actor", "admin"],
+            &["zb", "cost", "daily", "--partner", "p"],
+            &["zb", "cost", "feed", "f-1"],
+            &["zb", "cost", "report", "--state-dir", "/tmp/s"],
+            &["zb", "deliveries", "replay", "--partner", "p", "d-1"],
+            &["zb", "whoami", "--local"],
+            &["zb", "logout", "--all"],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_ok(), "{argv:?}");
+        }
+    }
+
+    #[test]
     fn rejects_bad_values() {
         for argv in [
             &["zb", "executions", "list", "--status", "DONE"][..],
@@ -256,6 +360,23 @@ mod tests {
             &["zb", "load", "--rate", "0"],
             &["zb", "partners", "rotate-key", "acme", "--overlap", "99999999999999d"],
             &["zb", "partners", "rotate-secret", "acme", "--overlap", "366d"],
+            // Admin API forms: a change names what changes; a password comes with a user.
+            &["zb", "partners", "update", "acme"],
+            &["zb", "partners", "update", "acme", "--rate", "5"],
+            &[
+                "zb",
+                "partners",
+                "update",
+                "acme",
+                "--webhook-url",
+                "https://h.example",
+                "--clear-webhook",
+            ],
+            &["zb", "login", "--password-stdin"],
+            &["zb", "login", "--username", "u", "--hosted-ui", "https://d.example"],
+            &["zb", "formats", "publish", "formats/partner-a/1"],
+            &["zb", "errors", "--max", "0"],
+            &["zb", "feeds", "list", "--max", "5", "--all"],
         ] {
             assert!(Cli::try_parse_from(argv).is_err(), "{argv:?}");
         }

@@ -1,11 +1,15 @@
-//! `zb partners create|rotate-key|rotate-secret|set-webhook|disable|list`:
-//! onboarding against the partners table of a stack, on AWS or in the local
-//! cloud. The work is zb_shared::onboarding's; this parses, finds the table
-//! and prints. Keys and secrets are printed once and never stored in clear.
+//! `zb partners list|show|create|update|set-webhook|disable|rotate-key|rotate-secret`:
+//! onboarding through the admin API (the token of `zb login`; its roles and
+//! audit log apply). `--direct` is the break-glass path: the same work
+//! (zb_shared::onboarding's) done on the stack's partners table itself, on
+//! AWS or in the local cloud. Keys and secrets are printed once and never
+//! stored in clear.
 
+use crate::admin_api::{seg, AdminClient, ApiArgs, ApiError, Column};
 use crate::aws::{Aws, AwsArgs, AwsError, Service, Target};
 use crate::render::Output;
 use clap::{Args, Subcommand};
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use zb_shared::clock::SystemClock;
@@ -26,15 +30,23 @@ pub enum PartnersError {
     Formats(String),
     #[error("writing the output: {0}")]
     Output(#[from] serde_json::Error),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("`zb partners {0}` goes through the admin API only; drop --direct")]
+    NotDirect(&'static str),
 }
 
-/// Where the stack's tables are: shared by `zb partners` and `zb deliveries`.
+/// The one line every `--direct` run prints first, on stderr.
+pub const DIRECT_WARNING: &str = "zb: warning: --direct reads and writes the stack's tables itself, bypassing the \
+     admin API, its roles and its audit log (break-glass use only)";
+
+/// Where the stack's tables are (with --direct): shared by `zb partners` and `zb deliveries`.
 #[derive(Debug, Clone, Args)]
 pub struct TableArgs {
-    /// Stack name: tables are found as `<stack>-<LogicalId>[-suffix]`
+    /// With --direct: the stack name; tables are found as `<stack>-<LogicalId>[-suffix]`
     #[arg(long, global = true, env = "ZB_STACK", default_value = "zb")]
     pub stack: String,
-    /// DynamoDB endpoint, e.g. the local cloud's http://127.0.0.1:8000
+    /// With --direct: the DynamoDB endpoint, e.g. the local cloud's http://127.0.0.1:8000
     /// [default: with --local the local cloud's; else --endpoint-url, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, AWS]
     #[arg(long, global = true, env = "ZB_DYNAMODB_ENDPOINT", value_name = "URL")]
     pub dynamodb_endpoint: Option<String>,
@@ -139,10 +151,22 @@ pub fn parse_overlap(s: &str) -> Result<Duration, String> {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Every subcommand calls the admin API with the token of `zb login` (role admin to change, ops to read); \
+each change is in the audit log (`zb audit`).
+
+Break-glass: --direct works on the stack's partners table itself (--stack, --table, \
+--dynamodb-endpoint, --local), bypassing the admin API, its roles and its audit log. \
+It needs AWS credentials that may write the table, and says so on stderr each time.")]
 pub struct PartnersArgs {
     #[command(flatten)]
+    pub api: ApiArgs,
+    /// Break-glass: work on the partners table directly, bypassing the admin API, its roles and its audit log
+    #[arg(long, global = true)]
+    pub direct: bool,
+    #[command(flatten)]
     pub tables: TableArgs,
-    /// The partners table [default: found from --stack]
+    /// With --direct: the partners table [default: found from --stack]
     #[arg(long, global = true, env = "ZB_PARTNERS_TABLE", value_name = "NAME")]
     pub table: Option<String>,
     #[command(subcommand)]
@@ -151,8 +175,14 @@ pub struct PartnersArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PartnersCommand {
+    /// List partners (never their keys or secrets)
+    List(ListArgs),
+    /// One partner, as the admin API shows it (no key or secret)
+    Show(PartnerIdArg),
     /// Create a partner; prints its API key and webhook secret once
     Create(CreateArgs),
+    /// Change a partner's name, format, webhook or rate limit
+    Update(UpdateArgs),
     /// Issue a new API key; the current one keeps working for --overlap
     RotateKey(RotateArgs),
     /// Issue a new webhook secret; deliveries carry both signatures for --overlap
@@ -161,8 +191,52 @@ pub enum PartnersCommand {
     SetWebhook(SetWebhookArgs),
     /// Disable a partner: its keys are refused and nothing is delivered
     Disable(PartnerIdArg),
-    /// List partners (never their keys or secrets)
-    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub page: crate::admin_api::PageArgs,
+}
+
+/// A partner's own request rate: both or neither.
+#[derive(Debug, Clone, Args)]
+pub struct RateArgs {
+    /// Sustained requests per second [default: the API's]
+    #[arg(long, requires = "burst", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+    /// Requests at once above the rate
+    #[arg(long, requires = "rate", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: Option<u32>,
+}
+
+impl RateArgs {
+    fn json(&self) -> Option<Value> {
+        match (self.rate, self.burst) {
+            (Some(rate), Some(burst)) => Some(json!({"rate": rate, "burst": burst})),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("change").required(true).multiple(true)
+    .args(["name", "format", "webhook_url", "clear_webhook", "rate"]))]
+pub struct UpdateArgs {
+    pub partner_id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// `<name>@<version>` of a built-in or published format
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Set (and re-enable) the webhook
+    #[arg(long, value_name = "URL", conflicts_with = "clear_webhook")]
+    pub webhook_url: Option<String>,
+    /// No webhook: the partner pulls from the outbox
+    #[arg(long)]
+    pub clear_webhook: bool,
+    #[command(flatten)]
+    pub rate: RateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +251,8 @@ pub struct CreateArgs {
     pub id: Option<String>,
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
+    #[command(flatten)]
+    pub rate: RateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -202,7 +278,25 @@ pub struct PartnerIdArg {
     pub partner_id: String,
 }
 
+/// `zb partners`: through the admin API, or with `--direct` on the table.
 pub async fn run(aws: &AwsArgs, output: Output, args: PartnersArgs) -> Result<(), PartnersError> {
+    if args.direct {
+        eprintln!("{DIRECT_WARNING}");
+        run_direct(aws, output, args).await
+    } else {
+        run_api(aws.local || args.tables.local, output, args).await
+    }
+}
+
+async fn run_direct(aws: &AwsArgs, output: Output, args: PartnersArgs) -> Result<(), PartnersError> {
+    match &args.command {
+        PartnersCommand::Show(_) => return Err(PartnersError::NotDirect("show")),
+        PartnersCommand::Update(_) => return Err(PartnersError::NotDirect("update")),
+        PartnersCommand::Create(c) if c.rate.rate.is_some() => {
+            return Err(PartnersError::NotDirect("create --rate/--burst"))
+        }
+        _ => {}
+    }
     let client = args.tables.client(aws).await;
     let table = args
         .tables
@@ -230,91 +324,228 @@ pub async fn run(aws: &AwsArgs, output: Output, args: PartnersArgs) -> Result<()
             print_issued(output, &issued)?;
             note(
                 output,
-                &format!(
-                    "created partner {} (format {}, {}) at {}: its API key works from now on.",
-                    issued.partner_id,
-                    c.format,
-                    match &c.webhook_url {
-                        Some(u) => format!("webhook {u}"),
-                        None => "no webhook: it pulls from the outbox".to_string(),
-                    },
-                    rfc3339(now)
-                ),
+                &created_note(&issued.partner_id, &c.format, c.webhook_url.as_deref(), now),
             );
         }
         PartnersCommand::RotateKey(r) => {
             let issued = onboarding.rotate_key(&r.partner_id, r.overlap).await?;
             print_issued(output, &issued)?;
-            let old_until = now + chrono::Duration::from_std(r.overlap).unwrap_or_default();
-            let text = match &issued.previous_valid_until {
-                Some(_) => format!(
-                    "rotated the API key of {}: the new key works now; the old key is valid until {} (--overlap {}), \
-                     and {} may keep working until {}.",
-                    r.partner_id,
-                    rfc3339(old_until),
-                    humantime(r.overlap),
-                    cache.describe(),
-                    rfc3339(cache.until(old_until))
-                ),
-                None => format!("issued the first API key of {}: it works now.", r.partner_id),
-            };
-            note(output, &text);
+            let had_previous = issued.previous_valid_until.is_some();
+            note(
+                output,
+                &rotated_key_note(&r.partner_id, had_previous, r.overlap, cache, now),
+            );
         }
         PartnersCommand::RotateSecret(r) => {
             let issued = onboarding.rotate_secret(&r.partner_id, r.overlap).await?;
             print_issued(output, &issued)?;
-            let old_until = now + chrono::Duration::from_std(r.overlap).unwrap_or_default();
-            let text = match &issued.previous_valid_until {
-                Some(_) if !r.overlap.is_zero() => format!(
-                    "rotated the webhook secret of {}: from the next delivery on, deliveries carry signatures with the \
-                     new and the old secret until {} (--overlap {}), then with the new one only.",
-                    r.partner_id,
-                    rfc3339(old_until),
-                    humantime(r.overlap)
-                ),
-                _ => format!(
-                    "rotated the webhook secret of {}: from the next delivery on, deliveries are signed with the new secret only.",
-                    r.partner_id
-                ),
-            };
-            note(output, &text);
+            let had_previous = issued.previous_valid_until.is_some();
+            note(
+                output,
+                &rotated_secret_note(&r.partner_id, had_previous, r.overlap, now),
+            );
         }
         PartnersCommand::SetWebhook(w) => {
             let url = if w.clear { None } else { w.url };
             let record = onboarding.set_webhook(&w.partner_id, url.clone()).await?;
             print_records(output, std::slice::from_ref(&record))?;
-            let text = match &url {
-                Some(u) => format!(
-                    "webhook of {} set to {u} and enabled at {}: from the next notification on, it is POSTed there.",
-                    w.partner_id,
-                    rfc3339(now)
-                ),
-                None => format!(
-                    "webhook of {} cleared at {}: from the next notification on, the partner pulls from GET /v1/outbox.",
-                    w.partner_id,
-                    rfc3339(now)
-                ),
-            };
-            note(output, &text);
+            note(output, &webhook_note(&w.partner_id, url.as_deref(), now));
         }
         PartnersCommand::Disable(d) => {
             let record = onboarding.disable(&d.partner_id).await?;
             print_records(output, std::slice::from_ref(&record))?;
-            note(
-                output,
-                &format!(
-                    "disabled partner {} at {}: its API keys are refused and nothing more is delivered to it; \
-                     {} may keep working until {}.",
-                    d.partner_id,
-                    rfc3339(now),
-                    cache.describe(),
-                    rfc3339(cache.until(now))
-                ),
-            );
+            note(output, &disabled_note(&d.partner_id, cache, now));
         }
-        PartnersCommand::List => print_records(output, &onboarding.list().await?)?,
+        PartnersCommand::List(_) => print_records(output, &onboarding.list().await?)?,
+        PartnersCommand::Show(_) | PartnersCommand::Update(_) => {}
     }
     Ok(())
+}
+
+/// The columns of a partner as the admin API shows it.
+const PARTNER_COLUMNS: &[Column] = &[
+    ("PARTNER", "/partnerId"),
+    ("STATUS", "/status"),
+    ("FORMAT", "/format"),
+    ("WEBHOOK STATUS", "/webhookStatus"),
+    ("WEBHOOK", "/webhookUrl"),
+];
+
+/// Each subcommand as an admin API call (ARCHITECTURE.md, "The admin API").
+async fn run_api(local: bool, output: Output, args: PartnersArgs) -> Result<(), PartnersError> {
+    let api = AdminClient::connect(&args.api, local).await?;
+    let cache = AuthorizerCache::from_template(&args.tables.stack);
+    let now = chrono::Utc::now();
+    let partner_path = |id: &str| format!("/v1/admin/partners/{}", seg(id));
+    match args.command {
+        PartnersCommand::List(l) => {
+            api.print_list(output, "/v1/admin/partners", &[], &l.page, PARTNER_COLUMNS)
+                .await?;
+        }
+        PartnersCommand::Show(p) => {
+            let partner = api.get(&partner_path(&p.partner_id), &[]).await?;
+            crate::admin_api::print_object(output, &partner)?;
+        }
+        PartnersCommand::Create(c) => {
+            let mut body = json!({"name": c.name, "format": c.format});
+            if let Some(id) = &c.id {
+                body["partnerId"] = json!(id);
+            }
+            if let Some(u) = &c.webhook_url {
+                body["webhookUrl"] = json!(u);
+            }
+            if let Some(r) = c.rate.json() {
+                body["rateLimit"] = r;
+            }
+            let created = api.post("/v1/admin/partners", &body).await?;
+            print_issued_value(output, &created)?;
+            let id = created["partnerId"].as_str().unwrap_or_default();
+            note(output, &created_note(id, &c.format, c.webhook_url.as_deref(), now));
+        }
+        PartnersCommand::Update(u) => {
+            let mut body = json!({});
+            if let Some(n) = &u.name {
+                body["name"] = json!(n);
+            }
+            if let Some(f) = &u.format {
+                body["format"] = json!(f);
+            }
+            if let Some(w) = &u.webhook_url {
+                body["webhookUrl"] = json!(w);
+            }
+            if u.clear_webhook {
+                body["webhookUrl"] = Value::Null;
+            }
+            if let Some(r) = u.rate.json() {
+                body["rateLimit"] = r;
+            }
+            let updated = api
+                .send(reqwest::Method::PATCH, &partner_path(&u.partner_id), &[], Some(&body))
+                .await?;
+            crate::admin_api::print_list(output, std::slice::from_ref(&updated), PARTNER_COLUMNS)?;
+        }
+        PartnersCommand::SetWebhook(w) => {
+            let url = if w.clear { None } else { w.url };
+            let updated = api
+                .send(
+                    reqwest::Method::PATCH,
+                    &partner_path(&w.partner_id),
+                    &[],
+                    Some(&json!({"webhookUrl": url})),
+                )
+                .await?;
+            crate::admin_api::print_list(output, std::slice::from_ref(&updated), PARTNER_COLUMNS)?;
+            note(output, &webhook_note(&w.partner_id, url.as_deref(), now));
+        }
+        PartnersCommand::Disable(d) => {
+            let disabled = api
+                .post(&format!("{}/disable", partner_path(&d.partner_id)), &json!({}))
+                .await?;
+            crate::admin_api::print_list(output, std::slice::from_ref(&disabled), PARTNER_COLUMNS)?;
+            note(output, &disabled_note(&d.partner_id, cache, now));
+        }
+        PartnersCommand::RotateKey(r) => {
+            let issued = api
+                .post(
+                    &format!("{}/rotate-key", partner_path(&r.partner_id)),
+                    &json!({"overlapSeconds": r.overlap.as_secs()}),
+                )
+                .await?;
+            print_issued_value(output, &issued)?;
+            let had_previous = issued.get("previousValidUntil").is_some_and(|v| !v.is_null());
+            note(
+                output,
+                &rotated_key_note(&r.partner_id, had_previous, r.overlap, cache, now),
+            );
+        }
+        PartnersCommand::RotateSecret(r) => {
+            let issued = api
+                .post(
+                    &format!("{}/rotate-secret", partner_path(&r.partner_id)),
+                    &json!({"overlapSeconds": r.overlap.as_secs()}),
+                )
+                .await?;
+            print_issued_value(output, &issued)?;
+            let had_previous = issued.get("previousValidUntil").is_some_and(|v| !v.is_null());
+            note(
+                output,
+                &rotated_secret_note(&r.partner_id, had_previous, r.overlap, now),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn created_note(id: &str, format: &str, webhook: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "created partner {id} (format {format}, {}) at {}: its API key works from now on.",
+        match webhook {
+            Some(u) => format!("webhook {u}"),
+            None => "no webhook: it pulls from the outbox".to_string(),
+        },
+        rfc3339(now)
+    )
+}
+
+fn rotated_key_note(
+    id: &str,
+    had_previous: bool,
+    overlap: Duration,
+    cache: AuthorizerCache,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let old_until = now + chrono::Duration::from_std(overlap).unwrap_or_default();
+    if had_previous {
+        format!(
+            "rotated the API key of {id}: the new key works now; the old key is valid until {} (--overlap {}), \
+             and {} may keep working until {}.",
+            rfc3339(old_until),
+            humantime(overlap),
+            cache.describe(),
+            rfc3339(cache.until(old_until))
+        )
+    } else {
+        format!("issued the first API key of {id}: it works now.")
+    }
+}
+
+fn rotated_secret_note(id: &str, had_previous: bool, overlap: Duration, now: chrono::DateTime<chrono::Utc>) -> String {
+    let old_until = now + chrono::Duration::from_std(overlap).unwrap_or_default();
+    if had_previous && !overlap.is_zero() {
+        format!(
+            "rotated the webhook secret of {id}: from the next delivery on, deliveries carry signatures with the \
+             new and the old secret until {} (--overlap {}), then with the new one only.",
+            rfc3339(old_until),
+            humantime(overlap)
+        )
+    } else {
+        format!(
+            "rotated the webhook secret of {id}: from the next delivery on, deliveries are signed with the new secret only."
+        )
+    }
+}
+
+fn webhook_note(id: &str, url: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> String {
+    match url {
+        Some(u) => format!(
+            "webhook of {id} set to {u} and enabled at {}: from the next notification on, it is POSTed there.",
+            rfc3339(now)
+        ),
+        None => format!(
+            "webhook of {id} cleared at {}: from the next notification on, the partner pulls from GET /v1/outbox.",
+            rfc3339(now)
+        ),
+    }
+}
+
+fn disabled_note(id: &str, cache: AuthorizerCache, now: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "disabled partner {id} at {}: its API keys are refused and nothing more is delivered to it; \
+         {} may keep working until {}.",
+        rfc3339(now),
+        cache.describe(),
+        rfc3339(cache.until(now))
+    )
 }
 
 /// What changed and when it takes effect: after a table, on stdout; after
@@ -393,17 +624,23 @@ impl AuthorizerCache {
 }
 
 fn print_issued(output: Output, issued: &zb_shared::onboarding::Issued) -> Result<(), PartnersError> {
+    print_issued_value(output, &serde_json::to_value(issued)?)
+}
+
+/// A new key or secret, as onboarding or the admin API returns it (camelCase).
+fn print_issued_value(output: Output, issued: &Value) -> Result<(), PartnersError> {
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(issued)?),
         Output::Table => {
-            println!("partner          {}", issued.partner_id);
-            if let Some(k) = &issued.api_key {
+            let field = |k: &str| issued.get(k).and_then(Value::as_str);
+            println!("partner          {}", field("partnerId").unwrap_or("-"));
+            if let Some(k) = field("apiKey") {
                 println!("api key          {k}");
             }
-            if let Some(s) = &issued.webhook_secret {
+            if let Some(s) = field("webhookSecret") {
                 println!("webhook secret   {s}");
             }
-            if let Some(t) = &issued.previous_valid_until {
+            if let Some(t) = field("previousValidUntil") {
                 println!("previous valid until {t}");
             }
             println!("Shown once: only the key's hash is stored. Keep them in your secret store now.");

@@ -1,7 +1,9 @@
 //! One way to aim `zb` at the local cloud: `--local` (and `--endpoint-url`,
 //! `--dynamodb-endpoint`) accepted by every subcommand that talks to AWS; a
 //! stopped cloud answered in one line that names the fix, without SDK
-//! debug dumps; `-v` shows them.
+//! debug dumps; `-v` shows them. `zb partners` and `zb deliveries` reach the
+//! tables only with `--direct`, which first warns, on one line of its own,
+//! that it bypasses the admin API; without it they call the admin API.
 
 use std::process::{Command, Output};
 
@@ -63,15 +65,30 @@ fn a_stopped_cloud_gets_one_line_naming_the_fix() {
     ];
     for (command, url) in cases {
         let mut args: Vec<&str> = command.clone();
-        if command[0] == "partners" || command[0] == "deliveries" || command[0] == "executions" {
+        let direct = command[0] == "partners" || command[0] == "deliveries";
+        if direct {
+            args.splice(1..1, at);
+            args.insert(1, "--direct");
+        } else if command[0] == "executions" {
             args.splice(1..1, at);
         } else {
             // invoke and test-state take the AWS endpoint only.
             args.splice(1..1, at[..3].iter().copied());
         }
         let out = zb(&args);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "zb {args:?}: {stderr}");
+        let full = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "zb {args:?}: {full}");
+        let stderr = if direct {
+            let (warning, rest) = full.split_once('\n').unwrap_or_default();
+            assert!(
+                warning.contains("--direct")
+                    && warning.contains("bypassing the admin API, its roles and its audit log"),
+                "zb {args:?}: no break-glass warning first:\n{full}"
+            );
+            rest.to_string()
+        } else {
+            full
+        };
         assert_eq!(
             stderr.trim_end().lines().count(),
             1,
@@ -90,11 +107,19 @@ fn a_stopped_cloud_gets_one_line_naming_the_fix() {
 #[test]
 fn verbose_shows_the_details() {
     let ddb = format!("http://127.0.0.1:{}", closed_port());
-    let out = zb(&["-v", "partners", "--local", "--dynamodb-endpoint", &ddb, "list"]);
+    let out = zb(&[
+        "-v",
+        "partners",
+        "--direct",
+        "--local",
+        "--dynamodb-endpoint",
+        &ddb,
+        "list",
+    ]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.lines().next().is_some_and(|l| l.contains("cannot reach")),
+        stderr.lines().nth(1).is_some_and(|l| l.contains("cannot reach")),
         "{stderr}"
     );
     assert!(
@@ -151,7 +176,50 @@ fn local_is_accepted_by_every_subcommand_that_talks_to_aws() {
 fn deliveries_list_needs_no_partner() {
     let ddb = format!("http://127.0.0.1:{}", closed_port());
     // Parses without --partner: it fails only because nothing listens.
-    let out = zb(&["deliveries", "--dynamodb-endpoint", &ddb, "list"]);
+    let out = zb(&["deliveries", "--direct", "--dynamodb-endpoint", &ddb, "list"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("cannot reach"), "{}", text(&out.stderr));
+}
+
+/// Without --direct the same commands call the admin API: a stopped one is
+/// one line naming it, and nobody signed in is told to run `zb login`.
+#[test]
+fn the_admin_api_path_names_the_api_and_the_login() {
+    let config = std::env::temp_dir().join(format!("zb-local-flags-{}", std::process::id()));
+    let admin = format!("http://127.0.0.1:{}", closed_port());
+    for command in [
+        &["partners", "list"][..],
+        &["deliveries", "list"],
+        &["feeds", "list"],
+        &["whoami"],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zb"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("ZB_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(command).current_dir(repo()).env("ZB_CONFIG_DIR", &config);
+        let out = cmd.output().unwrap_or_else(|e| panic!("zb runs: {e}"));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "zb {command:?}: {stderr}");
+        assert!(
+            stderr.contains("not signed in") && stderr.contains("zb login"),
+            "zb {command:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "zb {command:?} printed on stdout");
+
+        let out = cmd
+            .args(["--admin-url", &admin])
+            .env("ZB_ACCESS_TOKEN", "t")
+            .output()
+            .unwrap_or_else(|e| panic!("zb runs: {e}"));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "zb {command:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!("zb: error: cannot reach the admin API at {admin}: connection refused (is `make run` running?)"),
+            "zb {command:?}"
+        );
+    }
 }

@@ -25,5 +25,5 @@ pub use price::{ApiKind, Arch, Choices, Service, Workflow};
 pub use pricing::{PriceBook, PricingError};
 pub use report::CostReport;
 pub use rust_decimal::Decimal;
-pub use usage::{collect, Topology, Usage};
+pub use usage::{collect, collect_window, Topology, Usage, Window};
 pub use whatif::WhatIf;

@@ -126,6 +126,12 @@ struct Invocation {
     log_events: u64,
     log_bytes: u64,
     first_ms: Option<i64>,
+    last_ms: Option<i64>,
+    /// When its REPORT line was logged: the time the invocation is
+    /// attributed to when usage is collected per time window.
+    report_ms: Option<i64>,
+    /// Still open where its stream ended (no REPORT read).
+    open: bool,
 }
 
 impl Invocation {
@@ -133,6 +139,12 @@ impl Invocation {
         self.log_events += 1;
         self.log_bytes += e.message.len() as u64;
         self.first_ms = Some(self.first_ms.map_or(e.timestamp, |f| f.min(e.timestamp)));
+        self.last_ms = Some(self.last_ms.map_or(e.timestamp, |l| l.max(e.timestamp)));
+    }
+
+    /// The time it belongs to: its REPORT line's, else its last line's.
+    fn at_ms(&self) -> Option<i64> {
+        self.report_ms.or(self.last_ms)
     }
 }
 
@@ -146,9 +158,8 @@ struct Collected {
     sfn: BTreeMap<String, Vec<HistoryEvent>>,
     /// (API request id, message bytes, timestamp)
     access: Vec<(String, u64, i64)>,
-    orphan_events: u64,
-    orphan_bytes: u64,
-    unterminated: u64,
+    /// Lines of no invocation: (message bytes, timestamp).
+    orphans: Vec<(u64, i64)>,
 }
 
 /// Splits each stream into invocations (see the module docs).
@@ -167,9 +178,7 @@ fn split(events: &[LogEvent]) -> Collected {
         invocations: Vec::new(),
         sfn: BTreeMap::new(),
         access: Vec::new(),
-        orphan_events: 0,
-        orphan_bytes: 0,
-        unterminated: 0,
+        orphans: Vec::new(),
     };
     let mut loose: Vec<(CostRecord, &LogEvent)> = Vec::new();
     for ((group, _), mut lines) in streams {
@@ -188,8 +197,8 @@ fn split(events: &[LogEvent]) -> Collected {
                 }
                 Line::Access { request_id } => out.access.push((request_id, e.message.len() as u64, e.timestamp)),
                 Line::Start { request_id } => {
-                    if let Some(open) = current.take() {
-                        out.unterminated += 1;
+                    if let Some(mut open) = current.take() {
+                        open.open = true;
                         out.invocations.push(open);
                     }
                     let mut inv = Invocation {
@@ -207,19 +216,26 @@ fn split(events: &[LogEvent]) -> Collected {
                     let mut inv = match current.take() {
                         Some(inv) if inv.request_id.as_deref() == Some(r.request_id.as_str()) => inv,
                         other => {
-                            // A REPORT whose START was not read (a filtered export).
-                            if let Some(open) = other {
-                                out.unterminated += 1;
+                            // A REPORT whose START was not read (a filtered export,
+                            // or a read that began while it ran).
+                            if let Some(mut open) = other {
+                                open.open = true;
                                 out.invocations.push(open);
                             }
-                            Invocation {
+                            let mut inv = Invocation {
                                 function: function_of(group),
                                 request_id: Some(r.request_id.clone()),
                                 ..Invocation::default()
+                            };
+                            // The lines read before it, with no START between, are its own.
+                            for p in pending.drain(..) {
+                                inv.line(p);
                             }
+                            inv
                         }
                     };
                     inv.line(e);
+                    inv.report_ms = Some(e.timestamp);
                     inv.report = Some(r);
                     out.invocations.push(inv);
                 }
@@ -236,13 +252,12 @@ fn split(events: &[LogEvent]) -> Collected {
                 },
             }
         }
-        if let Some(open) = current.take() {
-            out.unterminated += 1;
+        if let Some(mut open) = current.take() {
+            open.open = true;
             out.invocations.push(open);
         }
         for p in pending {
-            out.orphan_events += 1;
-            out.orphan_bytes += p.message.len() as u64;
+            out.orphans.push((p.message.len() as u64, p.timestamp));
         }
     }
     // Records read without their stream's START (a filtered export): join
@@ -289,7 +304,66 @@ fn whole(v: Option<f64>) -> u64 {
 /// cloud's files; Express executions logged to a log group among `events`
 /// are read from there too.
 pub fn collect(events: &[LogEvent], histories: Vec<(String, Vec<HistoryEvent>)>, topology: &Topology) -> Usage {
-    let c = split(events);
+    attribute(split(events), histories, topology, None)
+}
+
+/// A half-open time range `[start_ms, end_ms)` in milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl Window {
+    pub fn contains(&self, ms: i64) -> bool {
+        self.start_ms <= ms && ms < self.end_ms
+    }
+
+    /// What must be read to collect this window: the window widened by
+    /// [`WINDOW_MARGIN_MS`] on both sides.
+    pub fn read_range(&self) -> (i64, i64) {
+        (
+            self.start_ms.saturating_sub(WINDOW_MARGIN_MS),
+            self.end_ms.saturating_add(WINDOW_MARGIN_MS),
+        )
+    }
+}
+
+/// How far before and after a window its events must be read so that every
+/// invocation and execution it holds is read whole: a Lambda invocation
+/// lasts at most 900 s (Lambda's largest timeout) after an init of at most
+/// 10 s, an Express execution at most 5 minutes; one minute more for lines
+/// logged out of order. Reading after the window also shows which open
+/// invocations end later (and so belong to a later window).
+pub const WINDOW_MARGIN_MS: i64 = 16 * 60 * 1000;
+
+/// Collects the usage of one time window, so that consecutive windows add up
+/// to what [`collect`] gives for all of them at once. Each invocation
+/// belongs to the window of its REPORT line (one without a REPORT, to that
+/// of its last line), each execution to the window of its last event, each
+/// access log line and orphan line to the window of its own time; feeds are
+/// still found through every invocation read (an authorizer joins its
+/// ingest's feed across a window's edge). `events` must cover
+/// [`Window::read_range`]; events outside the window are read only to see
+/// whole invocations.
+pub fn collect_window(
+    events: &[LogEvent],
+    histories: Vec<(String, Vec<HistoryEvent>)>,
+    topology: &Topology,
+    window: Window,
+) -> Usage {
+    attribute(split(events), histories, topology, Some(window))
+}
+
+/// Ties what `split` found to feeds; with a window, only what belongs to it.
+fn attribute(
+    c: Collected,
+    histories: Vec<(String, Vec<HistoryEvent>)>,
+    topology: &Topology,
+    window: Option<Window>,
+) -> Usage {
+    let keep = |ms: Option<i64>| window.is_none_or(|w| ms.is_some_and(|t| w.contains(t)));
+    let ended = |evs: &[HistoryEvent]| evs.iter().map(|e| e.timestamp_ms).max();
     let mut usage = Usage::default();
     let mut feeds: HashMap<String, FeedUsage> = HashMap::new();
 
@@ -301,8 +375,14 @@ pub fn collect(events: &[LogEvent], histories: Vec<(String, Vec<HistoryEvent>)>,
         }
     }
 
-    let mut without_report = 0u64;
+    let (mut without_report, mut unterminated) = (0u64, 0u64);
     for inv in &c.invocations {
+        if !keep(inv.at_ms()) {
+            continue;
+        }
+        if inv.open {
+            unterminated += 1;
+        }
         let direct = inv
             .records
             .iter()
@@ -367,12 +447,12 @@ pub fn collect(events: &[LogEvent], histories: Vec<(String, Vec<HistoryEvent>)>,
     let mut seen_arns = BTreeSet::new();
     let mut executions: Vec<ExecutionUse> = Vec::new();
     for (arn, evs) in histories {
-        if seen_arns.insert(arn.clone()) {
+        if seen_arns.insert(arn.clone()) && keep(ended(&evs)) {
             executions.push(history::execution_use(&arn, &evs));
         }
     }
     for (arn, evs) in &c.sfn {
-        if seen_arns.insert(arn.clone()) {
+        if seen_arns.insert(arn.clone()) && keep(ended(evs)) {
             executions.push(history::execution_use(arn, evs));
         }
     }
@@ -410,6 +490,9 @@ pub fn collect(events: &[LogEvent], histories: Vec<(String, Vec<HistoryEvent>)>,
     }
 
     for (api, bytes, ms) in c.access {
+        if !keep(Some(ms)) {
+            continue;
+        }
         let target = match api_feed.get(&api) {
             Some((feed, _)) => feeds.get_mut(feed).unwrap_or(&mut usage.unattributed),
             None => &mut usage.unattributed,
@@ -418,8 +501,12 @@ pub fn collect(events: &[LogEvent], histories: Vec<(String, Vec<HistoryEvent>)>,
         target.access_log_bytes += bytes;
         target.seen(ms);
     }
-    usage.unattributed.log_events += c.orphan_events;
-    usage.unattributed.log_bytes += c.orphan_bytes;
+    for (bytes, ms) in c.orphans {
+        if keep(Some(ms)) {
+            usage.unattributed.log_events += 1;
+            usage.unattributed.log_bytes += bytes;
+        }
+    }
 
     if without_report > 0 {
         usage.warnings.push(format!(
@@ -427,10 +514,10 @@ pub fn collect(events: &[LogEvent], histories: Vec<(String, Vec<HistoryEvent>)>,
              their duration is not)"
         ));
     }
-    if c.unterminated > 0 {
+    if unterminated > 0 {
         usage.warnings.push(format!(
             "invocations still open where their log stream ends: {} (read the logs again once they finish)",
-            c.unterminated
+            unterminated
         ));
     }
     if unfed_executions > 0 {
@@ -558,6 +645,181 @@ mod tests {
         assert_eq!(u.unattributed.lambda.len(), 1);
         // The orphan line is kept, unattributed.
         assert_eq!(u.unattributed.log_events, 4);
+    }
+
+    /// Hour by hour, the usage adds up to that of the whole run: an
+    /// invocation whose REPORT falls after the hour's end belongs to the next
+    /// hour, the authorizer finds its feed across the edge, an execution
+    /// belongs to the hour it ended in, and a read that begins while an
+    /// invocation runs glues none of its lines to the next one.
+    #[test]
+    fn consecutive_windows_add_up_to_the_whole_run() {
+        use crate::price::{self, Choices, Service};
+        use crate::pricing::PriceBook;
+        const H: i64 = 3_600_000;
+        let (auth, ingest, validate) = (
+            "/aws/lambda/zb-authorizer",
+            "/aws/lambda/zb-ingest",
+            "/aws/lambda/zb-validate",
+        );
+        let rec = |f: &str, body: &str| format!(r#"{{"record":"cost","FunctionName":"{f}",{body}}}"#);
+        let sfn = |ts: i64, kind: &str, details: &str| {
+            format!(
+                r#"{{"id":"1","type":"{kind}","details":{details},"execution_arn":"arn:aws:states:us-east-1:0:express:zb-order-pipeline:e:e","event_timestamp":"{ts}"}}"#
+            )
+        };
+        let input = r#"{"input":"{\"feedId\":\"f\",\"partnerId\":\"p\"}"}"#;
+        let events = vec![
+            // Long before the second hour's read begins: an invocation of feed g.
+            ev(validate, "v", 2_000_000, "START RequestId: v0 Version: $LATEST"),
+            ev(
+                validate,
+                "v",
+                2_000_001,
+                &rec(
+                    "zb-validate",
+                    r#""RequestId":"v0","FeedId":"g","PartnerId":"p","DynamoDbReadUnits":3.0"#,
+                ),
+            ),
+            ev(validate, "v", 2_000_002, &report("v0", 40)),
+            // Runs across the second hour's read start (H - 16 min = 2_640_000).
+            ev(validate, "v", 2_639_000, "START RequestId: v1 Version: $LATEST"),
+            ev(
+                validate,
+                "v",
+                2_639_500,
+                &rec(
+                    "zb-validate",
+                    r#""RequestId":"v1","FeedId":"g","PartnerId":"p","DynamoDbReadUnits":1.0"#,
+                ),
+            ),
+            ev(validate, "v", 2_641_000, "a line of v1 after the read start"),
+            ev(validate, "v", 2_642_000, &report("v1", 30)),
+            // The authorizer ends before the hour's edge, its ingest after it.
+            ev(auth, "a", H - 10, "START RequestId: a1 Version: $LATEST"),
+            ev(
+                auth,
+                "a",
+                H - 9,
+                &rec(
+                    "zb-authorizer",
+                    r#""RequestId":"a1","ApiRequestId":"api-1","DynamoDbReadUnits":1.0"#,
+                ),
+            ),
+            ev(auth, "a", H - 8, &report("a1", 9)),
+            ev(ingest, "i", H - 5, "START RequestId: i1 Version: $LATEST"),
+            ev(
+                ingest,
+                "i",
+                H - 4,
+                &rec(
+                    "zb-ingest",
+                    r#""RequestId":"i1","ApiRequestId":"api-1","ApiRequestBytes":700,"FeedId":"f","PartnerId":"p","OrdersReceived":2.0,"DynamoDbWriteUnits":4.0,"EventBridgeEntries":1,"EventBridgeBytes":200"#,
+                ),
+            ),
+            ev(ingest, "i", H + 3, &report("i1", 11)),
+            // The execution starts in the first hour and ends in the second.
+            ev(
+                "/aws/vendedlogs/states/zb-order-pipeline",
+                "x",
+                H - 2,
+                &sfn(H - 2, "ExecutionStarted", input),
+            ),
+            ev(
+                "/aws/vendedlogs/states/zb-order-pipeline",
+                "x",
+                H + 150,
+                &sfn(H + 150, "ExecutionSucceeded", r#"{"output":"{}"}"#),
+            ),
+            ev(validate, "v", H + 10, "START RequestId: v2 Version: $LATEST"),
+            ev(
+                validate,
+                "v",
+                H + 11,
+                &rec(
+                    "zb-validate",
+                    r#""RequestId":"v2","FeedId":"f","PartnerId":"p","DynamoDbReadUnits":2.0"#,
+                ),
+            ),
+            ev(validate, "v", H + 12, &report("v2", 20)),
+            ev(validate, "v", H + 13, "an orphan line in the second hour"),
+        ];
+        let book = PriceBook::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pricing/us-east-1.json"))
+            .expect("the price list");
+        let topology = Topology::default();
+        let priced = |u: &Usage| -> BTreeMap<Option<String>, BTreeMap<Service, Decimal>> {
+            u.feeds
+                .iter()
+                .chain([&u.unattributed])
+                .map(|f| {
+                    let mut by = BTreeMap::new();
+                    for c in price::price(f, &book, &Choices::default(), 8_000) {
+                        *by.entry(c.service).or_insert(Decimal::ZERO) += c.usd;
+                    }
+                    (f.feed_id.clone(), by)
+                })
+                .collect()
+        };
+        let whole = collect(&events, Vec::new(), &topology);
+        assert!(whole.warnings.is_empty(), "{:?}", whole.warnings);
+        let mut hourly: BTreeMap<Option<String>, BTreeMap<Service, Decimal>> = BTreeMap::new();
+        for hour in 0..2 {
+            let window = Window {
+                start_ms: hour * H,
+                end_ms: (hour + 1) * H,
+            };
+            let (from, to) = window.read_range();
+            // Only what a FilterLogEvents over the read range returns.
+            let read: Vec<LogEvent> = events
+                .iter()
+                .filter(|e| from <= e.timestamp && e.timestamp <= to)
+                .cloned()
+                .collect();
+            let u = collect_window(&read, Vec::new(), &topology, window);
+            assert!(u.warnings.is_empty(), "hour {hour}: {:?}", u.warnings);
+            for (feed, by) in priced(&u) {
+                for (s, usd) in by {
+                    *hourly
+                        .entry(feed.clone())
+                        .or_default()
+                        .entry(s)
+                        .or_insert(Decimal::ZERO) += usd;
+                }
+            }
+        }
+        let whole = priced(&whole);
+        assert_eq!(hourly, whole);
+        // The authorizer went with feed f, and the glued line with v1 (feed g).
+        assert!(whole[&Some("f".to_string())].contains_key(&Service::StepFunctions));
+        let read = |hour: i64| {
+            let window = Window {
+                start_ms: hour * H,
+                end_ms: (hour + 1) * H,
+            };
+            let (from, to) = window.read_range();
+            let read: Vec<LogEvent> = events
+                .iter()
+                .filter(|e| from <= e.timestamp && e.timestamp <= to)
+                .cloned()
+                .collect();
+            collect_window(&read, Vec::new(), &topology, window)
+        };
+        let (first, second) = (read(0), read(1));
+        let f_first = first
+            .feeds
+            .iter()
+            .find(|f| f.feed_id.as_deref() == Some("f"))
+            .expect("f in hour 0");
+        assert_eq!(f_first.lambda.len(), 1, "the authorizer ended in hour 0");
+        let f_second = second
+            .feeds
+            .iter()
+            .find(|f| f.feed_id.as_deref() == Some("f"))
+            .expect("f in hour 1");
+        assert_eq!(f_second.lambda.len(), 2, "ingest and validate ended in hour 1");
+        assert_eq!(f_second.executions.len(), 1);
+        assert!(second.feeds.iter().all(|f| f.feed_id.as_deref() != Some("g")));
+        assert_eq!(second.unattributed.log_events, 1);
     }
 
     #[test]

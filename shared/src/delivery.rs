@@ -27,6 +27,18 @@ impl DeliveryStatus {
             Self::Dead => "DEAD",
         }
     }
+
+    /// A listing's `status` filter: pending, failed, delivered or dead, in
+    /// any case; `None` for anything else.
+    pub fn parse_filter(v: &str) -> Option<Self> {
+        match v.to_ascii_lowercase().as_str() {
+            "pending" => Some(Self::Pending),
+            "failed" => Some(Self::Failed),
+            "delivered" => Some(Self::Delivered),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -81,9 +81,30 @@ pub struct FeedRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     pub updated_at: String,
-    /// How often the stuck-feed sweeper restarted this feed's pipeline.
+    /// How often the stuck-feed sweeper restarted this feed's pipeline
+    /// since it was last (re)opened.
     #[serde(default)]
     pub sweep_attempts: u32,
+    /// How often an operator redrove this feed after it FAILED (admin API).
+    #[serde(default)]
+    pub redrive_count: u32,
+}
+
+/// The name of the sweeper's `attempt`-th restart of a feed's pipeline. A
+/// redrive starts the count again, and Standard execution names may never be
+/// reused (a start under a used name is ExecutionAlreadyExists and runs
+/// nothing), so restarts after the n-th redrive carry it in their name.
+pub fn sweep_execution_name(feed_id: &str, redrive_count: u32, attempt: u32) -> String {
+    if redrive_count == 0 {
+        format!("{feed_id}-sweep-{attempt}")
+    } else {
+        format!("{feed_id}-redrive-{redrive_count}-sweep-{attempt}")
+    }
+}
+
+/// The name of the n-th redrive's execution (the admin API starts it).
+pub fn redrive_execution_name(feed_id: &str, redrive_count: u32) -> String {
+    format!("{feed_id}-redrive-{redrive_count}")
 }
 
 /// Outcomes per page of a feed's outcome list (the record holds the first).

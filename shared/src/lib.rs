@@ -2,6 +2,7 @@
 //! transformation, idempotency, cost records) and the small AWS adapters every
 //! Lambda function uses. Functions stay thin; everything testable lives here.
 
+pub mod admin;
 pub mod apikey;
 pub mod aws;
 pub mod claim;
@@ -15,6 +16,7 @@ pub mod feed;
 pub mod format;
 pub mod http;
 pub mod idempotency;
+pub mod metrics;
 pub mod onboarding;
 pub mod order;
 pub mod partner;

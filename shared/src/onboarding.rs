@@ -9,6 +9,7 @@ use crate::credentials::{new_api_key, new_webhook_secret, RandomError};
 use crate::partner::{
     ApiKey, KeyRecord, Partner, PartnerRecord, PartnerStatus, RetiredSecret, WebhookState, WebhookStatus,
 };
+use crate::ratelimit::RateLimit;
 use crate::ssrf::{check_url, SsrfError, UrlPolicy};
 use crate::store::{PartnerStore, StoreError};
 use std::sync::Arc;
@@ -102,6 +103,26 @@ impl Onboarding {
     }
 
     pub async fn create(&self, req: NewPartner) -> Result<Issued, OnboardingError> {
+        self.insert(req, None, true).await
+    }
+
+    /// `create` for a caller that has checked the format itself (the admin
+    /// API resolves it through the FormatResolver, which also knows the
+    /// published formats `formats` cannot list), with an optional rate limit.
+    pub async fn create_resolved(
+        &self,
+        req: NewPartner,
+        rate_limit: Option<RateLimit>,
+    ) -> Result<Issued, OnboardingError> {
+        self.insert(req, rate_limit, false).await
+    }
+
+    async fn insert(
+        &self,
+        req: NewPartner,
+        rate_limit: Option<RateLimit>,
+        check_format: bool,
+    ) -> Result<Issued, OnboardingError> {
         let meter = CostMeter::default();
         if req.name.trim().is_empty() {
             return Err(OnboardingError::EmptyName);
@@ -110,7 +131,7 @@ impl Onboarding {
         if !valid_id(&partner_id) {
             return Err(OnboardingError::BadPartnerId(partner_id));
         }
-        if !self.formats.contains(&req.format) {
+        if check_format && !self.formats.contains(&req.format) {
             return Err(OnboardingError::UnknownFormat(req.format, self.formats.join(", ")));
         }
         if let Some(url) = &req.webhook_url {
@@ -127,7 +148,7 @@ impl Onboarding {
                 format: req.format,
                 webhook_url: req.webhook_url,
                 webhook_secret: Some(secret.clone()),
-                rate_limit: None,
+                rate_limit,
             },
             state: WebhookState {
                 current_key_hash: Some(key_hash.clone()),
@@ -236,6 +257,63 @@ impl Onboarding {
     pub async fn list(&self) -> Result<Vec<PartnerRecord>, OnboardingError> {
         Ok(self.store.list_records(&CostMeter::default()).await?)
     }
+
+    /// One partner's whole record.
+    pub async fn get(&self, partner_id: &str) -> Result<PartnerRecord, OnboardingError> {
+        self.record(partner_id, &CostMeter::default()).await
+    }
+
+    /// Applies `changes` (the admin API's PATCH) and returns the record
+    /// before and after. A webhook URL set here is checked and enables the
+    /// webhook again, as `set_webhook` does; `Some(None)` removes it. The
+    /// caller has checked a new format (see `create_resolved`).
+    pub async fn update(
+        &self,
+        partner_id: &str,
+        changes: PartnerChanges,
+    ) -> Result<(PartnerRecord, PartnerRecord), OnboardingError> {
+        let meter = CostMeter::default();
+        if changes.name.as_ref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(OnboardingError::EmptyName);
+        }
+        if let Some(Some(url)) = &changes.webhook_url {
+            check_url(url, self.url_policy)?;
+        }
+        let before = self.record(partner_id, &meter).await?;
+        let mut after = before.clone();
+        if let Some(name) = changes.name {
+            after.partner.name = name.trim().to_string();
+        }
+        if let Some(format) = changes.format {
+            after.partner.format = format;
+        }
+        if let Some(limit) = changes.rate_limit {
+            after.partner.rate_limit = Some(limit);
+        }
+        if let Some(url) = changes.webhook_url {
+            if url.is_some() {
+                if after.partner.webhook_secret.is_none() {
+                    after.partner.webhook_secret = Some(new_webhook_secret()?);
+                }
+                after.state.webhook_status = WebhookStatus::Enabled;
+                after.state.failing_since = None;
+                after.state.disabled_reason = None;
+            }
+            after.partner.webhook_url = url;
+        }
+        self.store.put_record(&after, &meter).await?;
+        Ok((before, after))
+    }
+}
+
+/// What an update changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartnerChanges {
+    pub name: Option<String>,
+    pub format: Option<String>,
+    /// `Some(None)` removes the webhook (notifications go to the outbox).
+    pub webhook_url: Option<Option<String>>,
+    pub rate_limit: Option<RateLimit>,
 }
 
 #[cfg(test)]

@@ -25,6 +25,21 @@ pub struct FeedRef {
     pub correlation_id: String,
 }
 
+/// The reference of a stored feed: what a restart of its pipeline (the
+/// sweeper's, an operator's redrive) sends as the execution's input.
+impl From<&crate::feed::FeedRecord> for FeedRef {
+    fn from(f: &crate::feed::FeedRecord) -> Self {
+        Self {
+            feed_id: f.feed_id.clone(),
+            partner_id: f.partner_id.clone(),
+            format: f.format.clone(),
+            received_at: f.received_at.clone(),
+            request_id: f.request_id.clone(),
+            correlation_id: f.correlation_id.clone(),
+        }
+    }
+}
+
 /// Validate's batch: the valid raw orders and the rejections so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

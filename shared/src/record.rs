@@ -3,13 +3,23 @@
 //! sweeper does for a feed whose pipeline never finished. Given a failure,
 //! every order is recorded as PIPELINE_FAILED and the feed is marked FAILED
 //! with the cause, so no order behind a 202 is ever silently lost.
+//!
+//! Finishing a feed also counts it in its partner's hour (the volume
+//! figures, [`crate::metrics`]), in the same transaction as its terminal
+//! status; a feed that something else finished meanwhile (the pipeline
+//! racing the sweeper, a duplicate execution) is left as it is and counted
+//! once.
 
 use crate::events::{DomainEvent, EventSink, ORDERS_REJECTED};
+use crate::feed::FeedRecord;
 use crate::feed::{summarize, Failure, FeedStatus};
-use crate::format::FormatRegistry;
+use crate::format::FormatResolver;
+use crate::metrics::{receipt_time, VolumeDelta};
 use crate::pipeline::{FeedRef, StepError};
 use crate::rejection::{sequence_hint, Rejection, RejectionCode, Stage};
-use crate::store::{ErrorItem, ErrorLog, FeedStore, FeedUpdate, StoreError, ERROR_TTL_SECS, RAW_ORDER_MAX_BYTES};
+use crate::store::{
+    ErrorItem, ErrorLog, FeedStore, FeedUpdate, MetricsStore, StoreError, Written, ERROR_TTL_SECS, RAW_ORDER_MAX_BYTES,
+};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -22,20 +32,24 @@ pub struct Recorder<E: EventSink> {
     pub errors: ErrorLog,
     pub feeds: FeedStore,
     pub events: E,
-    pub formats: FormatRegistry,
+    /// Built-in and published formats: the raw orders of a feed in a format
+    /// published at run time are recorded like any other's.
+    pub formats: FormatResolver,
 }
 
 impl Recorder<crate::events::EventBridgeSink> {
-    /// The recorder of a deployed function: ERRORS_TABLE, FEEDS_TABLE,
-    /// EVENT_BUS_NAME and the built-in formats.
+    /// The recorder of a deployed function: ERRORS_TABLE, FEEDS_TABLE
+    /// (counting finished feeds in METRICS_TABLE), EVENT_BUS_NAME and the
+    /// formats (built-in, then FORMATS_TABLE).
     pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, lambda_runtime::Error> {
         use crate::config::required_env;
         let ddb = aws_sdk_dynamodb::Client::new(sdk);
+        let metrics = MetricsStore::new(ddb.clone(), required_env("METRICS_TABLE")?);
         Ok(Self {
             errors: ErrorLog::new(ddb.clone(), required_env("ERRORS_TABLE")?),
-            feeds: FeedStore::new(ddb, required_env("FEEDS_TABLE")?),
+            feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?).with_metrics(metrics),
             events: crate::events::EventBridgeSink::from_env(sdk)?,
-            formats: FormatRegistry::builtin()?,
+            formats: FormatResolver::from_env(ddb)?,
         })
     }
 }
@@ -87,29 +101,48 @@ impl<E: EventSink> Recorder<E> {
         meter: &crate::cost::CostMeter,
     ) -> Result<Recorded, StepError> {
         let now_text = crate::time::format_utc(now);
+        // The record first: Persist's counts on it are what the finished
+        // feed adds to the figures, and a feed something else finished
+        // (COMPLETED by the pipeline while the sweeper gave up on it, FAILED
+        // by the sweeper before a late execution got here) stays as it is:
+        // no errors recorded for it, no event.
+        let record = self.feeds.get(&feed.partner_id, &feed.feed_id, meter).await?;
+        let target = if failure.is_some() {
+            FeedStatus::Failed
+        } else {
+            FeedStatus::CompletedWithRejections
+        };
+        if let Some(r) = record.as_ref().filter(|r| r.status.is_terminal() && r.status != target) {
+            tracing::warn!(status = ?r.status, wanted = ?target, "the feed was finished otherwise; left as it is");
+            return Ok(Recorded {
+                recorded: 0,
+                status: r.status,
+            });
+        }
         // The raw orders, for diagnosis. A missing or unreadable body must not
         // stop us from recording the errors, so it degrades to "no raw order".
         let body: Option<Value> = match self.feeds.get_body(&feed.partner_id, &feed.feed_id, meter).await? {
             Some(text) => serde_json::from_str(&text).ok(),
             None => None,
         };
-        let format = self.formats.get(&feed.format).ok();
+        // As with the body: a format that cannot be read now costs the raw
+        // orders, never the recording.
+        let format = self.formats.get(&feed.format, meter).await.ok();
         let orders: &[Value] = match (&body, &format) {
             (Some(b), Some(f)) => crate::validate::orders_of(f, b).map(Vec::as_slice).unwrap_or_default(),
             _ => &[],
         };
         let orders_pointer = format.as_ref().map(|f| f.orders_pointer.clone()).unwrap_or_default();
 
-        let (rejections, status) = match failure {
+        let rejections = match failure {
             Some(failure) => {
                 let seq_path = format
                     .as_ref()
                     .map(|f| f.mapping.sequence_number.path.clone())
                     .unwrap_or_default();
-                let rejections = failed_feed_rejections(orders, &orders_pointer, &seq_path, failure);
-                (rejections, FeedStatus::Failed)
+                failed_feed_rejections(orders, &orders_pointer, &seq_path, failure)
             }
-            None => (rejections, FeedStatus::CompletedWithRejections),
+            None => rejections,
         };
 
         let items: Vec<ErrorItem> = rejections
@@ -142,7 +175,8 @@ impl<E: EventSink> Recorder<E> {
             .collect();
         // Errors first, then the feed: a finished feed's errors are all there.
         self.errors.record(&items, meter).await?;
-        self.finish(feed, &rejections, orders.len(), status, failure, &now_text, meter)
+        let status = self
+            .finish(feed, record.as_ref(), &rejections, orders.len(), failure, now, meter)
             .await?;
         self.events
             .publish(
@@ -171,25 +205,41 @@ impl<E: EventSink> Recorder<E> {
         })
     }
 
-    /// Marks the feed finished. After rejections, only the status changes
-    /// (Persist wrote the outcomes); after a failure, every order's outcome
-    /// is PIPELINE_FAILED.
+    /// Marks the feed finished and counts it; returns the status it has.
+    /// After rejections, only the status changes (Persist wrote the
+    /// outcomes and counts, which are what the feed adds to the figures);
+    /// after a failure, every order's outcome is PIPELINE_FAILED and every
+    /// order counts as failed.
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         feed: &FeedRef,
+        record: Option<&FeedRecord>,
         rejections: &[Rejection],
         order_count: usize,
-        status: FeedStatus,
         failure: Option<&Failure>,
-        now: &str,
+        now: DateTime<Utc>,
         meter: &crate::cost::CostMeter,
-    ) -> Result<(), StepError> {
+    ) -> Result<FeedStatus, StepError> {
+        let now_text = crate::time::format_utc(now);
+        let received = receipt_time(&feed.received_at, now);
         let Some(failure) = failure else {
-            return Ok(self
+            let record = record
+                .ok_or_else(|| StoreError::Missing(format!("feed {} of partner {}", feed.feed_id, feed.partner_id)))?;
+            let volume = VolumeDelta::completed(received, now, &record.counts, rejections.iter().map(|r| r.code));
+            let written = self
                 .feeds
-                .set_status(&feed.partner_id, &feed.feed_id, status, None, now, meter)
-                .await?);
+                .finish_status(
+                    &feed.partner_id,
+                    &feed.feed_id,
+                    FeedStatus::CompletedWithRejections,
+                    None,
+                    &now_text,
+                    &volume,
+                    meter,
+                )
+                .await?;
+            return Ok(status_after(written, FeedStatus::CompletedWithRejections));
         };
         let (outcomes, mut counts) = summarize(order_count, &[], rejections);
         counts.received = order_count;
@@ -198,16 +248,68 @@ impl<E: EventSink> Recorder<E> {
             counts,
             outcomes,
             failure: Some(failure.clone()),
-            updated_at: now.to_string(),
+            updated_at: now_text,
         };
-        match self.feeds.update(&feed.partner_id, &feed.feed_id, &update, meter).await {
-            Ok(()) => {}
+        // Every order the partner sent counts as failed: the record's count
+        // (the body may be what could not be read).
+        let orders = record.map_or(order_count, |r| r.order_count);
+        let volume = VolumeDelta::failed(received, now, orders);
+        let status = match self
+            .feeds
+            .finish(&feed.partner_id, &feed.feed_id, &update, &volume, meter)
+            .await
+        {
+            Ok(written) => status_after(written, FeedStatus::Failed),
             // A pipeline started for a feed that was never stored (none we
             // answered 202 for): record the failure, there is nothing to mark.
-            Err(StoreError::Missing(what)) => tracing::warn!(%what, "no feed record to mark FAILED"),
+            Err(StoreError::Missing(what)) => {
+                tracing::warn!(%what, "no feed record to mark FAILED");
+                FeedStatus::Failed
+            }
             Err(e) => return Err(e.into()),
-        }
+        };
         tracing::warn!(error = %failure.error, "the feed failed; every order recorded as an error");
-        Ok(())
+        Ok(status)
+    }
+
+    /// MarkFeedFailed: RecordErrors itself failed, so only the feed is
+    /// marked FAILED with that cause (the one write most likely still to
+    /// succeed) and counted, every order as failed. A feed already finished
+    /// is left as it is; returns the status the feed has.
+    pub async fn mark_failed(
+        &self,
+        feed: &FeedRef,
+        failure: &Failure,
+        now: DateTime<Utc>,
+        meter: &crate::cost::CostMeter,
+    ) -> Result<FeedStatus, StepError> {
+        let Some(record) = self.feeds.get(&feed.partner_id, &feed.feed_id, meter).await? else {
+            return Err(StoreError::Missing(format!("feed {} of partner {}", feed.feed_id, feed.partner_id)).into());
+        };
+        if record.status.is_terminal() {
+            return Ok(record.status);
+        }
+        let volume = VolumeDelta::failed(receipt_time(&feed.received_at, now), now, record.order_count);
+        let written = self
+            .feeds
+            .finish_status(
+                &feed.partner_id,
+                &feed.feed_id,
+                FeedStatus::Failed,
+                Some(failure),
+                &crate::time::format_utc(now),
+                &volume,
+                meter,
+            )
+            .await?;
+        Ok(status_after(written, FeedStatus::Failed))
+    }
+}
+
+/// The status a feed has after a finishing write that wanted `wanted`.
+fn status_after(written: Written, wanted: FeedStatus) -> FeedStatus {
+    match written {
+        Written::Applied => wanted,
+        Written::AlreadyFinished(status) => status,
     }
 }

@@ -76,3 +76,45 @@ impl ExecutionStarter for SfnStarter {
         }
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("the delivery step does not serialize: {0}")]
+    Input(#[from] serde_json::Error),
+}
+
+/// Sends a dead delivery again (`zb deliveries replay`, the admin API's
+/// replay): it goes back to PENDING with its replay count raised
+/// ([`DeliveryStore::reopen`]) and a new webhook-delivery run starts, named
+/// for that count, with the same webhook-id, so a receiver that did get it
+/// after all deduplicates it. `None`: no such delivery, or it is not DEAD
+/// (a delivered one is never sent again, a retrying one already has a run).
+///
+/// [`DeliveryStore::reopen`]: crate::store::DeliveryStore::reopen
+pub async fn replay_delivery<S: ExecutionStarter>(
+    store: &crate::store::DeliveryStore,
+    starter: &S,
+    partner_id: &str,
+    delivery_id: &str,
+    now: &str,
+    meter: &crate::cost::CostMeter,
+) -> Result<Option<(crate::delivery::Delivery, Started)>, ReplayError> {
+    let Some(d) = store.reopen(partner_id, delivery_id, now, meter).await? else {
+        return Ok(None);
+    };
+    let step = crate::delivery::DeliveryStep {
+        partner_id: d.partner_id.clone(),
+        delivery_id: d.delivery_id.clone(),
+        attempt: 0,
+        outcome: None,
+        wait_seconds: None,
+    };
+    let started = starter
+        .start(&d.execution_name(), serde_json::to_string(&step)?)
+        .await?;
+    Ok(Some((d, started)))
+}

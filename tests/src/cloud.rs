@@ -75,6 +75,8 @@ pub async fn start(options: Options) -> Running {
     let mut c = Config::for_repo(repo());
     c.stack = options.stack.clone().unwrap_or_else(|| format!("e2e{}", &id[..10]));
     c.api_port = 0;
+    c.admin_api_port = 0;
+    c.cognito_port = 0;
     c.aws_port = 0;
     c.dynamodb_endpoint = Some(endpoint);
     c.binaries = options.binaries.clone().unwrap_or_else(binaries);
@@ -175,4 +177,61 @@ pub async fn shared_cloud() -> &'static SharedCloud {
     tokio::task::spawn_blocking(shared_cloud_blocking)
         .await
         .unwrap_or_else(|e| panic!("starting the shared local cloud: {e}"))
+}
+
+/// A local cloud, seeded with the demo's partners, after `zb demo`'s sample
+/// feeds ran through it (the cost tests' set-up).
+pub struct Demo {
+    pub cloud: Running,
+    /// The cloud's state folder (its logs and execution histories).
+    pub state: PathBuf,
+    /// The cloud's stack name: function `f` logs to `{stack}-{f}`.
+    pub stack: String,
+    pub rows: Vec<zb_local::demo::Row>,
+}
+
+/// Starts a cloud on a fresh `{state_prefix}-<id>` state folder and
+/// `{stack_prefix}<id>` stack, seeded with local/seed/partners.json, and
+/// runs local/seed/feeds through it, waiting up to `wait` for each feed.
+pub async fn run_demo(state_prefix: &str, stack_prefix: &str, wait: std::time::Duration) -> Demo {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let state = std::env::temp_dir().join(format!("{state_prefix}-{id}"));
+    let stack = format!("{stack_prefix}{}", &id[..10]);
+    let seed_file = repo().join("local/seed/partners.json");
+    let seed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&seed_file).expect("seed")).expect("seed JSON");
+    let cloud = start(Options {
+        state_dir: Some(state.clone()),
+        stack: Some(stack.clone()),
+        seed,
+        ..Options::default()
+    })
+    .await;
+    let rows = zb_local::demo::run(
+        &cloud.api_url,
+        &cloud.aws_url,
+        &repo().join("local/seed/feeds"),
+        &seed_file,
+        wait,
+    )
+    .await
+    .expect("the demo runs");
+    Demo {
+        cloud,
+        state,
+        stack,
+        rows,
+    }
+}
+
+/// The cost events persist and record-error published to EventBridge (for
+/// notify), from their log files in `state`.
+pub fn published_cost_events(state: &std::path::Path, stack: &str) -> u64 {
+    ["persist", "record-error"]
+        .iter()
+        .flat_map(|f| zb_local::logs::read(state, Some(&format!("{stack}-{f}"))).expect("log file"))
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.message).ok())
+        .filter(|v| v["record"] == "cost")
+        .map(|v| v["EventBridgeEntries"].as_u64().unwrap_or(0))
+        .sum()
 }

@@ -50,3 +50,52 @@ pub fn b_order(seq: u64) -> Value {
 pub fn b_feed(orders: Vec<Value>) -> Value {
     json!({ "feed_version": 1, "data": { "orders": orders } })
 }
+
+/// Partner C's format, which no Rust code knows: tests/formats_onboarding.rs
+/// loads it from files, tests/e2e_admin.rs publishes it through the API.
+/// PascalCase, orders under /Feed/Orders, epoch seconds, prices as JSON
+/// decimal numbers in major units, currency in any case.
+pub fn partner_c_format(version: u32) -> Value {
+    json!({
+      "name": "partner-c",
+      "version": version,
+      "description": "Partner C: PascalCase, epoch seconds, decimal numbers.",
+      "contentTypes": ["application/json", "application/x-partner-c+json"],
+      "orders": "/Feed/Orders",
+      "mapping": {
+        "sequenceNumber": { "path": "/Seq", "as": "integer" },
+        "externalId": { "path": "/Ref", "as": "string" },
+        "eventTime": { "path": "/PlacedAt", "as": "epochSeconds" },
+        "currency": { "path": "/Money/Currency", "as": "currencyCode" },
+        "total": { "path": "/Money/Total", "as": "decimal", "optional": true },
+        "lines": {
+          "path": "/Lines",
+          "fields": {
+            "sku": { "path": "/Article", "as": "string" },
+            "quantity": { "path": "/Count", "as": "integer" },
+            "unitPrice": { "path": "/Price", "as": "decimal" }
+          }
+        }
+      }
+    })
+}
+
+/// Partner C's JSON Schema.
+pub fn partner_c_schema() -> Value {
+    json!({
+      "$schema": "https://json-schema.org/draft/2020-12/schema",
+      "type": "object",
+      "required": ["Seq", "Ref", "PlacedAt", "Money", "Lines"],
+      "properties": {
+        "Seq": { "type": "integer", "minimum": 1 },
+        "Ref": { "type": "string" },
+        "PlacedAt": { "type": "integer" },
+        "Money": {
+          "type": "object",
+          "required": ["Currency"],
+          "properties": { "Currency": { "type": "string" }, "Total": { "type": "number" } }
+        },
+        "Lines": { "type": "array", "minItems": 1 }
+      }
+    })
+}

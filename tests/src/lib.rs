@@ -13,7 +13,10 @@ pub mod adapters;
 pub mod api;
 pub mod cloud;
 pub mod fixtures;
+pub mod openapi;
+pub mod operators;
 pub mod receiver;
+pub mod schemathesis;
 pub mod template;
 pub mod wiring;
 
@@ -65,6 +68,8 @@ pub struct Tables {
     pub rate_limits: String,
     pub deliveries: String,
     pub outbox: String,
+    pub formats: String,
+    pub metrics: String,
 }
 
 /// Creates every `AWS::DynamoDB::Table` of template.yaml under a unique name
@@ -91,6 +96,8 @@ pub async fn create_tables(client: &Client) -> Tables {
         rate_limits: take("RateLimitTable"),
         deliveries: take("DeliveriesTable"),
         outbox: take("OutboxTable"),
+        formats: take("FormatsTable"),
+        metrics: take("MetricsTable"),
     }
 }
 

@@ -6,14 +6,14 @@
 use crate::fixtures::clock;
 use crate::{create_tables, dynamodb, Tables};
 use zb_shared::events::EventBridgeSink;
-use zb_shared::format::FormatRegistry;
-use zb_shared::store::{ErrorLog, FeedStore, IdempotencyStore, OrderStore, PartnerStore, RateLimitStore};
+use zb_shared::format::{FormatRegistry, FormatResolver};
+use zb_shared::store::{ErrorLog, FeedStore, FormatStore, IdempotencyStore, OrderStore, PartnerStore, RateLimitStore};
 
 pub struct Env {
     pub ddb: aws_sdk_dynamodb::Client,
     pub tables: Tables,
-    /// The formats the functions know: the built-in ones unless a test
-    /// onboards its own.
+    /// The formats compiled into the functions: the built-in ones unless a
+    /// test onboards its own. Each app also reads the formats table.
     pub formats: FormatRegistry,
 }
 
@@ -37,8 +37,13 @@ impl Env {
     pub fn partners(&self) -> PartnerStore {
         PartnerStore::new(self.ddb.clone(), &self.tables.partners)
     }
+    /// The feeds table, counting finished feeds in the metrics table as the
+    /// finishing functions' `from_env` wires it.
     pub fn feeds(&self) -> FeedStore {
-        FeedStore::new(self.ddb.clone(), &self.tables.feeds)
+        FeedStore::new(self.ddb.clone(), &self.tables.feeds).with_metrics(self.metrics())
+    }
+    pub fn metrics(&self) -> zb_shared::store::MetricsStore {
+        zb_shared::store::MetricsStore::new(self.ddb.clone(), &self.tables.metrics)
     }
     pub fn orders(&self) -> OrderStore {
         OrderStore::new(self.ddb.clone(), &self.tables.orders)
@@ -51,6 +56,15 @@ impl Env {
     }
     pub fn rate_limits(&self) -> RateLimitStore {
         RateLimitStore::new(self.ddb.clone(), &self.tables.rate_limits)
+    }
+    pub fn format_store(&self) -> FormatStore {
+        FormatStore::new(self.ddb.clone(), &self.tables.formats)
+    }
+
+    /// What a function's `FormatResolver::from_env` builds, with a cache of
+    /// its own, as a freshly started Lambda instance has.
+    pub fn format_resolver(&self) -> FormatResolver {
+        FormatResolver::new(self.formats.clone(), Some(self.format_store()))
     }
 
     pub fn authorizer(&self) -> authorizer::App {
@@ -67,7 +81,7 @@ impl Env {
             idempotency: self.idempotency(),
             rate_limits: self.rate_limits(),
             events,
-            formats: self.formats.clone(),
+            formats: self.format_resolver(),
             clock: clock(),
             function_name: "ingest".into(),
         }
@@ -76,7 +90,7 @@ impl Env {
     pub fn validate(&self) -> validate::App {
         validate::App {
             feeds: self.feeds(),
-            formats: self.formats.clone(),
+            formats: self.format_resolver(),
             function_name: "validate".into(),
         }
     }
@@ -84,7 +98,7 @@ impl Env {
     pub fn transform(&self) -> transform::App {
         transform::App {
             feeds: self.feeds(),
-            formats: self.formats.clone(),
+            formats: self.format_resolver(),
             clock: clock(),
             function_name: "transform".into(),
         }
@@ -95,7 +109,7 @@ impl Env {
             orders: self.orders(),
             feeds: self.feeds(),
             events,
-            formats: self.formats.clone(),
+            formats: self.format_resolver(),
             clock: clock(),
             function_name: "persist".into(),
         }
@@ -107,7 +121,7 @@ impl Env {
                 errors: self.errors(),
                 feeds: self.feeds(),
                 events,
-                formats: self.formats.clone(),
+                formats: self.format_resolver(),
             },
             clock: clock(),
             function_name: "record-error".into(),

@@ -12,7 +12,7 @@ use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::{CostMeter, CostRecord};
 use zb_shared::events::{DomainEvent, EventBridgeSink, EventSink, ORDER_FEED_RECEIVED};
 use zb_shared::feed::{FeedCounts, FeedRecord, FeedStatus, MAX_ORDERS_PER_FEED};
-use zb_shared::format::{Format, FormatRegistry};
+use zb_shared::format::{Format, FormatResolver};
 use zb_shared::http::{self, header};
 use zb_shared::idempotency::{self, Claim, StoredResponse};
 use zb_shared::pipeline::FeedRef;
@@ -31,7 +31,8 @@ pub struct App<E: EventSink> {
     pub idempotency: IdempotencyStore,
     pub rate_limits: RateLimitStore,
     pub events: E,
-    pub formats: FormatRegistry,
+    /// Built-in formats, then the formats table (each version read once).
+    pub formats: FormatResolver,
     pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
@@ -44,9 +45,9 @@ impl App<EventBridgeSink> {
         Ok(Self {
             feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?),
             idempotency: IdempotencyStore::new(ddb.clone(), required_env("IDEMPOTENCY_TABLE")?),
-            rate_limits: RateLimitStore::new(ddb, required_env("RATE_LIMIT_TABLE")?),
+            rate_limits: RateLimitStore::new(ddb.clone(), required_env("RATE_LIMIT_TABLE")?),
             events: EventBridgeSink::from_env(&sdk)?,
-            formats: FormatRegistry::builtin()?,
+            formats: FormatResolver::from_env(ddb)?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("ingest"),
         })
@@ -298,8 +299,20 @@ async fn accept<E: EventSink>(
 ) -> ApiGatewayV2httpResponse {
     let span = tracing::Span::current();
     let correlation_id = correlation_id.to_string();
-    let format = match app.formats.get(&caller.format) {
+    let format = match app.formats.get(&caller.format, meter).await {
         Ok(f) => f,
+        // The formats table is unavailable: the partner may retry (nothing was stored).
+        Err(e) if e.is_transient() => {
+            tracing::error!(error = %e, "looking up the partner's format failed");
+            let resp = http::problem_response(
+                Problem::new(
+                    ProblemKind::ServiceUnavailable,
+                    "the feed was not accepted; retry later",
+                ),
+                request_id,
+            );
+            return http::with_header(resp, "retry-after", "1");
+        }
         Err(e) => {
             tracing::error!(error = %e, "the partner's format is not deployed");
             return http::problem_response(
@@ -390,6 +403,7 @@ async fn accept<E: EventSink>(
         failure: None,
         updated_at: received_at.clone(),
         sweep_attempts: 0,
+        redrive_count: 0,
     };
     if let Err(e) = app.feeds.create(&record, &body, meter).await {
         release(app, &caller.partner_id, idem_key.as_deref(), meter).await;

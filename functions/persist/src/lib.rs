@@ -12,11 +12,12 @@ use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::CostMeter;
 use zb_shared::events::{DomainEvent, EventBridgeSink, EventSink, ORDERS_PERSISTED};
 use zb_shared::feed::{summarize, FeedStatus, Outcome};
-use zb_shared::format::FormatRegistry;
+use zb_shared::format::{FormatError, FormatResolver};
+use zb_shared::metrics::{receipt_time, VolumeDelta};
 use zb_shared::order::IndexedOrder;
 use zb_shared::pipeline::{carry, open, run_step, Persisted, RejectionBatch, StepError, Transformed};
 use zb_shared::rejection::{Rejection, RejectionCode, Stage};
-use zb_shared::store::{FeedStore, FeedUpdate, OrderStore, PutOutcome, StoreError, StoredOrder};
+use zb_shared::store::{FeedStore, FeedUpdate, MetricsStore, OrderStore, PutOutcome, StoreError, StoredOrder};
 
 /// Concurrent conditional writes per invocation: enough to hide DynamoDB's
 /// latency, small enough to stay clear of partition throttling.
@@ -26,7 +27,8 @@ pub struct App<E: EventSink> {
     pub orders: OrderStore,
     pub feeds: FeedStore,
     pub events: E,
-    pub formats: FormatRegistry,
+    /// Built-in formats, then the formats table (each version read once).
+    pub formats: FormatResolver,
     pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
@@ -38,9 +40,11 @@ impl App<EventBridgeSink> {
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         Ok(Self {
             orders: OrderStore::new(ddb.clone(), required_env("ORDERS_TABLE")?),
-            feeds: FeedStore::new(ddb, required_env("FEEDS_TABLE")?),
+            // Finishing a feed counts it in the volume figures (METRICS_TABLE).
+            feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?)
+                .with_metrics(MetricsStore::new(ddb.clone(), required_env("METRICS_TABLE")?)),
             events: EventBridgeSink::from_env(&sdk)?,
-            formats: FormatRegistry::builtin()?,
+            formats: FormatResolver::from_env(ddb)?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("persist"),
         })
@@ -63,7 +67,11 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
         input.valid_count,
         &meter,
         async {
-            let format = app.formats.get(&feed.format)?;
+            let format = app
+                .formats
+                .get(&feed.format, &meter)
+                .await
+                .map_err(FormatError::into_step_error)?;
             let batch = open(&app.feeds, feed, input.batch, &meter).await?;
             let now = zb_shared::time::format_utc(app.clock.now());
             let write = |o: &IndexedOrder| {
@@ -123,22 +131,28 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
             rejections.sort_by_key(|r| r.index);
             let (outcomes, counts) = summarize(input.order_count, &stored, &rejections);
             let status = counts.status();
-            app.feeds
-                .update(
-                    &feed.partner_id,
-                    &feed.feed_id,
-                    &FeedUpdate {
-                        // With rejections the feed is finished by RecordErrors,
-                        // once they are recorded.
-                        status: (status == FeedStatus::Completed).then_some(status),
-                        counts,
-                        outcomes,
-                        failure: None,
-                        updated_at: now.clone(),
-                    },
-                    &meter,
-                )
-                .await?;
+            let update = FeedUpdate {
+                // With rejections the feed is finished by RecordErrors,
+                // once they are recorded.
+                status: (status == FeedStatus::Completed).then_some(status),
+                counts,
+                outcomes,
+                failure: None,
+                updated_at: now.clone(),
+            };
+            if status == FeedStatus::Completed {
+                // Finished here: counted in the same transaction, once.
+                let finished_at = app.clock.now();
+                let received = receipt_time(&feed.received_at, finished_at);
+                let volume = VolumeDelta::completed(received, finished_at, &counts, []);
+                app.feeds
+                    .finish(&feed.partner_id, &feed.feed_id, &update, &volume, &meter)
+                    .await?;
+            } else {
+                app.feeds
+                    .update(&feed.partner_id, &feed.feed_id, &update, &meter)
+                    .await?;
+            }
             app.events
                 .publish(
                     vec![DomainEvent {

@@ -12,16 +12,12 @@ use zb_shared::store::DeliveryStore;
 fn status(req: &ApiGatewayV2httpRequest) -> Result<Option<DeliveryStatus>, Box<zb_shared::problem::Problem>> {
     match req.query_string_parameters.first("status") {
         None | Some("") => Ok(None),
-        Some(v) => match v.to_ascii_lowercase().as_str() {
-            "pending" => Ok(Some(DeliveryStatus::Pending)),
-            "failed" => Ok(Some(DeliveryStatus::Failed)),
-            "delivered" => Ok(Some(DeliveryStatus::Delivered)),
-            "dead" => Ok(Some(DeliveryStatus::Dead)),
-            _ => Err(Box::new(bad_parameter(
+        Some(v) => DeliveryStatus::parse_filter(v).map(Some).ok_or_else(|| {
+            Box::new(bad_parameter(
                 "status",
                 "must be one of pending, failed, delivered, dead",
-            ))),
-        },
+            ))
+        }),
     }
 }
 

@@ -14,8 +14,8 @@ use zb_shared::cost::{CostMeter, CostRecord};
 use zb_shared::http::{self, Caller};
 use zb_shared::problem::{FieldError, Problem, ProblemKind};
 use zb_shared::store::{
-    outcome_cursor, outcome_page_of, DeliveryStore, ErrorLog, FeedStore, OrderStore, OutboxStore, Page, RateLimitStore,
-    StoreError, StoredOrder,
+    outcome_cursor, outcome_page_of, DeliveryStore, ErrorItem, ErrorLog, FeedStore, OrderStore, OutboxStore, Page,
+    RateLimitStore, StoreError, StoredOrder,
 };
 
 mod deliveries;
@@ -226,22 +226,6 @@ async fn get_feed(
     Ok(Ok(body))
 }
 
-/// The public view of a stored order (internal hashes stay internal).
-fn order_view(o: StoredOrder) -> Value {
-    json!({
-        "sequenceNumber": o.order.sequence_number,
-        "externalId": o.order.external_id,
-        "eventTime": zb_shared::time::format_utc(o.order.event_time),
-        "currency": o.order.currency,
-        "totalMinor": o.order.total_minor,
-        "lines": o.order.lines,
-        "customerRef": o.order.customer_ref,
-        "feedId": o.feed_id,
-        "receivedAt": o.received_at,
-        "persistedAt": o.persisted_at,
-    })
-}
-
 async fn get_order(app: &App, caller: &Caller, seq: &str, meter: &CostMeter) -> Answer {
     let Ok(seq) = seq.parse::<u64>() else {
         return Ok(Err(Problem::new(
@@ -254,7 +238,7 @@ async fn get_order(app: &App, caller: &Caller, seq: &str, meter: &CostMeter) -> 
         ))));
     };
     match app.orders.get(&caller.partner_id, seq, meter).await? {
-        Some(order) => Ok(Ok(order_view(order))),
+        Some(order) => Ok(Ok(StoredOrder::view(order))),
         None => Ok(Err(not_found("order"))),
     }
 }
@@ -320,7 +304,7 @@ async fn list_orders(app: &App, req: &ApiGatewayV2httpRequest, caller: &Caller, 
         .orders
         .by_event_time(&caller.partner_id, &r.from, &r.to, r.cursor.as_deref(), r.limit, meter)
         .await?;
-    Ok(page.map(|p| page_body(p, order_view)).map_err(|_| bad_cursor()))
+    Ok(page.map(|p| page_body(p, StoredOrder::view)).map_err(|_| bad_cursor()))
 }
 
 async fn list_errors(app: &App, req: &ApiGatewayV2httpRequest, caller: &Caller, meter: &CostMeter) -> Answer {
@@ -332,23 +316,5 @@ async fn list_errors(app: &App, req: &ApiGatewayV2httpRequest, caller: &Caller, 
         .errors
         .query(&caller.partner_id, &r.from, &r.to, r.cursor.as_deref(), r.limit, meter)
         .await?;
-    Ok(page
-        .map(|p| {
-            page_body(p, |e| {
-                json!({
-                    "feedId": e.feed_id,
-                    "index": e.index,
-                    "sequenceNumber": e.sequence_number,
-                    "code": e.code,
-                    "field": e.field,
-                    "message": e.message,
-                    "stage": e.stage,
-                    "rawOrder": e.raw_order,
-                    "rawOrderRef": e.raw_order_ref,
-                    "receivedAt": e.received_at,
-                    "recordedAt": e.recorded_at,
-                })
-            })
-        })
-        .map_err(|_| bad_cursor()))
+    Ok(page.map(|p| page_body(p, ErrorItem::view)).map_err(|_| bad_cursor()))
 }

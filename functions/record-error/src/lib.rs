@@ -12,7 +12,6 @@ use zb_shared::claim::Carried;
 use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::CostMeter;
 use zb_shared::events::{EventBridgeSink, EventSink};
-use zb_shared::feed::FeedStatus;
 use zb_shared::pipeline::{open, run_step, ErrorsRecorded, ErrorsToRecord, RejectionBatch, StepError};
 use zb_shared::record::Recorder;
 
@@ -44,23 +43,12 @@ pub async fn handler<E: EventSink>(
     run_step(&app.function_name, &event.context.request_id, feed, 0, &meter, async {
         let now = app.clock.now();
         if let Some(failure) = &input.record_failure {
-            let now_text = zb_shared::time::format_utc(now);
-            recorder
-                .feeds
-                .set_status(
-                    &feed.partner_id,
-                    &feed.feed_id,
-                    FeedStatus::Failed,
-                    Some(failure),
-                    &now_text,
-                    &meter,
-                )
-                .await?;
-            tracing::error!(error = %failure.error, "recording the errors failed; the feed is marked FAILED");
+            let status = recorder.mark_failed(feed, failure, now, &meter).await?;
+            tracing::error!(error = %failure.error, ?status, "recording the errors failed; the feed is marked FAILED");
             let out = ErrorsRecorded {
                 feed: feed.clone(),
                 recorded: 0,
-                status: FeedStatus::Failed,
+                status,
                 failure: Some(failure.clone()),
             };
             return Ok((out, vec![]));

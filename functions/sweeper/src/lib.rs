@@ -193,9 +193,9 @@ async fn sweep_one<E: EventSink, S: ExecutionStarter>(
     report: &mut SweepReport,
 ) {
     let feeds = &app.recorder.feeds;
-    match feeds.claim_sweep(feed, now_text, meter).await {
-        Ok(true) => {}
-        Ok(false) => {
+    let redrives = match feeds.claim_sweep(feed, now_text, meter).await {
+        Ok(Some(redrives)) => redrives,
+        Ok(None) => {
             report.skipped += 1;
             return;
         }
@@ -204,12 +204,12 @@ async fn sweep_one<E: EventSink, S: ExecutionStarter>(
             report.errors += 1;
             return;
         }
-    }
+    };
     let reference = feed_ref(feed);
     if feed.sweep_attempts < app.max_restarts {
         let attempt = feed.sweep_attempts + 1;
         // A name per attempt: a retried start of the same attempt is the same execution.
-        let name = format!("{}-sweep-{attempt}", feed.feed_id);
+        let name = zb_shared::feed::sweep_execution_name(&feed.feed_id, redrives, attempt);
         let input = json!(reference).to_string();
         match app.pipeline.start(&name, input).await {
             Ok(_) => {

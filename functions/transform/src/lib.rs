@@ -6,25 +6,24 @@ use lambda_runtime::LambdaEvent;
 use std::sync::Arc;
 use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::CostMeter;
-use zb_shared::format::FormatRegistry;
+use zb_shared::format::{FormatError, FormatResolver};
 use zb_shared::pipeline::{carry, open, run_step, CanonicalBatch, StepError, Transformed, Validated};
 use zb_shared::store::FeedStore;
 
 pub struct App {
     pub feeds: FeedStore,
-    pub formats: FormatRegistry,
+    /// Built-in formats, then the formats table (each version read once).
+    pub formats: FormatResolver,
     pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
 
 impl App {
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let ddb = zb_shared::aws::dynamodb_client().await;
         Ok(Self {
-            feeds: FeedStore::new(
-                zb_shared::aws::dynamodb_client().await,
-                zb_shared::config::required_env("FEEDS_TABLE")?,
-            ),
-            formats: FormatRegistry::builtin()?,
+            feeds: FeedStore::new(ddb.clone(), zb_shared::config::required_env("FEEDS_TABLE")?),
+            formats: FormatResolver::from_env(ddb)?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("transform"),
         })
@@ -42,7 +41,11 @@ pub async fn handler(app: &App, event: LambdaEvent<Validated>) -> Result<Transfo
         input.valid_count,
         &meter,
         async {
-            let format = app.formats.get(&feed.format)?;
+            let format = app
+                .formats
+                .get(&feed.format, &meter)
+                .await
+                .map_err(FormatError::into_step_error)?;
             let batch = open(&app.feeds, feed, input.batch, &meter).await?;
             let mapped = zb_shared::transform::transform_feed(&format, &batch.valid, app.clock.now());
             let mut rejections = batch.rejections;

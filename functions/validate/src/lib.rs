@@ -4,24 +4,23 @@
 
 use lambda_runtime::LambdaEvent;
 use zb_shared::cost::CostMeter;
-use zb_shared::format::FormatRegistry;
+use zb_shared::format::{FormatError, FormatResolver};
 use zb_shared::pipeline::{carry, run_step, FeedRef, StepError, ValidBatch, Validated};
 use zb_shared::store::FeedStore;
 
 pub struct App {
     pub feeds: FeedStore,
-    pub formats: FormatRegistry,
+    /// Built-in formats, then the formats table (each version read once).
+    pub formats: FormatResolver,
     pub function_name: String,
 }
 
 impl App {
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let ddb = zb_shared::aws::dynamodb_client().await;
         Ok(Self {
-            feeds: FeedStore::new(
-                zb_shared::aws::dynamodb_client().await,
-                zb_shared::config::required_env("FEEDS_TABLE")?,
-            ),
-            formats: FormatRegistry::builtin()?,
+            feeds: FeedStore::new(ddb.clone(), zb_shared::config::required_env("FEEDS_TABLE")?),
+            formats: FormatResolver::from_env(ddb)?,
             function_name: zb_shared::config::function_name("validate"),
         })
     }
@@ -31,7 +30,11 @@ pub async fn handler(app: &App, event: LambdaEvent<FeedRef>) -> Result<Validated
     let feed = event.payload;
     let meter = CostMeter::default();
     run_step(&app.function_name, &event.context.request_id, &feed, 0, &meter, async {
-        let format = app.formats.get(&feed.format)?;
+        let format = app
+            .formats
+            .get(&feed.format, &meter)
+            .await
+            .map_err(FormatError::into_step_error)?;
         let body = app
             .feeds
             .get_body(&feed.partner_id, &feed.feed_id, &meter)

@@ -15,8 +15,17 @@
 //!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html>
 //!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html>
 //!
-//! It also serves the partner API's contract, openapi.yaml as JSON, at GET
-//! /v1/openapi.json (local only: see [`OPENAPI_PATH`]).
+//! - a route with a JWT authorizer: the checks of [`jwt`] (401
+//!   `{"message":"Unauthorized"}` with a `www-authenticate` challenge, or 403
+//!   for a missing scope), then `requestContext.authorizer.jwt`.
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html>
+//!
+//! It also serves an API's contract as JSON, unauthenticated (local only):
+//! the partner API's openapi.yaml at GET /v1/openapi.json ([`OPENAPI_PATH`]),
+//! the admin API's openapi-admin.yaml at GET /v1/admin/openapi.json
+//! ([`ADMIN_OPENAPI_PATH`]).
+
+pub mod jwt;
 
 use crate::template::{Authorizer, HttpApi, Route};
 use axum::body::Bytes;
@@ -43,8 +52,73 @@ pub const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(10);
 /// with the same path would take precedence.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 
+/// Where the local cloud serves the admin API's openapi-admin.yaml (as JSON,
+/// unauthenticated), for the same reason as [`OPENAPI_PATH`].
+pub const ADMIN_OPENAPI_PATH: &str = "/v1/admin/openapi.json";
+
 /// The contract, compiled in so the gateway needs no path to the repository.
 const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
+
+/// An API's contract, served as JSON at `path` when no route matches it.
+#[derive(Debug, Clone)]
+pub struct OpenApi {
+    pub path: String,
+    pub source: OpenApiSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum OpenApiSource {
+    /// The partner API's openapi.yaml, compiled in.
+    Partner,
+    /// A YAML file read on each request: absent (not written yet), the path answers 404.
+    File(std::path::PathBuf),
+}
+
+impl OpenApi {
+    /// The partner API's contract at [`OPENAPI_PATH`].
+    pub fn partner() -> Self {
+        Self {
+            path: OPENAPI_PATH.into(),
+            source: OpenApiSource::Partner,
+        }
+    }
+
+    fn serve(&self, method: &str) -> Response {
+        match &self.source {
+            OpenApiSource::Partner => serve_openapi(method),
+            OpenApiSource::File(path) => {
+                if method != "GET" && method != "HEAD" {
+                    return not_found();
+                }
+                let Ok(text) = std::fs::read_to_string(path) else {
+                    return not_found();
+                };
+                match serde_yaml::from_str::<Value>(&text) {
+                    Ok(v) => {
+                        let mut resp = (StatusCode::OK, v.to_string()).into_response();
+                        resp.headers_mut()
+                            .insert("content-type", HeaderValue::from_static("application/json"));
+                        resp
+                    }
+                    Err(e) => {
+                        tracing::error!(target: "apigw", path = %path.display(), error = %e, "cannot serve the contract");
+                        internal_error()
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a gateway serves besides the template's routes.
+#[derive(Clone, Default)]
+pub struct GatewayOptions {
+    /// The contract served unauthenticated (None: nothing).
+    pub openapi: Option<OpenApi>,
+    /// The JWKS of the JWT authorizers' issuers (shared between gateways);
+    /// None: every JWT route fetches from the issuers' own URLs.
+    pub jwks: Option<Arc<jwt::Jwks>>,
+}
 
 /// openapi.yaml as JSON, converted once.
 fn openapi_json() -> Result<&'static str, &'static str> {
@@ -78,6 +152,8 @@ type AuthCache = HashMap<(String, Vec<String>), (Decision, Instant)>;
 
 pub struct Gateway {
     api: HttpApi,
+    openapi: Option<OpenApi>,
+    jwks: Arc<jwt::Jwks>,
     invoke: Arc<dyn Invoke>,
     cache: Mutex<AuthCache>,
     time_scale: f64,
@@ -87,8 +163,11 @@ pub struct Gateway {
 }
 
 /// One request, as the access log prints it: `POST /v1/feeds 202 41 ms
-/// feed=<id> partner=<id>`. The feed comes from the path or the function's
-/// answer, the partner from the authorizer's context, when known.
+/// feed=<id> partner=<id>` (or `sub=<sub>` for a JWT route). The feed comes
+/// from the path or the function's answer, the partner from the Lambda
+/// authorizer's context, `sub` from the JWT's claims
+/// (`$context.authorizer.claims.sub` of the template's access log format),
+/// when known.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessLine {
@@ -99,6 +178,7 @@ pub struct AccessLine {
     pub request_id: String,
     pub feed_id: Option<String>,
     pub partner_id: Option<String>,
+    pub sub: Option<String>,
 }
 
 impl std::fmt::Display for AccessLine {
@@ -110,6 +190,9 @@ impl std::fmt::Display for AccessLine {
         if let Some(partner) = &self.partner_id {
             write!(f, " partner={partner}")?;
         }
+        if let Some(sub) = &self.sub {
+            write!(f, " sub={sub}")?;
+        }
         Ok(())
     }
 }
@@ -119,6 +202,7 @@ impl std::fmt::Display for AccessLine {
 struct Known {
     feed_id: Option<String>,
     partner_id: Option<String>,
+    sub: Option<String>,
 }
 
 impl Known {
@@ -245,6 +329,16 @@ fn gateway_message(status: StatusCode, message: &str) -> Response {
     resp
 }
 
+/// A JWT authorizer's refusal: 401 with its challenge, or 403.
+fn refused(refusal: &jwt::Refusal) -> Response {
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut resp = gateway_message(status, refusal.message);
+    if let Some(v) = refusal.challenge.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+        resp.headers_mut().insert("www-authenticate", v);
+    }
+    resp
+}
+
 /// The authorizer answered `isAuthorized: false`.
 fn forbidden() -> Response {
     gateway_message(StatusCode::FORBIDDEN, "Forbidden")
@@ -275,9 +369,22 @@ fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
 }
 
 impl Gateway {
+    /// A gateway serving the partner API's contract at [`OPENAPI_PATH`].
     pub fn new(api: HttpApi, invoke: Arc<dyn Invoke>, time_scale: f64) -> Arc<Self> {
+        let options = GatewayOptions {
+            openapi: Some(OpenApi::partner()),
+            jwks: None,
+        };
+        Self::with_options(api, invoke, time_scale, options)
+    }
+
+    pub fn with_options(api: HttpApi, invoke: Arc<dyn Invoke>, time_scale: f64, options: GatewayOptions) -> Arc<Self> {
         Arc::new(Self {
             api,
+            openapi: options.openapi,
+            jwks: options
+                .jwks
+                .unwrap_or_else(|| Arc::new(jwt::Jwks::new(std::collections::BTreeMap::new()))),
             invoke,
             cache: Mutex::new(HashMap::new()),
             time_scale,
@@ -293,6 +400,18 @@ impl Gateway {
             *access = Some(tx);
         }
         rx
+    }
+
+    /// From now on, one [`AccessLine`] per request on `tx` (shared by several gateways).
+    pub fn access_to(&self, tx: tokio::sync::mpsc::UnboundedSender<AccessLine>) {
+        if let Ok(mut access) = self.access.lock() {
+            *access = Some(tx);
+        }
+    }
+
+    /// The API this gateway serves.
+    pub fn api(&self) -> &HttpApi {
+        &self.api
     }
 
     pub fn router(self: &Arc<Self>) -> axum::Router {
@@ -479,6 +598,7 @@ async fn handle(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, header
         request_id: request_id.clone(),
         feed_id: known.feed_id,
         partner_id: known.partner_id,
+        sub: known.sub,
     };
     tracing::info!(target: "apigw", %line, "request");
     if let Ok(access) = gw.access.lock() {
@@ -504,8 +624,12 @@ async fn route(
 ) -> Response {
     let (route, params) = match match_route(&gw.api.routes, method, uri.path()) {
         Some(found) => found,
-        None if uri.path() == OPENAPI_PATH => return serve_openapi(method),
-        None => return not_found(),
+        None => {
+            return match &gw.openapi {
+                Some(doc) if uri.path() == doc.path => doc.serve(method),
+                _ => not_found(),
+            }
+        }
     };
     known.feed_id = params.get("feedId").and_then(Value::as_str).map(str::to_string);
     if body.len() > MAX_PAYLOAD {
@@ -541,7 +665,20 @@ async fn route(
     if !params.is_empty() {
         base["pathParameters"] = Value::Object(params);
     }
-    if let Some(name) = &route.authorizer {
+    if let Some(jwt_auth) = route
+        .authorizer
+        .as_ref()
+        .and_then(|name| gw.api.jwt_authorizers.iter().find(|a| &a.name == name))
+    {
+        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+        match jwt::authorize(&gw.jwks, jwt_auth, &route.scopes, headers, now).await {
+            Ok(ctx) => {
+                known.sub = ctx.sub().map(str::to_string);
+                base["requestContext"]["authorizer"] = json!({"jwt": ctx.to_json()});
+            }
+            Err(refusal) => return refused(&refusal),
+        }
+    } else if let Some(name) = &route.authorizer {
         let Some(auth) = gw.api.authorizers.iter().find(|a| &a.name == name) else {
             return internal_error();
         };
@@ -604,6 +741,7 @@ mod tests {
             request_id: "r".into(),
             feed_id: known.feed_id,
             partner_id: Some("partner-a".into()),
+            sub: None,
         };
         assert_eq!(line.to_string(), "POST /v1/feeds 202 41 ms feed=f-1 partner=partner-a");
         let bare = AccessLine {
@@ -621,6 +759,7 @@ mod tests {
             path: p.into(),
             function: "f".into(),
             authorizer: None,
+            scopes: Vec::new(),
         };
         vec![
             r("POST", "/v1/feeds"),
@@ -649,6 +788,7 @@ mod tests {
             path: p.into(),
             function: f.into(),
             authorizer: None,
+            scopes: Vec::new(),
         };
         routes.insert(0, r("ANY", "/files/{proxy+}", "greedy-first"));
         routes.insert(0, r("ANY", "/files/{name}", "any-name"));
@@ -688,9 +828,12 @@ mod tests {
             logical_id: "Api".into(),
             routes: Vec::new(),
             authorizers: Vec::new(),
+            jwt_authorizers: Vec::new(),
         };
         let mut gw = Gateway {
             api,
+            openapi: None,
+            jwks: Arc::new(jwt::Jwks::new(Default::default())),
             invoke: fake.clone(),
             cache: Mutex::new(HashMap::new()),
             time_scale: 1.0,
@@ -794,6 +937,116 @@ mod tests {
         }
         let (gw, _) = gateway(ok(json!({"isAuthorized": true})), Duration::from_secs(5), 300);
         assert_eq!(ask(&gw, &key("k")).await, internal, "past the authorizer timeout");
+    }
+
+    /// A function that records every payload it gets and answers 200.
+    #[derive(Default)]
+    struct Recorder {
+        payloads: Mutex<Vec<Value>>,
+    }
+
+    impl Invoke for Recorder {
+        fn invoke(&self, _function: &str, payload: Vec<u8>) -> BoxFuture<'_, InvokeResult> {
+            if let Ok(mut p) = self.payloads.lock() {
+                p.push(serde_json::from_slice(&payload).unwrap_or(Value::Null));
+            }
+            Box::pin(async { Ok(br#"{"statusCode":200,"body":"{}"}"#.to_vec()) })
+        }
+    }
+
+    /// The JWT authorizer in front of a function: a refusal never invokes it;
+    /// an accepted token reaches it as requestContext.authorizer.jwt
+    /// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
+    #[tokio::test]
+    async fn a_jwt_route_invokes_the_function_only_with_a_valid_token() {
+        use jwt::tests::{access_claims, authorizer, serve_jwks, sign, test_key, ISSUER};
+        let key = test_key("k1");
+        let (base, _) = serve_jwks(vec![key.jwk.clone()]).await;
+        let discovery = [(ISSUER.to_string(), format!("{base}/.well-known/openid-configuration"))]
+            .into_iter()
+            .collect();
+        let auth = authorizer();
+        let api = HttpApi {
+            logical_id: "AdminApi".into(),
+            routes: vec![Route {
+                method: "GET".into(),
+                path: "/v1/admin/me".into(),
+                function: "admin".into(),
+                authorizer: Some(auth.name.clone()),
+                scopes: auth.scopes.clone(),
+            }],
+            authorizers: Vec::new(),
+            jwt_authorizers: vec![auth],
+        };
+        let recorder = Arc::new(Recorder::default());
+        let options = GatewayOptions {
+            openapi: None,
+            jwks: Some(Arc::new(jwt::Jwks::new(discovery))),
+        };
+        let gw = Gateway::with_options(api, recorder.clone(), 1.0, options);
+        let uri: Uri = "/v1/admin/me".parse().unwrap();
+        let call = |headers: HeaderMap| {
+            let gw = gw.clone();
+            let uri = uri.clone();
+            async move {
+                let mut known = Known::default();
+                let resp = route(&gw, "GET", &uri, &headers, Bytes::new(), "r-1", &mut known).await;
+                (resp, known)
+            }
+        };
+        let mut expired = access_claims();
+        expired["exp"] = json!(chrono::Utc::now().timestamp() - 5);
+        for headers in [HeaderMap::new(), {
+            let mut h = HeaderMap::new();
+            let token = sign(&key, "k1", jsonwebtoken::Algorithm::RS256, &expired);
+            h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+            h
+        }] {
+            let (resp, _) = call(headers).await;
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+            assert!(resp.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer"));
+            let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+            assert_eq!(
+                serde_json::from_slice::<Value>(&body).unwrap(),
+                json!({"message": "Unauthorized"})
+            );
+        }
+        assert!(
+            recorder.payloads.lock().unwrap().is_empty(),
+            "no invocation on a refusal"
+        );
+        let token = sign(&key, "k1", jsonwebtoken::Algorithm::RS256, &access_claims());
+        let mut h = HeaderMap::new();
+        h.insert("authorization", token.parse().unwrap());
+        let (resp, known) = call(h).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(known.sub.as_deref(), Some("1f2e3d4c-0000-4000-8000-000000000001"));
+        let payloads = recorder.payloads.lock().unwrap();
+        let jwt = &payloads[0]["requestContext"]["authorizer"]["jwt"];
+        assert_eq!(jwt["claims"]["cognito:groups"], "[admin ops]");
+        assert_eq!(jwt["claims"]["username"], "admin");
+        assert_eq!(jwt["scopes"], json!(["aws.cognito.signin.user.admin"]));
+    }
+
+    #[tokio::test]
+    async fn the_admin_contract_is_served_from_its_file_or_404() {
+        let dir = std::env::temp_dir().join(format!("zb-openapi-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let doc = OpenApi {
+            path: ADMIN_OPENAPI_PATH.into(),
+            source: OpenApiSource::File(dir.join("openapi-admin.yaml")),
+        };
+        assert_eq!(doc.serve("GET").status(), StatusCode::NOT_FOUND, "not written yet");
+        std::fs::write(dir.join("openapi-admin.yaml"), "openapi: 3.1.0\npaths: {}\n").unwrap();
+        let resp = doc.serve("GET");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["openapi"], "3.1.0");
+        assert_eq!(doc.serve("POST").status(), StatusCode::NOT_FOUND);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

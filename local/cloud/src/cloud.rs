@@ -27,7 +27,17 @@ pub struct Config {
     pub template: PathBuf,
     pub stack: String,
     pub parameters: BTreeMap<String, String>,
+    /// The port of the HttpApi `PartnerApi` (or, in a template without one,
+    /// of its first HttpApi other than `AdminApi`).
     pub api_port: u16,
+    /// The port of the HttpApi `AdminApi`. Every other HttpApi gets a free port
+    /// ([`Running::api_urls`]).
+    pub admin_api_port: u16,
+    /// The local Cognito (discovery, JWKS, InitiateAuth) of the template's
+    /// user pools, or of the ExistingUserPoolId parameter.
+    pub cognito_port: u16,
+    /// The local Cognito's users (local-only credentials); absent: none.
+    pub operators_file: Option<PathBuf>,
     pub aws_port: u16,
     pub dynamodb_port: u16,
     /// Use this DynamoDB instead of starting DynamoDB Local.
@@ -67,6 +77,9 @@ impl Config {
             stack: "zb".into(),
             parameters: BTreeMap::new(),
             api_port: 3000,
+            admin_api_port: 3001,
+            cognito_port: 9229,
+            operators_file: Some(repo.join("local").join("seed").join("operators.json")),
             aws_port: 4000,
             dynamodb_port: 8000,
             dynamodb_endpoint: None,
@@ -110,6 +123,10 @@ pub enum CloudError {
     Fault { target: String, detail: String },
     #[error("seeding partners from {path}: {detail}")]
     Seed { path: String, detail: String },
+    #[error("the local Cognito: {0}")]
+    Cognito(#[from] crate::cognito::CognitoError),
+    #[error("writing {path}: {source}")]
+    Endpoints { path: String, source: std::io::Error },
 }
 
 /// Everything a request handler needs.
@@ -381,7 +398,20 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::P
 
 /// A running local cloud.
 pub struct Running {
+    /// The partner API (`Config.api_port`).
     pub api_url: String,
+    /// The admin API (`Config.admin_api_port`); empty if the template has no `AdminApi`.
+    pub admin_api_url: String,
+    /// Every HttpApi of the template: logical id → URL.
+    pub api_urls: BTreeMap<String, String>,
+    /// The local Cognito (`Config.cognito_port`); empty if the template has no user pool.
+    pub cognito_url: String,
+    /// The local Cognito, to rotate its keys or sign chosen claims (tests).
+    pub cognito: Option<Arc<crate::cognito::Cognito>>,
+    /// The pools it serves.
+    pub user_pools: Vec<crate::cognito::PoolConfig>,
+    /// The seeded operators' user names (their passwords are in `Config.operators_file`).
+    pub operators: Vec<String>,
     pub aws_url: String,
     pub dynamodb_url: String,
     pub services: Arc<Services>,
@@ -416,7 +446,7 @@ impl Running {
         self.logs.take()
     }
 
-    /// One line per partner API request (`POST /v1/feeds 202 41 ms feed=… partner=…`), once.
+    /// One line per API request, of every HttpApi (`POST /v1/feeds 202 41 ms feed=… partner=…`), once.
     pub fn take_access_log(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::apigw::AccessLine>> {
         self.access.take()
     }
@@ -498,6 +528,132 @@ fn spawn_schedule(services: Arc<Services>, schedule: crate::template::Schedule) 
     })
 }
 
+/// The logical id of the admin API, served on `Config.admin_api_port`.
+pub const ADMIN_API: &str = "AdminApi";
+/// The logical id of the partner API, served on `Config.api_port`.
+pub const PARTNER_API: &str = "PartnerApi";
+
+/// The HttpApi served on `Config.api_port`: `PartnerApi`, else (another
+/// template) the first HttpApi that is not `AdminApi`.
+fn primary_api(model: &Model) -> Option<&str> {
+    let ids = || model.http_apis.iter().map(|a| a.logical_id.as_str());
+    ids()
+        .find(|id| *id == PARTNER_API)
+        .or_else(|| ids().find(|id| *id != ADMIN_API))
+}
+
+/// Every flow an app client can allow: an existing pool's client is assumed
+/// to allow what `zb login` uses (its settings are not in the template).
+const ALL_AUTH_FLOWS: &[&str] = &[
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_USER_AUTH",
+];
+
+/// The pools the local Cognito serves: the template's (those whose
+/// Condition holds), or, without any, the pool the ExistingUserPoolId
+/// parameter names (with ExistingUserPoolClientId as its client, the groups
+/// admin, ops and finance the README asks an existing pool to have, every
+/// flow, and Cognito's default validities), so the same template runs
+/// locally either way.
+pub fn cognito_pools(model: &Model) -> Vec<crate::cognito::PoolConfig> {
+    if !model.user_pools.is_empty() {
+        return model
+            .user_pools
+            .iter()
+            .map(|p| crate::cognito::PoolConfig {
+                logical_id: p.logical_id.clone(),
+                pool_id: p.pool_id.clone(),
+                issuer: p.issuer.clone(),
+                groups: p.groups.clone(),
+                clients: p
+                    .clients
+                    .iter()
+                    .map(|c| crate::cognito::ClientConfig {
+                        client_id: c.client_id.clone(),
+                        explicit_auth_flows: c.explicit_auth_flows.clone(),
+                        access_token_validity_secs: c.access_token_validity_secs,
+                        id_token_validity_secs: c.id_token_validity_secs,
+                        refresh_token_validity_secs: c.refresh_token_validity_secs,
+                        callback_urls: c.callback_urls.clone(),
+                        logout_urls: c.logout_urls.clone(),
+                        allowed_oauth_flows: c.allowed_oauth_flows.clone(),
+                        allowed_oauth_scopes: c.allowed_oauth_scopes.clone(),
+                    })
+                    .collect(),
+            })
+            .collect();
+    }
+    let param = |name: &str| model.parameters.get(name).filter(|v| !v.is_empty()).cloned();
+    let Some(pool_id) = param("ExistingUserPoolId") else {
+        return Vec::new();
+    };
+    let clients = param("ExistingUserPoolClientId")
+        .map(|client_id| crate::cognito::ClientConfig {
+            client_id,
+            explicit_auth_flows: ALL_AUTH_FLOWS.iter().map(|f| f.to_string()).collect(),
+            access_token_validity_secs: 3600,
+            id_token_validity_secs: 3600,
+            refresh_token_validity_secs: 30 * 86_400,
+            // Its hosted UI settings are not in the template either: the
+            // loopback redirect `zb login` uses, the code grant and the
+            // scopes the admin API needs.
+            callback_urls: vec![crate::cognito::DEFAULT_LOOPBACK_CALLBACK.to_string()],
+            logout_urls: Vec::new(),
+            allowed_oauth_flows: vec!["code".to_string()],
+            allowed_oauth_scopes: ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        })
+        .into_iter()
+        .collect();
+    vec![crate::cognito::PoolConfig {
+        logical_id: "ExistingUserPoolId".into(),
+        issuer: crate::template::cognito_issuer(&pool_id),
+        pool_id,
+        groups: ["admin", "ops", "finance"].iter().map(|g| g.to_string()).collect(),
+        clients,
+    }]
+}
+
+/// What `<state_dir>/endpoints.json` says (`zb login` reads it).
+struct Endpoints<'a> {
+    api: &'a str,
+    admin_api: &'a str,
+    aws: &'a str,
+    cognito: &'a str,
+    pool: Option<&'a crate::cognito::PoolConfig>,
+}
+
+/// Writes `<state_dir>/endpoints.json`: `{"api", "adminApi", "aws",
+/// "cognito", "userPoolId", "clientId", "issuer", "hostedUi"}` (the first
+/// pool and its first client; null without).
+fn write_endpoints(state_dir: &std::path::Path, e: &Endpoints<'_>) -> Result<(), CloudError> {
+    let doc = serde_json::json!({
+        "api": e.api,
+        "adminApi": e.admin_api,
+        "aws": e.aws,
+        "cognito": e.cognito,
+        "userPoolId": e.pool.map(|p| p.pool_id.clone()),
+        "clientId": e.pool.and_then(|p| p.clients.first()).map(|c| c.client_id.clone()),
+        "issuer": e.pool.map(|p| p.issuer.clone()),
+        // The hosted UI (/oauth2/authorize, /oauth2/token, /login, ...) is
+        // served on the Cognito port, as Cognito serves it on the pool's
+        // domain (cognito/hosted.rs).
+        "hostedUi": e.pool.map(|_| e.cognito),
+    });
+    let path = state_dir.join("endpoints.json");
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string());
+    std::fs::write(&path, text + "\n").map_err(|source| CloudError::Endpoints {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// Binds 127.0.0.1:`port` (0 = any free port) and returns the listener and its URL.
 async fn bind(what: &'static str, port: u16) -> Result<(TcpListener, String), CloudError> {
     let err = |source| CloudError::Bind { what, port, source };
@@ -530,6 +686,45 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
     })?;
     let (api_listener, api_url) = bind("the partner API", config.api_port).await?;
     let (aws_listener, aws_url) = bind("the AWS endpoint", config.aws_port).await?;
+    // Every HttpApi on its own port, bound now so a busy port fails the start early.
+    let primary = primary_api(&model);
+    let mut api_listener = Some(api_listener);
+    let mut apis = Vec::new();
+    let mut api_urls = BTreeMap::new();
+    for api in &model.http_apis {
+        let (listener, url) = if Some(api.logical_id.as_str()) == primary {
+            match api_listener.take() {
+                Some(l) => (l, api_url.clone()),
+                None => bind("an HTTP API", 0).await?,
+            }
+        } else if api.logical_id == ADMIN_API {
+            bind("the admin API", config.admin_api_port).await?
+        } else {
+            bind("an HTTP API", 0).await?
+        };
+        api_urls.insert(api.logical_id.clone(), url);
+        apis.push((api.clone(), listener));
+    }
+    let admin_api_url = api_urls.get(ADMIN_API).cloned().unwrap_or_default();
+    // The local Cognito of the template's user pools (or of an existing pool named by parameters).
+    let user_pools = cognito_pools(&model);
+    let mut cognito_server = None;
+    let (cognito, cognito_url, operators) = if user_pools.is_empty() {
+        (None, String::new(), Vec::new())
+    } else {
+        let users = match &config.operators_file {
+            Some(path) if path.exists() => crate::cognito::load_seed_users(path)?,
+            _ => Vec::new(),
+        };
+        let operators = users.iter().map(|u| u.username.clone()).collect();
+        let cognito = crate::cognito::Cognito::open(&config.state_dir, user_pools.clone(), users)?;
+        let (listener, url) = bind("the local Cognito", config.cognito_port).await?;
+        let router = cognito.router();
+        cognito_server = Some(tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        }));
+        (Some(cognito), url, operators)
+    };
 
     let (dynamo, dynamodb_url) = match &config.dynamodb_endpoint {
         Some(url) => (None, url.clone()),
@@ -593,6 +788,8 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", aws_url.as_str()),
             ("AWS_ENDPOINT_URL_SFN", aws_url.as_str()),
             ("AWS_ENDPOINT_URL_LAMBDA", aws_url.as_str()),
+            // cost-rollup reads the functions' logs (FilterLogEvents).
+            ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", aws_url.as_str()),
             ("AWS_REGION", crate::template::REGION),
         ] {
             env.insert(k.to_string(), v.to_string());
@@ -691,7 +888,7 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
     });
     let _ = targets.services.set(Arc::downgrade(&services));
 
-    let mut servers = Vec::new();
+    let mut servers: Vec<_> = cognito_server.into_iter().collect();
     for schedule in &model.schedules {
         servers.push(spawn_schedule(services.clone(), schedule.clone()));
     }
@@ -708,22 +905,65 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
     servers.push(tokio::spawn(async move {
         let _ = axum::serve(aws_listener, aws_router).await;
     }));
-    let mut access = None;
-    if let Some(api) = model.http_apis.first() {
+    // The JWT authorizers find the template's pools at the local Cognito:
+    // their issuer is the AWS URL (what tokens carry), their discovery local.
+    let discovery = user_pools
+        .iter()
+        .map(|p| {
+            (
+                p.issuer.clone(),
+                format!("{cognito_url}/{}/.well-known/openid-configuration", p.pool_id),
+            )
+        })
+        .collect();
+    let jwks = Arc::new(crate::apigw::jwt::Jwks::new(discovery));
+    let (access_tx, access_rx) = tokio::sync::mpsc::unbounded_channel();
+    let access = (!apis.is_empty()).then_some(access_rx);
+    for (api, listener) in apis {
         let gateway_port = HostPort {
             host: host.clone(),
             iam: None,
         };
-        let gw = Gateway::new(api.clone(), Arc::new(gateway_port), config.time_scale);
-        access = Some(gw.access_log());
+        let openapi = if api.logical_id == ADMIN_API {
+            Some(crate::apigw::OpenApi {
+                path: crate::apigw::ADMIN_OPENAPI_PATH.into(),
+                source: crate::apigw::OpenApiSource::File(config.repo.join("openapi-admin.yaml")),
+            })
+        } else if Some(api.logical_id.as_str()) == primary {
+            Some(crate::apigw::OpenApi::partner())
+        } else {
+            None
+        };
+        let options = crate::apigw::GatewayOptions {
+            openapi,
+            jwks: Some(jwks.clone()),
+        };
+        let gw = Gateway::with_options(api, Arc::new(gateway_port), config.time_scale, options);
+        gw.access_to(access_tx.clone());
         let router = gw.router();
         servers.push(tokio::spawn(async move {
-            let _ = axum::serve(api_listener, router).await;
+            let _ = axum::serve(listener, router).await;
         }));
     }
     let (logs, flush_logs) = crate::logs::persist_flushable(&config.state_dir, logs);
+    write_endpoints(
+        &config.state_dir,
+        &Endpoints {
+            api: &api_url,
+            admin_api: &admin_api_url,
+            aws: &aws_url,
+            cognito: &cognito_url,
+            pool: user_pools.first(),
+        },
+    )?;
     Ok(Running {
         api_url,
+        admin_api_url,
+        api_urls,
+        cognito_url,
+        cognito,
+        user_pools,
+        operators,
         aws_url,
         dynamodb_url,
         services,

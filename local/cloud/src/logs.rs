@@ -26,6 +26,19 @@ pub struct LogEvent {
     pub ingestion_time: i64,
 }
 
+/// The event as `zb cost report` reads it (zb-cost's own type).
+impl From<LogEvent> for zb_cost::LogEvent {
+    fn from(e: LogEvent) -> Self {
+        Self {
+            log_group_name: e.log_group_name,
+            log_stream_name: e.log_stream_name,
+            timestamp: e.timestamp,
+            message: e.message,
+            ingestion_time: Some(e.ingestion_time),
+        }
+    }
+}
+
 /// The folder of the local log groups.
 pub fn dir(state_dir: &Path) -> PathBuf {
     state_dir.join("logs")

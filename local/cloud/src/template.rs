@@ -69,6 +69,10 @@ pub struct Route {
     pub function: String,
     /// The authorizer's name, or None for an open route.
     pub authorizer: Option<String>,
+    /// For a JWT authorizer: the scopes the token must hold one of (the
+    /// event's `Auth.AuthorizationScopes`, else the authorizer's); empty for
+    /// none (and for Lambda authorizers, which have no scopes).
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,11 +84,67 @@ pub struct Authorizer {
     pub ttl_secs: u64,
 }
 
+/// A JWT authorizer (SAM's OAuth2Authorizer,
+/// https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-httpapi-oauth2authorizer.html).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtAuthorizer {
+    pub name: String,
+    /// The lower-case header of the identity source (`$request.header.Authorization`).
+    pub identity_header: String,
+    /// JwtConfiguration.issuer, resolved.
+    pub issuer: String,
+    /// JwtConfiguration.audience, resolved.
+    pub audience: Vec<String>,
+    /// AuthorizationScopes: the scopes of the routes that name none.
+    pub scopes: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpApi {
     pub logical_id: String,
     pub routes: Vec<Route>,
+    /// Lambda authorizers.
     pub authorizers: Vec<Authorizer>,
+    pub jwt_authorizers: Vec<JwtAuthorizer>,
+}
+
+/// An app client of a user pool (AWS::Cognito::UserPoolClient).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPoolClient {
+    pub logical_id: String,
+    /// What its Ref resolves to: `cognito::client_id_for(stack, logical id)`.
+    pub client_id: String,
+    /// ExplicitAuthFlows, or Cognito's default when absent.
+    pub explicit_auth_flows: Vec<String>,
+    pub access_token_validity_secs: u64,
+    pub id_token_validity_secs: u64,
+    pub refresh_token_validity_secs: u64,
+    /// The hosted UI's settings: CallbackURLs, LogoutURLs, AllowedOAuthFlows,
+    /// AllowedOAuthScopes (empty unless AllowedOAuthFlowsUserPoolClient).
+    pub callback_urls: Vec<String>,
+    pub logout_urls: Vec<String>,
+    pub allowed_oauth_flows: Vec<String>,
+    pub allowed_oauth_scopes: Vec<String>,
+}
+
+/// A user pool (AWS::Cognito::UserPool) with its groups and clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPool {
+    pub logical_id: String,
+    /// What its Ref resolves to: `cognito::pool_id_for(region, stack, logical id)`.
+    pub pool_id: String,
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`: every token's `iss`.
+    pub issuer: String,
+    /// The GroupName of each AWS::Cognito::UserPoolGroup of the pool.
+    pub groups: Vec<String>,
+    pub clients: Vec<UserPoolClient>,
+    /// The AWS::Cognito::UserPoolDomain's Domain, if any.
+    pub domain: Option<String>,
+}
+
+/// The issuer of a Cognito user pool's tokens.
+pub fn cognito_issuer(pool_id: &str) -> String {
+    format!("https://cognito-idp.{REGION}.amazonaws.com/{pool_id}")
 }
 
 #[derive(Debug, Clone)]
@@ -292,6 +352,12 @@ pub struct Model {
     pub schedules: Vec<Schedule>,
     /// Roles, the functions' and state machines' roles, and resource policies.
     pub iam: iam::IamModel,
+    /// The template's Cognito user pools (those whose Condition holds).
+    pub user_pools: Vec<UserPool>,
+    /// Every parameter's value (its Default or the override).
+    pub parameters: BTreeMap<String, String>,
+    /// The template's Conditions, evaluated.
+    pub conditions: BTreeMap<String, bool>,
     /// Resources read but not emulated, with why: printed at start-up.
     pub not_emulated: Vec<String>,
 }
@@ -387,11 +453,210 @@ struct Resolver<'a> {
     stack: String,
     params: BTreeMap<String, String>,
     resources: &'a serde_yaml::Mapping,
+    /// The Conditions section, evaluated (see [`Resolver::evaluate_conditions`]).
+    conditions: BTreeMap<String, bool>,
+    /// Resources whose Condition is false: not created, so not referable.
+    skipped: BTreeMap<String, String>,
+}
+
+/// An intrinsic function's name (without `Fn::`) and argument, in short
+/// (`!Equals`) or long (`Fn::Equals:`, `Ref:`, `Condition:`) form.
+fn function_of(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_string(), &t.value)),
+        Value::Mapping(m) if m.len() == 1 => match m.iter().next() {
+            Some((Value::String(k), arg)) if k == "Ref" || k == "Condition" || k.starts_with("Fn::") => {
+                Some((k.trim_start_matches("Fn::").to_string(), arg))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `Ref: AWS::NoValue`: the property (or list item) is removed.
+fn is_no_value(v: &Value) -> bool {
+    matches!(function_of(v), Some((name, Value::String(target))) if name == "Ref" && target == "AWS::NoValue")
 }
 
 impl Resolver<'_> {
     fn kind(&self, id: &str) -> Option<&str> {
+        if self.skipped.contains_key(id) {
+            return None;
+        }
         self.resources.get(id)?.get("Type")?.as_str()
+    }
+
+    /// A reference to a resource whose Condition is false fails the stack,
+    /// as CloudFormation does: nothing of that name is created.
+    fn check_created(&self, id: &str) -> Result<(), TemplateError> {
+        match self.skipped.get(id) {
+            Some(condition) => Err(TemplateError::Invalid(format!(
+                "Template format error: Unresolved resource dependencies [{id}] in the Resources block of the template \
+                 ({id} is not created: its Condition {condition} is false; use Fn::If on the same condition)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Evaluates every condition of the Conditions section from the
+    /// parameters, as CloudFormation does at CreateStack
+    /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html,
+    /// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html):
+    /// Fn::Equals, Fn::Not, Fn::And and Fn::Or (2 to 10 conditions), and
+    /// `Condition` references to other conditions; Ref only to parameters and
+    /// pseudo parameters ("you can only reference other conditions and values
+    /// from the Parameters and Mappings sections").
+    fn evaluate_conditions(&self, decls: Option<&Value>) -> Result<BTreeMap<String, bool>, TemplateError> {
+        let Some(decls) = decls else {
+            return Ok(BTreeMap::new());
+        };
+        let decls = decls
+            .as_mapping()
+            .ok_or_else(|| TemplateError::Invalid("Conditions must be a mapping of condition names".into()))?;
+        let mut memo = BTreeMap::new();
+        for k in decls.keys() {
+            let name = k
+                .as_str()
+                .ok_or_else(|| TemplateError::Invalid(format!("Conditions: {k:?} is not a condition name")))?;
+            self.named_condition(name, decls, &mut memo, &mut Vec::new())?;
+        }
+        Ok(memo)
+    }
+
+    fn named_condition(
+        &self,
+        name: &str,
+        decls: &serde_yaml::Mapping,
+        memo: &mut BTreeMap<String, bool>,
+        stack: &mut Vec<String>,
+    ) -> Result<bool, TemplateError> {
+        if let Some(v) = memo.get(name) {
+            return Ok(*v);
+        }
+        if stack.iter().any(|s| s == name) {
+            return Err(TemplateError::Invalid(format!(
+                "Template format error: Conditions {} form a circular dependency",
+                stack.join(" -> ")
+            )));
+        }
+        let decl = decls.get(name).ok_or_else(|| {
+            TemplateError::Invalid(format!(
+                "Template format error: Unresolved dependencies [{name}]. Cannot find condition {name} in the Conditions block"
+            ))
+        })?;
+        stack.push(name.to_string());
+        let value = self.condition(decl, decls, memo, stack);
+        stack.pop();
+        let value = value.map_err(|e| match e {
+            TemplateError::Invalid(m) if !m.starts_with("Conditions.") => {
+                TemplateError::Invalid(format!("Conditions.{name}: {m}"))
+            }
+            other => other,
+        })?;
+        memo.insert(name.to_string(), value);
+        Ok(value)
+    }
+
+    fn condition(
+        &self,
+        v: &Value,
+        decls: &serde_yaml::Mapping,
+        memo: &mut BTreeMap<String, bool>,
+        stack: &mut Vec<String>,
+    ) -> Result<bool, TemplateError> {
+        let invalid = |m: String| TemplateError::Invalid(m);
+        let Some((name, arg)) = function_of(v) else {
+            return Err(invalid(format!(
+                "a condition is Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition, got {}",
+                serde_yaml::to_string(v).unwrap_or_default().trim()
+            )));
+        };
+        let list = |n: std::ops::RangeInclusive<usize>| -> Result<&Vec<Value>, TemplateError> {
+            match arg {
+                Value::Sequence(items) if n.contains(&items.len()) => Ok(items),
+                _ => Err(invalid(format!(
+                    "Fn::{name} takes a list of {} to {} items",
+                    n.start(),
+                    n.end()
+                ))),
+            }
+        };
+        match name.as_str() {
+            "Equals" => {
+                let items = list(2..=2)?;
+                Ok(self.condition_operand(&items[0])? == self.condition_operand(&items[1])?)
+            }
+            "Not" => {
+                let items = list(1..=1)?;
+                Ok(!self.condition(&items[0], decls, memo, stack)?)
+            }
+            "And" | "Or" => {
+                let mut values = Vec::new();
+                for item in list(2..=10)? {
+                    values.push(self.condition(item, decls, memo, stack)?);
+                }
+                Ok(if name == "And" {
+                    values.iter().all(|v| *v)
+                } else {
+                    values.iter().any(|v| *v)
+                })
+            }
+            "Condition" => {
+                let target = arg
+                    .as_str()
+                    .ok_or_else(|| invalid("Condition takes a condition name".into()))?;
+                self.named_condition(target, decls, memo, stack)
+            }
+            other => Err(invalid(format!(
+                "Fn::{other} is not a condition function (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)"
+            ))),
+        }
+    }
+
+    /// A value Fn::Equals compares, as text.
+    fn condition_operand(&self, v: &Value) -> Result<String, TemplateError> {
+        if let Some((name, Value::String(target))) = function_of(v) {
+            if name == "Ref" && !target.starts_with("AWS::") && !self.params.contains_key(target) {
+                return Err(TemplateError::Invalid(format!(
+                    "Template format error: Unresolved dependencies [{target}]. Cannot reference resources in the Conditions block of the template"
+                )));
+            }
+        }
+        match v {
+            Value::Null => Ok(String::new()),
+            Value::Sequence(_) | Value::Mapping(_) if function_of(v).is_none() => Err(TemplateError::Invalid(
+                "Fn::Equals compares two values (strings or references to parameters)".into(),
+            )),
+            _ => self.string(v, 1),
+        }
+    }
+
+    /// Fn::If's branches: Some((condition, the branch taken)).
+    fn if_branch<'v>(&self, v: &'v Value) -> Result<Option<&'v Value>, TemplateError> {
+        let Some((name, arg)) = function_of(v) else {
+            return Ok(None);
+        };
+        if name != "If" {
+            return Ok(None);
+        }
+        let items = match arg {
+            Value::Sequence(items) if items.len() == 3 => items,
+            _ => {
+                return Err(TemplateError::Invalid(
+                    "Fn::If takes [condition name, value if true, value if false]".into(),
+                ))
+            }
+        };
+        let condition = items[0]
+            .as_str()
+            .ok_or_else(|| TemplateError::Invalid("Fn::If's first item is a condition name".into()))?;
+        let holds = self.conditions.get(condition).copied().ok_or_else(|| {
+            TemplateError::Invalid(format!(
+                "Template format error: Unresolved dependencies [{condition}]. Cannot find condition {condition} in the Conditions block (Fn::If)"
+            ))
+        })?;
+        Ok(Some(if holds { &items[1] } else { &items[2] }))
     }
 
     fn props(&self, id: &str) -> Option<&Value> {
@@ -408,15 +673,34 @@ impl Resolver<'_> {
             Some("AWS::SQS::Queue") => "QueueName",
             Some("AWS::SNS::Topic") => "TopicName",
             Some("AWS::IAM::Role") => "RoleName",
+            Some("AWS::Cognito::UserPool") => "UserPoolName",
+            Some("AWS::Cognito::UserPoolGroup") => "GroupName",
+            Some("AWS::Cognito::UserPoolClient") => "ClientName",
+            Some("AWS::Cognito::UserPoolDomain") => "Domain",
             _ => "Name",
         };
-        match self.props(id).and_then(|p| p.get(key)) {
-            Some(v) => self.string(v, depth + 1),
+        // A name that resolves to AWS::NoValue is no name: CloudFormation generates one.
+        let given = match self.props(id).and_then(|p| p.get(key)) {
+            Some(v) => self.resolve_opt(v, depth + 1)?,
+            None => None,
+        };
+        match given {
+            Some(Json::String(s)) => Ok(s),
+            Some(Json::Number(n)) => Ok(n.to_string()),
+            Some(other) => Err(TemplateError::Invalid(format!(
+                "{id}.{key}: expected a string, got {other}"
+            ))),
             None => Ok(format!("{}-{id}", self.stack)),
         }
     }
 
+    /// A template user pool's id (what its Ref gives).
+    fn pool_id(&self, id: &str) -> String {
+        crate::cognito::pool_id_for(REGION, &self.stack, id)
+    }
+
     fn arn(&self, id: &str, depth: u32) -> Result<String, TemplateError> {
+        self.check_created(id)?;
         let name = self.physical_name(id, depth)?;
         let (r, a) = (REGION, ACCOUNT);
         Ok(match self.kind(id).unwrap_or_default() {
@@ -431,6 +715,7 @@ impl Resolver<'_> {
             "AWS::SNS::Topic" => format!("arn:aws:sns:{r}:{a}:{name}"),
             "AWS::Logs::LogGroup" => format!("arn:aws:logs:{r}:{a}:log-group:{name}:*"),
             "AWS::IAM::Role" => format!("arn:aws:iam::{a}:role/{name}"),
+            "AWS::Cognito::UserPool" => format!("arn:aws:cognito-idp:{r}:{a}:userpool/{}", self.pool_id(id)),
             other => {
                 return Err(TemplateError::Invalid(format!(
                     "GetAtt {id}.Arn: no local ARN for {other}"
@@ -452,7 +737,12 @@ impl Resolver<'_> {
         if let Some(p) = self.params.get(name) {
             return Ok(p.clone());
         }
+        self.check_created(name)?;
         match self.kind(name) {
+            // Ref of a user pool is its id, of an app client the client id
+            // (AWS::Cognito::UserPool / UserPoolClient return values).
+            Some("AWS::Cognito::UserPool") => Ok(self.pool_id(name)),
+            Some("AWS::Cognito::UserPoolClient") => Ok(crate::cognito::client_id_for(&self.stack, name)),
             Some("AWS::Serverless::StateMachine" | "AWS::StepFunctions::StateMachine" | "AWS::SNS::Topic") => {
                 self.arn(name, depth)
             }
@@ -470,7 +760,15 @@ impl Resolver<'_> {
     }
 
     fn get_att(&self, id: &str, attr: &str, depth: u32) -> Result<String, TemplateError> {
+        self.check_created(id)?;
+        let cognito = |kind: &str| self.kind(id) == Some(kind);
         match attr {
+            "ProviderName" if cognito("AWS::Cognito::UserPool") => {
+                Ok(format!("cognito-idp.{REGION}.amazonaws.com/{}", self.pool_id(id)))
+            }
+            "ProviderURL" if cognito("AWS::Cognito::UserPool") => Ok(cognito_issuer(&self.pool_id(id))),
+            "UserPoolId" if cognito("AWS::Cognito::UserPool") => Ok(self.pool_id(id)),
+            "ClientId" if cognito("AWS::Cognito::UserPoolClient") => self.reference(id, depth),
             "Arn" => self.arn(id, depth),
             "Name" => self.physical_name(id, depth),
             "QueueUrl" => self.reference(id, depth),
@@ -507,32 +805,49 @@ impl Resolver<'_> {
         Ok(out)
     }
 
-    /// Resolves a value into JSON with every intrinsic replaced.
+    /// Resolves a value into JSON with every intrinsic replaced (a value
+    /// that is `AWS::NoValue` is null).
     fn resolve(&self, v: &Value, depth: u32) -> Result<Json, TemplateError> {
+        Ok(self.resolve_opt(v, depth)?.unwrap_or(Json::Null))
+    }
+
+    /// Resolves a value; None for `AWS::NoValue`, which removes the property
+    /// or list item it is the value of
+    /// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html#intrinsic-function-reference-conditions-if).
+    fn resolve_opt(&self, v: &Value, depth: u32) -> Result<Option<Json>, TemplateError> {
         if depth > 32 {
             return Err(TemplateError::Invalid(
                 "intrinsic functions nest too deep (a cycle?)".into(),
             ));
         }
-        if let Some(s) = self.intrinsic(v, depth)? {
-            return Ok(Json::String(s));
+        if is_no_value(v) {
+            return Ok(None);
         }
-        Ok(match v {
+        if let Some(branch) = self.if_branch(v)? {
+            return self.resolve_opt(branch, depth + 1);
+        }
+        if let Some(s) = self.intrinsic(v, depth)? {
+            return Ok(Some(Json::String(s)));
+        }
+        Ok(Some(match v {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Number(n) => serde_json::to_value(n).unwrap_or(Json::Null),
             Value::String(s) => Json::String(s.clone()),
-            Value::Sequence(items) => Json::Array(
-                items
-                    .iter()
-                    .map(|i| self.resolve(i, depth + 1))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Value::Sequence(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    out.extend(self.resolve_opt(i, depth + 1)?);
+                }
+                Json::Array(out)
+            }
             Value::Mapping(m) => {
                 let mut out = Map::new();
                 for (k, v) in m {
                     let key = k.as_str().map(str::to_string).unwrap_or_else(|| format!("{k:?}"));
-                    out.insert(key, self.resolve(v, depth + 1)?);
+                    if let Some(v) = self.resolve_opt(v, depth + 1)? {
+                        out.insert(key, v);
+                    }
                 }
                 Json::Object(out)
             }
@@ -542,7 +857,7 @@ impl Resolver<'_> {
                     t.tag
                 )))
             }
-        })
+        }))
     }
 
     fn string(&self, v: &Value, depth: u32) -> Result<String, TemplateError> {
@@ -601,10 +916,58 @@ impl Resolver<'_> {
                     "Sub takes a string or [string, variables]".into(),
                 )),
             },
+            "Equals" | "Not" | "And" | "Or" | "Condition" => Err(TemplateError::Invalid(format!(
+                "Fn::{name} belongs in the Conditions section (or as Fn::If's condition, by name), not in a property value"
+            ))),
             other => Err(TemplateError::Invalid(format!(
-                "intrinsic function {other} is not supported by the local cloud (Ref, GetAtt and Sub are)"
+                "intrinsic function {other} is not supported by the local cloud (Ref, GetAtt, Sub and Fn::If are)"
             ))),
         }
+    }
+}
+
+/// The Cognito resources, gathered in template order and assembled once
+/// every pool is known: groups, clients and domains name their pool by id.
+#[derive(Default)]
+struct CognitoSources {
+    pools: Vec<UserPool>,
+    /// (logical id, UserPoolId, GroupName)
+    groups: Vec<(String, String, String)>,
+    /// (logical id, UserPoolId, client)
+    clients: Vec<(String, String, UserPoolClient)>,
+    /// (logical id, UserPoolId, Domain)
+    domains: Vec<(String, String, String)>,
+}
+
+impl CognitoSources {
+    fn assemble(mut self) -> Result<Vec<UserPool>, TemplateError> {
+        fn pool<'a>(pools: &'a mut [UserPool], id: &str, pool_id: &str) -> Result<&'a mut UserPool, TemplateError> {
+            pools.iter_mut().find(|p| p.pool_id == pool_id).ok_or_else(|| {
+                At::props(id).key("UserPoolId").err(format!(
+                    "{pool_id} is not a user pool of this template (the local Cognito serves only those)"
+                ))
+            })
+        }
+        for (id, pool_id, group) in self.groups {
+            let p = pool(&mut self.pools, &id, &pool_id)?;
+            if p.groups.contains(&group) {
+                return Err(At::props(&id)
+                    .key("GroupName")
+                    .err(format!("the pool already has a group {group}")));
+            }
+            p.groups.push(group);
+        }
+        for (id, pool_id, client) in self.clients {
+            pool(&mut self.pools, &id, &pool_id)?.clients.push(client);
+        }
+        for (id, pool_id, domain) in self.domains {
+            let p = pool(&mut self.pools, &id, &pool_id)?;
+            if p.domain.is_some() {
+                return Err(At::props(&id).err("the pool already has a domain"));
+            }
+            p.domain = Some(domain);
+        }
+        Ok(self.pools)
     }
 }
 
@@ -766,21 +1129,45 @@ pub fn parse(
             }
         }
     }
-    if doc.get("Conditions").is_some() {
-        return Err(TemplateError::Invalid(
-            "Conditions are not supported by the local cloud".into(),
-        ));
-    }
-    let r = Resolver {
+    let mut r = Resolver {
         stack: stack.to_string(),
         params,
         resources,
+        conditions: BTreeMap::new(),
+        skipped: BTreeMap::new(),
     };
+    r.conditions = r.evaluate_conditions(doc.get("Conditions"))?;
+    // A resource with a Condition is created only if it holds
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html).
+    for (k, res) in resources {
+        let id = k.as_str().unwrap_or_default();
+        let Some(c) = res.get("Condition") else { continue };
+        let name = c.as_str().ok_or_else(|| {
+            TemplateError::Invalid(format!("Resources.{id}.Condition: must be the name of a condition"))
+        })?;
+        match r.conditions.get(name) {
+            Some(true) => {}
+            Some(false) => {
+                r.skipped.insert(id.to_string(), name.to_string());
+            }
+            None => {
+                return Err(TemplateError::Invalid(format!(
+                    "Template format error: Unresolved dependencies [{name}]. Cannot find condition {name} \
+                     in the Conditions block (Resources.{id}.Condition)"
+                )))
+            }
+        }
+    }
     let globals = doc.get("Globals").and_then(|g| g.get("Function"));
     let mut model = Model {
         stack_name: stack.to_string(),
+        parameters: r.params.clone(),
+        conditions: r.conditions.clone(),
         ..Model::default()
     };
+    let mut cognito = CognitoSources::default();
+    // Where each route's own AuthorizationScopes are, for errors found once the API is known.
+    let mut scoped_events: BTreeMap<(String, String, String), At> = BTreeMap::new();
     let mut routes_by_api: BTreeMap<String, Vec<Route>> = BTreeMap::new();
     let mut notes = Notes::default();
     let mut iam_sources = iam::Sources::default();
@@ -788,8 +1175,11 @@ pub fn parse(
     for (k, res) in resources {
         let id = k.as_str().unwrap_or_default();
         let kind = res.get("Type").and_then(Value::as_str).unwrap_or_default();
-        if res.get("Condition").is_some() {
-            return Err(unsupported(id, kind, "Condition is not supported by the local cloud"));
+        if let Some(condition) = r.skipped.get(id) {
+            model.not_emulated.push(format!(
+                "{id} ({kind}): not created, its Condition {condition} is false"
+            ));
+            continue;
         }
         let props = res.get("Properties");
         match kind {
@@ -864,15 +1254,24 @@ pub fn parse(
                             Some("NONE") => Some("NONE".to_string()),
                             other => other.map(str::to_string),
                         };
+                        let scopes_at = ev_at.key("Properties").key("Auth").key("AuthorizationScopes");
+                        let scopes =
+                            checks::string_list(&scopes_at, ep.get("Auth").and_then(|a| a.get("AuthorizationScopes")))?;
+                        let method = ep
+                            .get("Method")
+                            .and_then(Json::as_str)
+                            .unwrap_or("ANY")
+                            .to_ascii_uppercase();
+                        let path = ep.get("Path").and_then(Json::as_str).unwrap_or("/").to_string();
+                        if !scopes.is_empty() {
+                            scoped_events.insert((api_id.clone(), method.clone(), path.clone()), scopes_at);
+                        }
                         routes_by_api.entry(api_id).or_default().push(Route {
-                            method: ep
-                                .get("Method")
-                                .and_then(Json::as_str)
-                                .unwrap_or("ANY")
-                                .to_ascii_uppercase(),
-                            path: ep.get("Path").and_then(Json::as_str).unwrap_or("/").to_string(),
+                            method,
+                            path,
                             function: name.clone(),
                             authorizer,
+                            scopes,
                         });
                     }
                 }
@@ -911,12 +1310,27 @@ pub fn parse(
                 let at = At::props(id);
                 checks::http_api(&at, &p, &mut notes)?;
                 let mut authorizers = Vec::new();
+                let mut jwt_authorizers = Vec::new();
                 if let Some(auth) = p.get("Auth") {
                     checks::http_api_auth(&at.key("Auth"), auth, &mut notes)?;
                     if let Some(Json::Object(list)) = auth.get("Authorizers") {
                         for (name, a) in list {
-                            let a =
-                                checks::lambda_authorizer(&at.key("Auth").key("Authorizers").key(name), a, &mut notes)?;
+                            let a_at = at.key("Auth").key("Authorizers").key(name);
+                            // SAM tells the two kinds apart by their properties: a
+                            // Lambda authorizer has FunctionArn, an OAuth2 (JWT) one
+                            // JwtConfiguration.
+                            if a.get("FunctionArn").is_none() && a.get("JwtConfiguration").is_some() {
+                                let j = checks::jwt_authorizer(&a_at, a, &mut notes)?;
+                                jwt_authorizers.push(JwtAuthorizer {
+                                    name: name.clone(),
+                                    identity_header: j.identity_header,
+                                    issuer: j.issuer,
+                                    audience: j.audience,
+                                    scopes: j.scopes,
+                                });
+                                continue;
+                            }
+                            let a = checks::lambda_authorizer(&a_at, a, &mut notes)?;
                             let fn_arn = a.function_arn.as_str();
                             authorizers.push(Authorizer {
                                 name: name.clone(),
@@ -937,6 +1351,7 @@ pub fn parse(
                     logical_id: id.to_string(),
                     routes: Vec::new(),
                     authorizers,
+                    jwt_authorizers,
                 });
                 // Remember the default authorizer on a pseudo route entry: applied below.
                 if let Some(d) = default_auth {
@@ -945,6 +1360,7 @@ pub fn parse(
                         path: String::new(),
                         function: String::new(),
                         authorizer: Some(d),
+                        scopes: Vec::new(),
                     });
                 }
             }
@@ -1087,6 +1503,50 @@ pub fn parse(
                 });
                 iam_sources.state_machines.push((id.to_string(), p));
             }
+            "AWS::Cognito::UserPool" => {
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                checks::user_pool(&At::props(id), &p, &mut notes)?;
+                let pool_id = r.pool_id(id);
+                cognito.pools.push(UserPool {
+                    logical_id: id.to_string(),
+                    issuer: cognito_issuer(&pool_id),
+                    pool_id,
+                    groups: Vec::new(),
+                    clients: Vec::new(),
+                    domain: None,
+                });
+            }
+            "AWS::Cognito::UserPoolGroup" => {
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let at = At::props(id);
+                let group = checks::user_pool_group(&at, &p, &mut notes)?;
+                cognito.groups.push((id.to_string(), group.user_pool_id, group.name));
+            }
+            "AWS::Cognito::UserPoolClient" => {
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let c = checks::user_pool_client(&At::props(id), &p, &mut notes)?;
+                cognito.clients.push((
+                    id.to_string(),
+                    c.user_pool_id,
+                    UserPoolClient {
+                        logical_id: id.to_string(),
+                        client_id: r.reference(id, 0)?,
+                        explicit_auth_flows: c.explicit_auth_flows,
+                        access_token_validity_secs: c.access_token_validity_secs,
+                        id_token_validity_secs: c.id_token_validity_secs,
+                        refresh_token_validity_secs: c.refresh_token_validity_secs,
+                        callback_urls: c.callback_urls,
+                        logout_urls: c.logout_urls,
+                        allowed_oauth_flows: c.allowed_oauth_flows,
+                        allowed_oauth_scopes: c.allowed_oauth_scopes,
+                    },
+                ));
+            }
+            "AWS::Cognito::UserPoolDomain" => {
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let d = checks::user_pool_domain(&At::props(id), &p, &mut notes)?;
+                cognito.domains.push((id.to_string(), d.user_pool_id, d.domain));
+            }
             "AWS::IAM::Role" | "AWS::IAM::Policy" | "AWS::Lambda::Permission" | "AWS::SQS::QueuePolicy" => {
                 let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
                 iam_sources.resources.push((id.to_string(), kind.to_string(), p));
@@ -1104,9 +1564,10 @@ pub fn parse(
         }
     }
 
+    model.user_pools = cognito.assemble()?;
     // Attach routes to their APIs, applying each API's default authorizer.
-    let mut seen = HashSet::new();
     for api in &mut model.http_apis {
+        let mut seen = HashSet::new();
         let default = routes_by_api
             .get(&format!("{}#default", api.logical_id))
             .and_then(|r| r.first())
@@ -1117,13 +1578,33 @@ pub fn parse(
                 Some(a) => Some(a.to_string()),
                 None => default.clone(),
             };
+            let jwt = route
+                .authorizer
+                .as_ref()
+                .and_then(|a| api.jwt_authorizers.iter().find(|x| &x.name == a));
             if let Some(a) = &route.authorizer {
-                if !api.authorizers.iter().any(|x| &x.name == a) {
+                if jwt.is_none() && !api.authorizers.iter().any(|x| &x.name == a) {
                     return Err(TemplateError::Invalid(format!(
                         "route {} {}: unknown authorizer {a}",
                         route.method, route.path
                     )));
                 }
+            }
+            // Authorization scopes are for JWT authorizers only
+            // (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-routes.html:
+            // "Authorization scopes are supported only for JWT authorizers").
+            match jwt {
+                Some(j) if route.scopes.is_empty() => route.scopes = j.scopes.clone(),
+                Some(_) => {}
+                None if !route.scopes.is_empty() => {
+                    let detail = "authorization scopes need a JWT authorizer on the route";
+                    let key = (api.logical_id.clone(), route.method.clone(), route.path.clone());
+                    return Err(match scoped_events.get(&key) {
+                        Some(at) => at.err(detail),
+                        None => TemplateError::Invalid(format!("route {} {}: {detail}", route.method, route.path)),
+                    });
+                }
+                None => {}
             }
             if !seen.insert((route.method.clone(), route.path.clone())) {
                 return Err(TemplateError::Invalid(format!(
@@ -1142,4 +1623,159 @@ pub fn parse(
         )));
     }
     Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Conditions and Fn::If as CloudFormation evaluates them
+    //! (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/conditions-section-structure.html,
+    //! https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html).
+
+    use super::*;
+
+    const HEAD: &str = "Parameters:
+  Env:
+    Type: String
+    Default: prod
+  Pool:
+    Type: String
+    Default: ''
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  IsTest: !Not [!Condition IsProd]
+  NoPool: !Equals ['', !Ref Pool]
+  ProdAndNoPool: !And [!Condition IsProd, !Condition NoPool]
+  Either:
+    Fn::Or:
+      - Condition: IsTest
+      - Fn::Equals: [!Ref 'AWS::Region', us-east-1]
+";
+
+    fn model(body: &str, params: &[(&str, &str)]) -> Result<Model, TemplateError> {
+        let over = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        parse(&format!("{HEAD}{body}"), Path::new("."), "zb", &over)
+    }
+
+    fn buses(body: &str, params: &[(&str, &str)]) -> Vec<String> {
+        model(body, params).unwrap().buses
+    }
+
+    #[test]
+    fn conditions_are_evaluated_from_the_parameters() {
+        let m = model("Resources: {}\n", &[]).unwrap();
+        let c = |n: &str| m.conditions[n];
+        assert!(c("IsProd") && !c("IsTest") && c("NoPool") && c("ProdAndNoPool") && c("Either"));
+        let m = model("Resources: {}\n", &[("Env", "test"), ("Pool", "p")]).unwrap();
+        let c = |n: &str| m.conditions[n];
+        assert!(!c("IsProd") && c("IsTest") && !c("NoPool") && !c("ProdAndNoPool") && c("Either"));
+    }
+
+    #[test]
+    fn a_resource_whose_condition_is_false_is_not_created() {
+        let body = "Resources:
+  ProdBus:
+    Type: AWS::Events::EventBus
+    Condition: IsProd
+    Properties:
+      Name: prod-bus
+  TestBus:
+    Type: AWS::Events::EventBus
+    Condition: IsTest
+    Properties:
+      Name: test-bus
+";
+        assert_eq!(buses(body, &[]), vec!["prod-bus"]);
+        assert_eq!(buses(body, &[("Env", "test")]), vec!["test-bus"]);
+        let m = model(body, &[]).unwrap();
+        assert!(m
+            .not_emulated
+            .iter()
+            .any(|n| n.contains("TestBus") && n.contains("IsTest is false")));
+    }
+
+    #[test]
+    fn a_reference_to_a_resource_not_created_fails_as_in_cloudformation() {
+        let body = "Resources:
+  ProdBus:
+    Type: AWS::Events::EventBus
+    Condition: IsProd
+  Other:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: !Sub '${ProdBus}-copy'
+";
+        assert!(model(body, &[]).is_ok());
+        let e = model(body, &[("Env", "test")]).unwrap_err().to_string();
+        assert!(e.contains("Unresolved resource dependencies [ProdBus]"), "{e}");
+        // The same reference inside Fn::If on the same condition is fine.
+        let guarded = body.replace("!Sub '${ProdBus}-copy'", "!If [IsProd, !Sub '${ProdBus}-copy', plain]");
+        assert_eq!(buses(&guarded, &[("Env", "test")]), vec!["plain"]);
+    }
+
+    #[test]
+    fn fn_if_picks_a_branch_and_no_value_removes_the_property() {
+        let body = "Resources:
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      TableName: !If [IsProd, prod-table, !Ref 'AWS::NoValue']
+      Tags:
+        - Key: a
+          Value: !If [IsTest, test, prod]
+        - !If [IsTest, {Key: b, Value: c}, !Ref 'AWS::NoValue']
+";
+        let m = model(body, &[]).unwrap();
+        assert_eq!(m.tables[0].name, "prod-table");
+        assert_eq!(m.tables[0].properties["Tags"], json!([{"Key": "a", "Value": "prod"}]));
+        let m = model(body, &[("Env", "test")]).unwrap();
+        assert!(
+            m.tables[0].properties.get("TableName").is_none(),
+            "the property is removed"
+        );
+        assert_eq!(m.tables[0].name, "zb-T");
+        assert_eq!(
+            m.tables[0].properties["Tags"],
+            json!([{"Key": "a", "Value": "test"}, {"Key": "b", "Value": "c"}])
+        );
+    }
+
+    #[test]
+    fn bad_conditions_are_refused_by_name() {
+        let e = |conditions: &str, body: &str| {
+            parse(
+                &format!("Parameters:\n  P:\n    Type: String\n    Default: x\nConditions:\n{conditions}{body}"),
+                Path::new("."),
+                "zb",
+                &BTreeMap::new(),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let none = "Resources: {}\n";
+        let msg = e("  A: !Condition B\n  B: !Condition A\n", none);
+        assert!(msg.contains("circular"), "{msg}");
+        let msg = e("  A: !Condition Missing\n", none);
+        assert!(msg.contains("Missing"), "{msg}");
+        let msg = e(
+            "  A: !Equals [!Ref Bus, x]\n",
+            "Resources:\n  Bus:\n    Type: AWS::Events::EventBus\n",
+        );
+        assert!(
+            msg.contains("Cannot reference resources in the Conditions block"),
+            "{msg}"
+        );
+        let msg = e("  A: !And [!Equals [a, a]]\n", none);
+        assert!(msg.contains("Conditions.A") && msg.contains("2 to 10"), "{msg}");
+        let msg = e(
+            "  A: !Equals [a, a]\n",
+            "Resources:\n  Bus:\n    Type: AWS::Events::EventBus\n    Condition: Nope\n",
+        );
+        assert!(msg.contains("Nope"), "{msg}");
+        let msg = e(
+            "  A: !Equals [a, a]\n",
+            "Resources:\n  Bus:\n    Type: AWS::Events::EventBus\n    Properties:\n      Name: !If [Nope, a, b]\n",
+        );
+        assert!(msg.contains("Nope"), "{msg}");
+    }
 }

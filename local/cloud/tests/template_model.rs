@@ -20,9 +20,10 @@ fn the_repo_template_resolves_to_local_names_and_arns() {
     assert_eq!(ingest.env["EVENT_BUS_NAME"], "zb-orders");
     assert_eq!(ingest.env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
     assert_eq!(ingest.memory_mb, 128);
-    // partners, feeds, orders, errors, idempotency, rate limits, deliveries, outbox.
-    assert_eq!(model.tables.len(), 8);
-    let api = &model.http_apis[0];
+    // partners, feeds, orders, errors, idempotency, rate limits, deliveries, outbox,
+    // formats, audit, metrics.
+    assert_eq!(model.tables.len(), 11);
+    let api = model.http_apis.iter().find(|a| a.logical_id == "PartnerApi").unwrap();
     let post = api.routes.iter().find(|r| r.method == "POST").unwrap();
     assert_eq!((post.path.as_str(), post.function.as_str()), ("/v1/feeds", "zb-ingest"));
     assert_eq!(post.authorizer.as_deref(), Some("ApiKeyAuthorizer"));
@@ -87,8 +88,88 @@ fn unsupported_features_are_refused_with_the_resource_and_property() {
         "Resources:\n  X:\n    Type: AWS::Events::EventBus\n    Properties:\n      Name: !Join ['-', [a, b]]\n",
     );
     assert!(e.contains("Join"), "{e}");
+    // Condition functions belong in Conditions (and Fn::If names a condition):
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-conditions.html
+    let e = refused("Resources:\n  X:\n    Type: AWS::Events::EventBus\n    Properties:\n      Name: !Equals [a, b]\n");
+    assert!(e.contains("Conditions"), "{e}");
     assert!(matches!(
-        parse("Conditions: {}\nResources: {}\n", repo(), "zb", &BTreeMap::new()),
+        parse(
+            "Conditions:\n  C: !Select [0, [a]]\nResources: {}\n",
+            repo(),
+            "zb",
+            &BTreeMap::new()
+        ),
         Err(TemplateError::Invalid(_))
     ));
+}
+
+#[test]
+fn the_admin_plane_reads_as_a_user_pool_a_jwt_authorizer_and_a_second_api() {
+    let model = load(&repo().join("template.yaml"), "zb", &BTreeMap::new()).unwrap();
+    assert!(model.conditions["CreateUserPool"]);
+    let pool = &model.user_pools[0];
+    assert_eq!(
+        pool.pool_id,
+        zb_local::cognito::pool_id_for("us-east-1", "zb", "AdminUserPool")
+    );
+    assert_eq!(
+        pool.issuer,
+        format!("https://cognito-idp.us-east-1.amazonaws.com/{}", pool.pool_id)
+    );
+    assert_eq!(pool.groups, vec!["admin", "ops", "finance"]);
+    let client = &pool.clients[0];
+    assert_eq!(
+        client.client_id,
+        zb_local::cognito::client_id_for("zb", "ConsoleClient")
+    );
+    assert!(client
+        .explicit_auth_flows
+        .contains(&"ALLOW_USER_PASSWORD_AUTH".to_string()));
+    // 60 minutes, 60 minutes, 12 hours (TokenValidityUnits).
+    assert_eq!(
+        (
+            client.access_token_validity_secs,
+            client.id_token_validity_secs,
+            client.refresh_token_validity_secs
+        ),
+        (3600, 3600, 12 * 3600)
+    );
+    let admin = model.http_apis.iter().find(|a| a.logical_id == "AdminApi").unwrap();
+    let jwt = &admin.jwt_authorizers[0];
+    assert_eq!(jwt.name, "OperatorJwt");
+    assert_eq!(jwt.identity_header, "authorization");
+    assert_eq!(jwt.issuer, pool.issuer);
+    assert_eq!(jwt.audience, vec![client.client_id.clone()]);
+    assert_eq!(admin.routes.len(), 22);
+    assert!(admin
+        .routes
+        .iter()
+        .all(|r| r.authorizer.as_deref() == Some("OperatorJwt")
+            && r.scopes == vec!["aws.cognito.signin.user.admin".to_string()]));
+    assert!(model.function("CostRollupFunction").is_some());
+}
+
+#[test]
+fn an_existing_user_pool_skips_the_pool_resources() {
+    let mut over = BTreeMap::new();
+    over.insert("ExistingUserPoolId".to_string(), "eu-west-1_AbCdEf123".to_string());
+    over.insert("ExistingUserPoolClientId".to_string(), "abc123client".to_string());
+    let model = load(&repo().join("template.yaml"), "zb", &over).unwrap();
+    assert!(!model.conditions["CreateUserPool"]);
+    assert!(model.user_pools.is_empty());
+    assert!(model
+        .not_emulated
+        .iter()
+        .any(|n| n.contains("AdminUserPool") && n.contains("CreateUserPool is false")));
+    let admin = model.http_apis.iter().find(|a| a.logical_id == "AdminApi").unwrap();
+    let jwt = &admin.jwt_authorizers[0];
+    assert_eq!(
+        jwt.issuer,
+        "https://cognito-idp.us-east-1.amazonaws.com/eu-west-1_AbCdEf123"
+    );
+    assert_eq!(jwt.audience, vec!["abc123client"]);
+    let pools = zb_local::cloud::cognito_pools(&model);
+    assert_eq!(pools[0].pool_id, "eu-west-1_AbCdEf123");
+    assert_eq!(pools[0].groups, vec!["admin", "ops", "finance"]);
+    assert_eq!(pools[0].clients[0].client_id, "abc123client");
 }

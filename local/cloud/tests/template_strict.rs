@@ -328,8 +328,9 @@ fn the_repo_template_announces_what_it_does_not_emulate() {
     let model = try_parse(&text, &[]).unwrap();
     let all = model.not_emulated.join("\n");
     for expected in [
-        "Resources.PartnerApi.Properties.AccessLogSettings: accepted, not emulated",
-        "Resources.PartnerApi.Properties.DefaultRouteSettings: accepted, not emulated",
+        // Both HTTP APIs set them: one line names both.
+        "Properties.AccessLogSettings of PartnerApi, AdminApi: accepted, not emulated",
+        "Properties.DefaultRouteSettings of PartnerApi, AdminApi: accepted, not emulated",
         "Properties.Tracing of ",
         "Properties.LoggingConfig.LogGroup of ",
         "Properties.EventInvokeConfig.MaximumEventAgeInSeconds: accepted, not emulated",

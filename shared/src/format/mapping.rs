@@ -132,8 +132,9 @@ pub struct Mapping {
 
 impl Mapping {
     /// Refuses a mapping whose conversions cannot produce the canonical field,
-    /// so a bad format fails at load, not on a partner's order.
-    pub(crate) fn check(&self) -> Result<(), String> {
+    /// so a bad format fails at load, not on a partner's order. The error is
+    /// a JSON Pointer into format.json (`/mapping/eventTime/as`) and why.
+    pub(crate) fn check(&self) -> Result<(), (String, String)> {
         use Conversion::*;
         let rules: [(&str, Option<&FieldSpec>, &[Conversion]); 9] = [
             ("sequenceNumber", Some(&self.sequence_number), &[Integer]),
@@ -146,10 +147,10 @@ impl Mapping {
             ("currency", Some(&self.currency), &[CurrencyCode]),
             ("total", self.total.as_ref(), &[MinorUnits, Decimal]),
             ("customerRef", self.customer_ref.as_ref(), &[String]),
-            ("lines.sku", Some(&self.lines.fields.sku), &[String]),
-            ("lines.quantity", Some(&self.lines.fields.quantity), &[Integer]),
+            ("lines/fields/sku", Some(&self.lines.fields.sku), &[String]),
+            ("lines/fields/quantity", Some(&self.lines.fields.quantity), &[Integer]),
             (
-                "lines.unitPrice",
+                "lines/fields/unitPrice",
                 Some(&self.lines.fields.unit_price),
                 &[MinorUnits, Decimal],
             ),
@@ -157,15 +158,21 @@ impl Mapping {
         for (field, spec, allowed) in rules {
             let Some(spec) = spec else { continue };
             if !allowed.contains(&spec.conversion) {
-                return Err(format!(
-                    "mapping.{field} cannot use {:?}; allowed: {allowed:?}",
-                    spec.conversion
+                return Err((
+                    format!("/mapping/{field}/as"),
+                    format!(
+                        "mapping.{} cannot use {:?}; allowed: {allowed:?}",
+                        field.replace("/fields/", "."),
+                        spec.conversion
+                    ),
                 ));
             }
+            // The empty pointer (the whole order) parses, but no canonical
+            // field is a whole order or a whole line.
             if !spec.path.starts_with('/') {
-                return Err(format!(
-                    "mapping.{field}.path must be a JSON Pointer, got {:?}",
-                    spec.path
+                return Err((
+                    format!("/mapping/{field}/path"),
+                    format!("must be a JSON Pointer such as /id, got {:?}", spec.path.as_str()),
                 ));
             }
         }
@@ -177,13 +184,17 @@ impl Mapping {
         ];
         for (field, spec) in required_optional {
             if spec.optional {
-                return Err(format!(
-                    "mapping.{field} is required by the canonical order and cannot be optional"
+                return Err((
+                    format!("/mapping/{field}/optional"),
+                    format!("mapping.{field} is required by the canonical order and cannot be optional"),
                 ));
             }
         }
         if !self.lines.path.starts_with('/') {
-            return Err("mapping.lines.path must be a JSON Pointer".into());
+            return Err((
+                "/mapping/lines/path".into(),
+                "mapping.lines.path must be a JSON Pointer such as /items".into(),
+            ));
         }
         Ok(())
     }

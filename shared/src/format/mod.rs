@@ -4,19 +4,37 @@
 //!
 //! The formats in the repo's `formats/` folder are compiled into every binary
 //! (so a Lambda needs no extra files), and [`FormatRegistry::load_dir`] loads
-//! the same layout from any folder, which is how a new format is tried out.
+//! the same layout from any folder. New formats are published at run time
+//! through the admin API into the formats table ([`publish`]), as immutable
+//! `<name>@<version>`s, and the functions find them through a
+//! [`FormatResolver`]: built-in first, then the table, each version read once.
 
 mod mapping;
+pub mod publish;
+mod resolver;
 
 pub use mapping::{Conversion, FieldSpec, LineFields, LinesSpec, Mapping, Pointer};
+pub use publish::{PublishError, PublishReport, SampleOutcome};
+pub use resolver::{split_format_id, FormatDetail, FormatResolver, FormatSource, FormatSummary, ResolverSetupError};
 
+use crate::store::StoreError;
 use include_dir::{include_dir, Dir};
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 static BUILTIN_FORMATS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../formats");
+
+/// The JSON Schema of a format.json: every format passes it before it is
+/// read, so a mistake is named by a JSON Pointer to the member at fault.
+const FORMAT_FILE_SCHEMA: &str = include_str!("format.schema.json");
+
+static FORMAT_FILE_VALIDATOR: LazyLock<Result<jsonschema::Validator, String>> = LazyLock::new(|| {
+    let schema: Value = serde_json::from_str(FORMAT_FILE_SCHEMA).map_err(|e| e.to_string())?;
+    jsonschema::validator_for(&schema).map_err(|e| e.to_string())
+});
 
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
@@ -26,6 +44,66 @@ pub enum FormatError {
     Invalid { format: String, detail: String },
     #[error("reading formats from {path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// The formats table could not be read (transient or not).
+    #[error("looking up the format failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Which of a format's two documents a [`Fault`] is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// format.json (the admin API's `/format` member).
+    Format,
+    /// schema.json (the admin API's `/schema` member).
+    Schema,
+}
+
+/// What is wrong with a format: the document, a JSON Pointer into it, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub document: Document,
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl Fault {
+    fn format(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            document: Document::Format,
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+
+    fn schema(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            document: Document::Schema,
+            pointer: pointer.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The pointer into a publish request `{"format": …, "schema": …}`.
+    pub fn request_pointer(&self) -> String {
+        match self.document {
+            Document::Format => format!("/format{}", self.pointer),
+            Document::Schema => format!("/schema{}", self.pointer),
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let doc = match self.document {
+            Document::Format => "format.json",
+            Document::Schema => "schema.json",
+        };
+        if self.pointer.is_empty() {
+            write!(f, "{doc}: {}", self.detail)
+        } else {
+            write!(f, "{doc} at {}: {}", self.pointer, self.detail)
+        }
+    }
 }
 
 /// What `format.json` holds.
@@ -42,6 +120,15 @@ struct FormatFile {
     mapping: Mapping,
 }
 
+/// Who published a format version through the admin API, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The operator's username.
+    pub by: String,
+}
+
 /// One partner format at one version, ready to use.
 #[derive(Debug)]
 pub struct Format {
@@ -56,53 +143,127 @@ pub struct Format {
     pub orders_pointer: String,
     pub mapping: Mapping,
     schema: jsonschema::Validator,
+    /// The two documents as given, for the admin API to show.
+    definition: Value,
+    schema_document: Value,
+    published: Option<Published>,
+}
+
+/// A JSON Schema error as a pointer into the document it checked: a
+/// missing or unknown member is named itself, as validate.rs names an
+/// order's field.
+fn error_pointer(error: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::ValidationErrorKind;
+    let mut pointer = error.instance_path().as_str().to_string();
+    let member = match error.kind() {
+        ValidationErrorKind::Required { property } => property.as_str().map(str::to_string),
+        ValidationErrorKind::AdditionalProperties { unexpected } => unexpected.first().cloned(),
+        _ => None,
+    };
+    if let Some(name) = member {
+        pointer.push('/');
+        pointer.push_str(&crate::rejection::escape_pointer_token(&name));
+    }
+    pointer
 }
 
 impl Format {
     /// Builds a format from the text of its two files.
     pub fn from_json(format_json: &str, schema_json: &str) -> Result<Self, FormatError> {
-        let file: FormatFile = serde_json::from_str(format_json).map_err(|e| FormatError::Invalid {
+        let format: Value = serde_json::from_str(format_json).map_err(|e| FormatError::Invalid {
             format: "format.json".into(),
             detail: e.to_string(),
         })?;
-        let id = format!("{}@{}", file.name, file.version);
-        let invalid = |detail: String| FormatError::Invalid {
-            format: id.clone(),
-            detail,
+        let id = match (format.get("name").and_then(Value::as_str), format.get("version")) {
+            (Some(name), Some(version)) => format!("{name}@{version}"),
+            _ => "format.json".to_string(),
         };
-        let schema: serde_json::Value =
-            serde_json::from_str(schema_json).map_err(|e| invalid(format!("schema.json: {e}")))?;
-        let schema = jsonschema::validator_for(&schema)
-            .map_err(|e| invalid(format!("schema.json is not a valid JSON Schema: {e}")))?;
+        let schema: Value = serde_json::from_str(schema_json).map_err(|e| FormatError::Invalid {
+            format: id.clone(),
+            detail: format!("schema.json: {e}"),
+        })?;
+        Self::compile(format, schema).map_err(|fault| FormatError::Invalid {
+            format: id,
+            detail: fault.to_string(),
+        })
+    }
+
+    /// Builds a format from its two documents, or says what is wrong with
+    /// them and where. The one path every format takes: built-in, loaded
+    /// from a folder, published, read back from the formats table.
+    pub fn compile(format: Value, schema: Value) -> Result<Self, Fault> {
+        let meta = FORMAT_FILE_VALIDATOR
+            .as_ref()
+            .map_err(|e| Fault::format("", format!("the format.json schema does not load: {e}")))?;
+        if let Some(error) = meta.iter_errors(&format).next() {
+            return Err(Fault::format(error_pointer(&error), error.to_string()));
+        }
+        // The schema above admits only what FormatFile reads, so this fails
+        // only if the two disagree.
+        let file: FormatFile = serde_json::from_value(format.clone()).map_err(|e| Fault::format("", e.to_string()))?;
         if !file.orders.is_empty() && !file.orders.starts_with('/') {
-            return Err(invalid(format!(
-                "orders must be a JSON Pointer such as /orders, got {:?}",
-                file.orders
-            )));
+            return Err(Fault::format(
+                "/orders",
+                format!("must be a JSON Pointer such as /orders, got {:?}", file.orders),
+            ));
         }
         let mut content_types = Vec::new();
-        for ct in &file.content_types {
-            let parsed: mime::Mime = ct.parse().map_err(|e| invalid(format!("content type {ct:?}: {e}")))?;
+        for (i, ct) in file.content_types.iter().enumerate() {
+            let parsed: mime::Mime = ct
+                .parse()
+                .map_err(|e| Fault::format(format!("/contentTypes/{i}"), format!("{ct:?} is not a media type: {e}")))?;
             content_types.push(parsed.essence_str().to_ascii_lowercase());
         }
         if content_types.is_empty() {
-            return Err(invalid("contentTypes must name at least one media type".into()));
+            return Err(Fault::format("/contentTypes", "must name at least one media type"));
         }
-        file.mapping.check().map_err(invalid)?;
+        file.mapping
+            .check()
+            .map_err(|(pointer, detail)| Fault::format(pointer, detail))?;
+        if !schema.is_object() {
+            return Err(Fault::schema("", "must be a JSON Schema object for one order"));
+        }
+        // Without the resolve-http and resolve-file features, a $ref to
+        // anything outside the schema is refused here, never fetched.
+        let validator = jsonschema::validator_for(&schema)
+            .map_err(|e| Fault::schema(error_pointer(&e), format!("not a valid JSON Schema: {e}")))?;
         Ok(Format {
-            id,
+            id: format!("{}@{}", file.name, file.version),
             name: file.name,
             version: file.version,
             description: file.description,
             content_types,
             orders_pointer: file.orders,
             mapping: file.mapping,
-            schema,
+            schema: validator,
+            definition: format,
+            schema_document: schema,
+            published: None,
         })
     }
 
     pub fn schema(&self) -> &jsonschema::Validator {
         &self.schema
+    }
+
+    /// The format.json this format was built from.
+    pub fn definition(&self) -> &Value {
+        &self.definition
+    }
+
+    /// The JSON Schema document each order is checked against.
+    pub fn schema_document(&self) -> &Value {
+        &self.schema_document
+    }
+
+    /// Who published it and when; `None` for a built-in format.
+    pub fn published(&self) -> Option<&Published> {
+        self.published.as_ref()
+    }
+
+    pub(crate) fn with_published(mut self, published: Published) -> Self {
+        self.published = Some(published);
+        self
     }
 
     /// Whether a Content-Type header value is one this format takes
@@ -199,6 +360,11 @@ impl FormatRegistry {
 
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.formats.keys().map(String::as_str)
+    }
+
+    /// Every format, by id.
+    pub fn formats(&self) -> impl Iterator<Item = &Arc<Format>> {
+        self.formats.values()
     }
 }
 

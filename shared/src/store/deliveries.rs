@@ -2,7 +2,7 @@
 //! item. deliveryId starts with the creation time, so a partner's
 //! deliveries sort by time and "dead letters since T" is a key range.
 
-use super::{from_item, from_items, n, s, to_item, BadCursor, CursorKeys, Item, KeyType, Metered, Page, StoreError};
+use super::{from_item, n, s, scan_pages, to_item, BadCursor, CursorKeys, Item, KeyType, Metered, Page, StoreError};
 use crate::cost::CostMeter;
 use crate::delivery::{Attempt, Delivery, DeliveryStatus};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
@@ -240,39 +240,22 @@ impl DeliveryStore {
         from: &str,
         meter: &CostMeter,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let mut all: Vec<Delivery> = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut filters = Vec::new();
-            let mut req = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start.take());
-            if !from.is_empty() {
-                filters.push("deliveryId >= :from");
-                req = req.expression_attribute_values(":from", s(from));
-            }
-            if let Some(st) = status {
-                filters.push("#s = :s");
-                req = req
-                    .expression_attribute_names("#s", "status")
-                    .expression_attribute_values(":s", s(st.as_str()));
-            }
-            if !filters.is_empty() {
-                req = req.filter_expression(filters.join(" AND "));
-            }
-            let out = req
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .metered(meter)?;
-            all.extend(from_items::<Delivery>(out.items)?);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        let mut filters = Vec::new();
+        let mut req = self.client.scan().table_name(&self.table);
+        if !from.is_empty() {
+            filters.push("deliveryId >= :from");
+            req = req.expression_attribute_values(":from", s(from));
         }
+        if let Some(st) = status {
+            filters.push("#s = :s");
+            req = req
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":s", s(st.as_str()));
+        }
+        if !filters.is_empty() {
+            req = req.filter_expression(filters.join(" AND "));
+        }
+        let mut all: Vec<Delivery> = scan_pages(req, meter).await?;
         all.sort_by(|a, b| (&a.partner_id, &a.delivery_id).cmp(&(&b.partner_id, &b.delivery_id)));
         Ok(all)
     }

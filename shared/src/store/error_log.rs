@@ -50,6 +50,24 @@ impl ErrorItem {
     pub fn sort_key(received_at: &str, feed_id: &str, index: usize) -> String {
         format!("{received_at}#{feed_id}#{index:06}")
     }
+
+    /// The rejected order as the partner's API answers it (GET /v1/errors);
+    /// the admin API puts the partnerId first.
+    pub fn view(self) -> serde_json::Value {
+        serde_json::json!({
+            "feedId": self.feed_id,
+            "index": self.index,
+            "sequenceNumber": self.sequence_number,
+            "code": self.code,
+            "field": self.field,
+            "message": self.message,
+            "stage": self.stage,
+            "rawOrder": self.raw_order,
+            "rawOrderRef": self.raw_order_ref,
+            "receivedAt": self.received_at,
+            "recordedAt": self.recorded_at,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +107,24 @@ impl ErrorLog {
         limit: i32,
         meter: &CostMeter,
     ) -> Result<Result<Page<ErrorItem>, BadCursor>, StoreError> {
+        self.query_code(partner_id, from, to, None, cursor, limit, meter).await
+    }
+
+    /// `query`, only the rejections with `code` when one is given (the
+    /// admin API's filter). The code is a FilterExpression, applied after
+    /// DynamoDB reads `limit` items, so a page can hold fewer than `limit`;
+    /// its cursor still leads on until the range ends.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn query_code(
+        &self,
+        partner_id: &str,
+        from: &str,
+        to: &str,
+        code: Option<RejectionCode>,
+        cursor: Option<&str>,
+        limit: i32,
+        meter: &CostMeter,
+    ) -> Result<Result<Page<ErrorItem>, BadCursor>, StoreError> {
         // Every SK for an instant `to` starts with `to#`, and '~' sorts after
         // '#' and every character of a feed id, so `to~` bounds them all.
         let upper = format!("{to}~");
@@ -96,10 +132,14 @@ impl ErrorLog {
             return Ok(Err(BadCursor));
         };
         let query = self.client.query().table_name(&self.table);
-        let out = query_between(query, "sk", partner_id, (from, &upper), start, limit)
-            .send()
-            .await
-            .metered(meter)?;
+        let mut query = query_between(query, "sk", partner_id, (from, &upper), start, limit);
+        if let Some(code) = code {
+            query = query
+                .filter_expression("#code = :code")
+                .expression_attribute_names("#code", "code")
+                .expression_attribute_values(":code", super::s(code.as_str()));
+        }
+        let out = query.send().await.metered(meter)?;
         CURSOR
             .page(partner_id, out.items, out.last_evaluated_key.as_ref())
             .map(Ok)

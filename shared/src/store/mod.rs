@@ -4,25 +4,34 @@
 //!
 //! [`CostMeter`]: crate::cost::CostMeter
 
+mod audit;
 mod call;
+mod cost_rollup;
 mod cursor;
 mod deliveries;
 mod error_log;
 mod feeds;
+mod formats;
 mod idempotency;
+mod metrics;
 mod orders;
 mod outbox;
 mod partners;
 mod rate_limits;
 mod stage;
 
+pub use audit::{AuditFilter, AuditStore, AUDIT_STREAM};
+pub use cost_rollup::{ByService, CostDay, CostStore, FeedCost, FeedHour, HourTotal, PartnerHour};
 pub use cursor::{BadCursor, Page, MAX_CURSOR_LEN};
 pub use deliveries::DeliveryStore;
 pub use error_log::{ErrorItem, ErrorLog, ERROR_TTL_SECS, RAW_ORDER_MAX_BYTES};
 pub use feeds::{
-    outcome_cursor, outcome_page_of, pending_shard, FeedStore, FeedUpdate, PendingFeed, PENDING_INDEX, PENDING_SHARDS,
+    id_prefix, outcome_cursor, outcome_page_of, pending_shard, FeedFilter, FeedStore, FeedUpdate, PendingFeed,
+    RedriveError, Reopened, Written, FEED_ID_INDEX, PENDING_INDEX, PENDING_SHARDS,
 };
+pub use formats::{FormatStore, StoredFormat, MAX_ITEM_BYTES};
 pub use idempotency::IdempotencyStore;
+pub use metrics::MetricsStore;
 pub use orders::{OrderStore, PutOutcome, StoredOrder};
 pub use outbox::{cursor_of, seq_of, OutboxEntry, OutboxPage, OutboxStore, OUTBOX_TTL_SECS};
 pub use partners::PartnerStore;
@@ -61,6 +70,31 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transient(_))
     }
+}
+
+/// Every item a Scan returns, page after page until DynamoDB reports no
+/// more (`req` is sent once per page, from where the last one stopped).
+pub(crate) async fn scan_pages<T: DeserializeOwned>(
+    req: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+    meter: &crate::cost::CostMeter,
+) -> Result<Vec<T>, StoreError> {
+    let mut all = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let out = req
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .metered(meter)?;
+        all.extend(from_items::<T>(out.items)?);
+        match out.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => break,
+        }
+    }
+    Ok(all)
 }
 
 /// One page of a partner's items whose sort key (or index key) lies between

@@ -34,6 +34,25 @@ pub struct StoredOrder {
     pub persisted_at: String,
 }
 
+impl StoredOrder {
+    /// The order as the partner's API answers it (internal hashes stay
+    /// internal); the admin API puts the partnerId first.
+    pub fn view(self) -> serde_json::Value {
+        serde_json::json!({
+            "sequenceNumber": self.order.sequence_number,
+            "externalId": self.order.external_id,
+            "eventTime": crate::time::format_utc(self.order.event_time),
+            "currency": self.order.currency,
+            "totalMinor": self.order.total_minor,
+            "lines": self.order.lines,
+            "customerRef": self.order.customer_ref,
+            "feedId": self.feed_id,
+            "receivedAt": self.received_at,
+            "persistedAt": self.persisted_at,
+        })
+    }
+}
+
 /// What a conditional put found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {

@@ -453,9 +453,11 @@ pub(super) fn http_api_event(at: &At, ep: &Json, notes: &mut Notes) -> Result<()
     }
     if let Some(auth) = ep.get("Auth") {
         let at = at.key("Auth");
-        // AuthorizationScopes belong to JWT authorizers, which are not emulated.
-        keys(&at, auth, &["Authorizer"], &[], notes)?;
+        // AuthorizationScopes: for a JWT authorizer, the route's own scopes
+        // (sam-property-function-httpapifunctionauth.html).
+        keys(&at, auth, &["Authorizer", "AuthorizationScopes"], &[], notes)?;
         string(&at.key("Authorizer"), auth.get("Authorizer"))?;
+        string_list(&at.key("AuthorizationScopes"), auth.get("AuthorizationScopes"))?;
     }
     Ok(())
 }
@@ -662,4 +664,347 @@ pub(super) fn target(at: &At, t: &Json, notes: &mut Notes) -> Result<(), Templat
         }
     }
     Ok(())
+}
+
+// --- JWT authorizers (SAM's OAuth2Authorizer) ---------------------------------
+
+/// What the local API Gateway needs of a JWT authorizer.
+pub(super) struct JwtAuthorizerSpec {
+    pub identity_header: String,
+    pub issuer: String,
+    pub audience: Vec<String>,
+    pub scopes: Vec<String>,
+}
+
+/// One OAuth2 (JWT) authorizer of an HttpApi
+/// (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-httpapi-oauth2authorizer.html;
+/// JwtConfiguration: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-apigatewayv2-authorizer-jwtconfiguration.html).
+/// The identity source is one header (SAM's default `$request.header.Authorization`);
+/// API Gateway needs an issuer and at least one audience entry for a JWT authorizer.
+pub(super) fn jwt_authorizer(at: &At, a: &Json, notes: &mut Notes) -> Result<JwtAuthorizerSpec, TemplateError> {
+    keys(
+        at,
+        a,
+        &["AuthorizationScopes", "IdentitySource", "JwtConfiguration"],
+        &[],
+        notes,
+    )?;
+    let scopes = string_list(&at.key("AuthorizationScopes"), a.get("AuthorizationScopes"))?;
+    let source = string(&at.key("IdentitySource"), a.get("IdentitySource"))?.unwrap_or("$request.header.Authorization");
+    let identity_header = source
+        .strip_prefix("$request.header.")
+        .filter(|h| !h.is_empty() && !h.contains(','))
+        .ok_or_else(|| {
+            at.key("IdentitySource").err(format!(
+                "{source:?}: the local API Gateway reads a JWT from one header ($request.header.<name>)"
+            ))
+        })?
+        .to_ascii_lowercase();
+    let config_at = at.key("JwtConfiguration");
+    let config = a.get("JwtConfiguration").ok_or_else(|| config_at.err("is required"))?;
+    keys(&config_at, config, &["issuer", "audience"], &[], notes)?;
+    let issuer = string(&config_at.key("issuer"), config.get("issuer"))?
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| config_at.key("issuer").err("is required"))?
+        .to_string();
+    if !issuer.starts_with("https://") {
+        return Err(config_at.key("issuer").err(format!("{issuer:?} must be an https URL")));
+    }
+    let audience = string_list(&config_at.key("audience"), config.get("audience"))?;
+    if audience.is_empty() || audience.iter().any(String::is_empty) {
+        return Err(config_at
+            .key("audience")
+            .err(format!("needs at least one non-empty entry, got {audience:?}")));
+    }
+    Ok(JwtAuthorizerSpec {
+        identity_header,
+        issuer,
+        audience,
+        scopes,
+    })
+}
+
+// --- Cognito ------------------------------------------------------------------
+
+/// What the local Cognito does not do, for the notes.
+const LOCAL_USERS: &str = "the local pool's users are the seeded ones (local/seed/operators.json)";
+
+/// AWS::Cognito::UserPool
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpool.html).
+/// Only its name and id matter to the tokens; what governs sign-up, MFA and
+/// messages is announced as not emulated. Triggers (LambdaConfig), custom
+/// attributes (Schema) and sign-in by email (UsernameAttributes) would change
+/// what a token holds or who signs in, so they are refused.
+pub(super) fn user_pool(at: &At, p: &Json, notes: &mut Notes) -> Result<(), TemplateError> {
+    keys(
+        at,
+        p,
+        &["UserPoolName", "MfaConfiguration"],
+        &[
+            ("AdminCreateUserConfig", LOCAL_USERS),
+            ("AutoVerifiedAttributes", LOCAL_USERS),
+            (
+                "EnabledMfas",
+                "MFA is not emulated: seeded users sign in with their password",
+            ),
+            (
+                "Policies",
+                "the password policy is not enforced: seeded users have fixed passwords",
+            ),
+            ("AccountRecoverySetting", "account recovery is not emulated"),
+            ("DeletionProtection", "the local pool lives as long as the state folder"),
+            ("UserPoolTags", "tags are not emulated"),
+            ("EmailConfiguration", "the local Cognito sends no email"),
+            ("VerificationMessageTemplate", "the local Cognito sends no message"),
+            ("UserAttributeUpdateSettings", "attribute updates are not emulated"),
+            ("UsernameConfiguration", "seeded user names are compared as written"),
+        ],
+        notes,
+    )?;
+    string(&at.key("UserPoolName"), p.get("UserPoolName"))?;
+    // MFA required of every user cannot be met by a password-only sign-in.
+    if one_of(
+        &at.key("MfaConfiguration"),
+        p.get("MfaConfiguration"),
+        &["OFF", "ON", "OPTIONAL"],
+    )? == Some("ON")
+    {
+        return Err(at
+            .key("MfaConfiguration")
+            .err("ON is not emulated (the local Cognito signs in with a password only); use OPTIONAL or OFF"));
+    }
+    Ok(())
+}
+
+pub(super) struct GroupSpec {
+    pub user_pool_id: String,
+    pub name: String,
+}
+
+/// AWS::Cognito::UserPoolGroup: its GroupName lands in `cognito:groups`.
+pub(super) fn user_pool_group(at: &At, p: &Json, notes: &mut Notes) -> Result<GroupSpec, TemplateError> {
+    keys(
+        at,
+        p,
+        &["GroupName", "UserPoolId", "Description", "Precedence"],
+        &[("RoleArn", "identity pools are not emulated")],
+        notes,
+    )?;
+    string(&at.key("Description"), p.get("Description"))?;
+    int(&at.key("Precedence"), p.get("Precedence"), 0, i64::from(i32::MAX))?;
+    let name = string(&at.key("GroupName"), p.get("GroupName"))?
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| at.key("GroupName").err("is required (the name users' tokens carry)"))?;
+    let user_pool_id =
+        string(&at.key("UserPoolId"), p.get("UserPoolId"))?.ok_or_else(|| at.key("UserPoolId").err("is required"))?;
+    Ok(GroupSpec {
+        user_pool_id: user_pool_id.to_string(),
+        name: name.to_string(),
+    })
+}
+
+pub(super) struct ClientSpec {
+    pub user_pool_id: String,
+    pub explicit_auth_flows: Vec<String>,
+    pub access_token_validity_secs: u64,
+    pub id_token_validity_secs: u64,
+    pub refresh_token_validity_secs: u64,
+    /// The hosted UI's settings (CallbackURLs, LogoutURLs, AllowedOAuthFlows,
+    /// AllowedOAuthScopes); empty when AllowedOAuthFlowsUserPoolClient is not
+    /// true, as Cognito then refuses the OAuth endpoints to the client.
+    pub callback_urls: Vec<String>,
+    pub logout_urls: Vec<String>,
+    pub allowed_oauth_flows: Vec<String>,
+    pub allowed_oauth_scopes: Vec<String>,
+}
+
+/// Cognito's ExplicitAuthFlows values.
+const AUTH_FLOWS: &[&str] = &[
+    "ADMIN_NO_SRP_AUTH",
+    "CUSTOM_AUTH_FLOW_ONLY",
+    "USER_PASSWORD_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_AUTH",
+];
+
+/// One token validity in seconds: the value in its unit
+/// (TokenValidityUnits, default hours for access and ID tokens, days for
+/// refresh tokens), within Cognito's bounds: access and ID tokens 5 minutes
+/// to 1 day, refresh tokens 60 minutes to 10 years; defaults 1 hour, 1 hour
+/// and 30 days
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpoolclient.html).
+fn validity(
+    at: &At,
+    p: &Json,
+    (property, unit_key, default_unit): (&str, &str, &str),
+    (min, max, default): (u64, u64, u64),
+) -> Result<u64, TemplateError> {
+    let units_at = at.key("TokenValidityUnits").key(unit_key);
+    let unit = one_of(
+        &units_at,
+        p.get("TokenValidityUnits").and_then(|u| u.get(unit_key)),
+        &["seconds", "minutes", "hours", "days"],
+    )?
+    .unwrap_or(default_unit);
+    let per = match unit {
+        "seconds" => 1,
+        "minutes" => 60,
+        "hours" => 3600,
+        _ => 86_400,
+    };
+    let Some(value) = int(&at.key(property), p.get(property), 1, i64::from(u32::MAX))? else {
+        return Ok(default);
+    };
+    let secs = (value as u64).saturating_mul(per);
+    if secs < min || secs > max {
+        return Err(at.key(property).err(format!(
+            "{value} {unit} is outside Cognito's bounds ({min} to {max} seconds)"
+        )));
+    }
+    Ok(secs)
+}
+
+/// AWS::Cognito::UserPoolClient: its id is the tokens' `client_id` (the
+/// JWT authorizer's audience), its flows and validities what InitiateAuth
+/// allows and issues; its OAuth settings (CallbackURLs, AllowedOAuthFlows,
+/// AllowedOAuthScopes, LogoutURLs) what the local hosted UI
+/// (cognito/hosted.rs) checks. A client secret is refused: the local Cognito
+/// has no SECRET_HASH.
+pub(super) fn user_pool_client(at: &At, p: &Json, notes: &mut Notes) -> Result<ClientSpec, TemplateError> {
+    const HOSTED_UI: &str = "the local hosted UI signs in seeded users with a password only";
+    keys(
+        at,
+        p,
+        &[
+            "UserPoolId",
+            "ClientName",
+            "GenerateSecret",
+            "ExplicitAuthFlows",
+            "AccessTokenValidity",
+            "IdTokenValidity",
+            "RefreshTokenValidity",
+            "TokenValidityUnits",
+            "AllowedOAuthFlowsUserPoolClient",
+            "AllowedOAuthFlows",
+            "AllowedOAuthScopes",
+            "CallbackURLs",
+            "LogoutURLs",
+        ],
+        &[
+            ("DefaultRedirectURI", HOSTED_UI),
+            ("SupportedIdentityProviders", HOSTED_UI),
+            (
+                "PreventUserExistenceErrors",
+                "the local Cognito answers an unknown user as a wrong password",
+            ),
+            ("EnableTokenRevocation", "tokens are not revoked locally"),
+            ("ReadAttributes", "seeded users' attributes are all readable"),
+            ("WriteAttributes", "user attributes are not written locally"),
+            (
+                "AuthSessionValidity",
+                "no challenge flows: there is no session to expire",
+            ),
+        ],
+        notes,
+    )?;
+    string(&at.key("ClientName"), p.get("ClientName"))?;
+    if boolean(&at.key("GenerateSecret"), p.get("GenerateSecret"))? == Some(true) {
+        return Err(at
+            .key("GenerateSecret")
+            .err("a client secret is not emulated by the local Cognito; use a public client (false)"));
+    }
+    let user_pool_id = string(&at.key("UserPoolId"), p.get("UserPoolId"))?
+        .ok_or_else(|| at.key("UserPoolId").err("is required"))?
+        .to_string();
+    let flows_at = at.key("ExplicitAuthFlows");
+    let explicit_auth_flows = match p.get("ExplicitAuthFlows") {
+        // Cognito's default: ALLOW_REFRESH_TOKEN_AUTH, ALLOW_USER_SRP_AUTH and ALLOW_CUSTOM_AUTH.
+        None => vec![
+            "ALLOW_REFRESH_TOKEN_AUTH".to_string(),
+            "ALLOW_USER_SRP_AUTH".to_string(),
+            "ALLOW_CUSTOM_AUTH".to_string(),
+        ],
+        Some(v) => {
+            let flows = string_list(&flows_at, Some(v))?;
+            for (i, f) in flows.iter().enumerate() {
+                if !AUTH_FLOWS.contains(&f.as_str()) {
+                    return Err(flows_at
+                        .index(i)
+                        .err(format!("must be one of {}, got {f:?}", AUTH_FLOWS.join(", "))));
+                }
+            }
+            flows
+        }
+    };
+    if let Some(units) = p.get("TokenValidityUnits") {
+        keys(
+            &at.key("TokenValidityUnits"),
+            units,
+            &["AccessToken", "IdToken", "RefreshToken"],
+            &[],
+            notes,
+        )?;
+    }
+    let access_token_validity_secs = validity(
+        at,
+        p,
+        ("AccessTokenValidity", "AccessToken", "hours"),
+        (300, 86_400, 3600),
+    )?;
+    let id_token_validity_secs = validity(at, p, ("IdTokenValidity", "IdToken", "hours"), (300, 86_400, 3600))?;
+    let refresh_token_validity_secs = validity(
+        at,
+        p,
+        ("RefreshTokenValidity", "RefreshToken", "days"),
+        (3600, 3650 * 86_400, 30 * 86_400),
+    )?;
+    let oauth = boolean(
+        &at.key("AllowedOAuthFlowsUserPoolClient"),
+        p.get("AllowedOAuthFlowsUserPoolClient"),
+    )? == Some(true);
+    let list = |key: &str| -> Result<Vec<String>, TemplateError> {
+        let v = string_list(&at.key(key), p.get(key))?;
+        Ok(if oauth { v } else { Vec::new() })
+    };
+    Ok(ClientSpec {
+        user_pool_id,
+        explicit_auth_flows,
+        access_token_validity_secs,
+        id_token_validity_secs,
+        refresh_token_validity_secs,
+        callback_urls: list("CallbackURLs")?,
+        logout_urls: list("LogoutURLs")?,
+        allowed_oauth_flows: list("AllowedOAuthFlows")?,
+        allowed_oauth_scopes: list("AllowedOAuthScopes")?,
+    })
+}
+
+pub(super) struct DomainSpec {
+    pub user_pool_id: String,
+    pub domain: String,
+}
+
+/// AWS::Cognito::UserPoolDomain: a prefix domain of the pool's hosted UI,
+/// read for the model; a custom domain (CustomDomainConfig) is refused.
+pub(super) fn user_pool_domain(at: &At, p: &Json, notes: &mut Notes) -> Result<DomainSpec, TemplateError> {
+    keys(
+        at,
+        p,
+        &["Domain", "UserPoolId"],
+        &[("ManagedLoginVersion", "the hosted UI is not emulated")],
+        notes,
+    )?;
+    let domain = string(&at.key("Domain"), p.get("Domain"))?
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| at.key("Domain").err("is required"))?;
+    let user_pool_id =
+        string(&at.key("UserPoolId"), p.get("UserPoolId"))?.ok_or_else(|| at.key("UserPoolId").err("is required"))?;
+    Ok(DomainSpec {
+        user_pool_id: user_pool_id.to_string(),
+        domain: domain.to_string(),
+    })
 }

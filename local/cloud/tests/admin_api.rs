@@ -1,0 +1,158 @@
+//! The repository's template started by the local cloud: the admin API
+//! (AdminApi) on its own port behind its JWT authorizer, the local Cognito
+//! of AdminUserPool, and `<state_dir>/endpoints.json`. Run with
+//! `scripts/with-dynamodb cargo test -p zb-local --test admin_api` (the
+//! tables are created in that DynamoDB Local).
+//!
+//! What a refusal looks like follows "Control access to HTTP APIs with JWT
+//! authorizers in API Gateway"
+//! (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html)
+//! and its troubleshooting page (401 `{"message":"Unauthorized"}` with a
+//! `www-authenticate` header,
+//! https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-jwt.html).
+//! No function runs here: the binaries are placeholders, so a request that
+//! passes the authorizer ends in the gateway's 500, never in a 401.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .canonicalize()
+        .unwrap_or_else(|e| panic!("repo root: {e}"))
+}
+
+fn dynamodb() -> String {
+    match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => panic!(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: run `scripts/with-dynamodb cargo test -p zb-local --test admin_api`"
+        ),
+    }
+}
+
+/// A folder with an (unrunnable) file for every binary the template names:
+/// the authorizer's refusals never reach a function.
+fn placeholder_binaries(dir: &Path, stack: &str) -> PathBuf {
+    let model = zb_local::template::load(&repo().join("template.yaml"), stack, &BTreeMap::new())
+        .unwrap_or_else(|e| panic!("template: {e}"));
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for f in &model.functions {
+        std::fs::write(bin.join(&f.binary), b"").unwrap();
+    }
+    bin
+}
+
+async fn start() -> (zb_local::Running, PathBuf) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let dir = std::env::temp_dir().join(format!("zb-admin-api-{id}"));
+    let stack = format!("adm{}", &id[..8]);
+    let mut c = zb_local::Config::for_repo(repo());
+    c.stack = stack.clone();
+    c.api_port = 0;
+    c.admin_api_port = 0;
+    c.cognito_port = 0;
+    c.aws_port = 0;
+    c.dynamodb_endpoint = Some(dynamodb());
+    c.binaries = placeholder_binaries(&dir, &stack);
+    c.state_dir = dir.join("state");
+    c.seed_file = None;
+    let running = zb_local::start(c)
+        .await
+        .unwrap_or_else(|e| panic!("the local cloud did not start: {e}"));
+    (running, dir)
+}
+
+async fn get(url: &str, authorization: Option<&str>) -> (u16, Option<String>, Value) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = resp.json().await.unwrap_or(Value::Null);
+    (status, challenge, body)
+}
+
+#[tokio::test]
+async fn the_admin_api_of_the_repo_template_refuses_requests_without_a_valid_token() {
+    let (running, dir) = start().await;
+    assert!(!running.admin_api_url.is_empty());
+    assert_ne!(running.admin_api_url, running.api_url, "each HTTP API on its own port");
+    let me = format!("{}/v1/admin/me", running.admin_api_url);
+
+    // No token, an empty one, a token that is not a JWT: 401 Unauthorized with a challenge.
+    for authorization in [None, Some(""), Some("Bearer not-a-jwt")] {
+        let (status, challenge, body) = get(&me, authorization).await;
+        assert_eq!(status, 401, "{authorization:?}");
+        assert_eq!(body, json!({"message": "Unauthorized"}));
+        assert!(challenge.is_some_and(|c| c.starts_with("Bearer")), "{authorization:?}");
+    }
+    // The partner API does not serve the admin routes.
+    let (status, _, body) = get(&format!("{}/v1/admin/me", running.api_url), None).await;
+    assert_eq!((status, body), (404, json!({"message": "Not Found"})));
+
+    // endpoints.json says where everything is.
+    let endpoints: Value =
+        serde_json::from_slice(&std::fs::read(running.state_dir().join("endpoints.json")).unwrap()).unwrap();
+    let pool = &running.user_pools[0];
+    assert_eq!(endpoints["adminApi"], running.admin_api_url.as_str());
+    assert_eq!(endpoints["api"], running.api_url.as_str());
+    assert_eq!(endpoints["cognito"], running.cognito_url.as_str());
+    assert_eq!(endpoints["userPoolId"], pool.pool_id.as_str());
+    assert_eq!(endpoints["clientId"], pool.clients[0].client_id.as_str());
+    assert_eq!(
+        endpoints["issuer"],
+        format!("https://cognito-idp.us-east-1.amazonaws.com/{}", pool.pool_id).as_str()
+    );
+    assert!(running.operators.contains(&"admin".to_string()));
+
+    // An access token of the local Cognito passes the authorizer (the
+    // placeholder function then fails: 500, not 401).
+    let auth: Value = reqwest::Client::new()
+        .post(&running.cognito_url)
+        .header("x-amz-target", "AWSCognitoIdentityProviderService.InitiateAuth")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(
+            json!({
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "ClientId": pool.clients[0].client_id,
+                "AuthParameters": {"USERNAME": "admin", "PASSWORD": "ZbLocalAdmin1"},
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = auth["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{auth}"));
+    let (status, _, _) = get(&me, Some(&format!("Bearer {access}"))).await;
+    assert_eq!(status, 500, "authorized, then the placeholder function cannot run");
+    // Its ID token has no scope: the route's scope refuses it (403, as measured on AWS).
+    let id = auth["AuthenticationResult"]["IdToken"].as_str().unwrap();
+    let (status, _, body) = get(&me, Some(id)).await;
+    assert_eq!((status, body), (403, json!({"message": "Forbidden"})));
+
+    // The admin contract: served without a token once openapi-admin.yaml exists.
+    let (status, _, _) = get(&format!("{}/v1/admin/openapi.json", running.admin_api_url), None).await;
+    let expected = if repo().join("openapi-admin.yaml").exists() {
+        200
+    } else {
+        404
+    };
+    assert_eq!(status, expected);
+
+    running.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
