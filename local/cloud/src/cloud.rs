@@ -569,21 +569,7 @@ pub fn cognito_pools(model: &Model) -> Vec<crate::cognito::PoolConfig> {
                 pool_id: p.pool_id.clone(),
                 issuer: p.issuer.clone(),
                 groups: p.groups.clone(),
-                clients: p
-                    .clients
-                    .iter()
-                    .map(|c| crate::cognito::ClientConfig {
-                        client_id: c.client_id.clone(),
-                        explicit_auth_flows: c.explicit_auth_flows.clone(),
-                        access_token_validity_secs: c.access_token_validity_secs,
-                        id_token_validity_secs: c.id_token_validity_secs,
-                        refresh_token_validity_secs: c.refresh_token_validity_secs,
-                        callback_urls: c.callback_urls.clone(),
-                        logout_urls: c.logout_urls.clone(),
-                        allowed_oauth_flows: c.allowed_oauth_flows.clone(),
-                        allowed_oauth_scopes: c.allowed_oauth_scopes.clone(),
-                    })
-                    .collect(),
+                clients: p.clients.clone(),
             })
             .collect();
     }

@@ -63,8 +63,9 @@ pub struct PoolConfig {
     pub clients: Vec<ClientConfig>,
 }
 
-/// One app client (AWS::Cognito::UserPoolClient).
-#[derive(Debug, Clone)]
+/// One app client (AWS::Cognito::UserPoolClient), as the template's model
+/// holds it (template.rs) and the local Cognito serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     pub client_id: String,
     /// ExplicitAuthFlows as written (`ALLOW_USER_PASSWORD_AUTH`, ...).

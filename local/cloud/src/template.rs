@@ -108,25 +108,6 @@ pub struct HttpApi {
     pub jwt_authorizers: Vec<JwtAuthorizer>,
 }
 
-/// An app client of a user pool (AWS::Cognito::UserPoolClient).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserPoolClient {
-    pub logical_id: String,
-    /// What its Ref resolves to: `cognito::client_id_for(stack, logical id)`.
-    pub client_id: String,
-    /// ExplicitAuthFlows, or Cognito's default when absent.
-    pub explicit_auth_flows: Vec<String>,
-    pub access_token_validity_secs: u64,
-    pub id_token_validity_secs: u64,
-    pub refresh_token_validity_secs: u64,
-    /// The hosted UI's settings: CallbackURLs, LogoutURLs, AllowedOAuthFlows,
-    /// AllowedOAuthScopes (empty unless AllowedOAuthFlowsUserPoolClient).
-    pub callback_urls: Vec<String>,
-    pub logout_urls: Vec<String>,
-    pub allowed_oauth_flows: Vec<String>,
-    pub allowed_oauth_scopes: Vec<String>,
-}
-
 /// A user pool (AWS::Cognito::UserPool) with its groups and clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPool {
@@ -137,7 +118,9 @@ pub struct UserPool {
     pub issuer: String,
     /// The GroupName of each AWS::Cognito::UserPoolGroup of the pool.
     pub groups: Vec<String>,
-    pub clients: Vec<UserPoolClient>,
+    /// Each client's `client_id` is what its Ref resolves to:
+    /// `cognito::client_id_for(stack, logical id)`.
+    pub clients: Vec<crate::cognito::ClientConfig>,
     /// The AWS::Cognito::UserPoolDomain's Domain, if any.
     pub domain: Option<String>,
 }
@@ -934,7 +917,7 @@ struct CognitoSources {
     /// (logical id, UserPoolId, GroupName)
     groups: Vec<(String, String, String)>,
     /// (logical id, UserPoolId, client)
-    clients: Vec<(String, String, UserPoolClient)>,
+    clients: Vec<(String, String, crate::cognito::ClientConfig)>,
     /// (logical id, UserPoolId, Domain)
     domains: Vec<(String, String, String)>,
 }
@@ -1524,23 +1507,9 @@ pub fn parse(
             }
             "AWS::Cognito::UserPoolClient" => {
                 let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
-                let c = checks::user_pool_client(&At::props(id), &p, &mut notes)?;
-                cognito.clients.push((
-                    id.to_string(),
-                    c.user_pool_id,
-                    UserPoolClient {
-                        logical_id: id.to_string(),
-                        client_id: r.reference(id, 0)?,
-                        explicit_auth_flows: c.explicit_auth_flows,
-                        access_token_validity_secs: c.access_token_validity_secs,
-                        id_token_validity_secs: c.id_token_validity_secs,
-                        refresh_token_validity_secs: c.refresh_token_validity_secs,
-                        callback_urls: c.callback_urls,
-                        logout_urls: c.logout_urls,
-                        allowed_oauth_flows: c.allowed_oauth_flows,
-                        allowed_oauth_scopes: c.allowed_oauth_scopes,
-                    },
-                ));
+                let (user_pool_id, client) =
+                    checks::user_pool_client(&At::props(id), &p, r.reference(id, 0)?, &mut notes)?;
+                cognito.clients.push((id.to_string(), user_pool_id, client));
             }
             "AWS::Cognito::UserPoolDomain" => {
                 let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));

@@ -803,21 +803,6 @@ pub(super) fn user_pool_group(at: &At, p: &Json, notes: &mut Notes) -> Result<Gr
     })
 }
 
-pub(super) struct ClientSpec {
-    pub user_pool_id: String,
-    pub explicit_auth_flows: Vec<String>,
-    pub access_token_validity_secs: u64,
-    pub id_token_validity_secs: u64,
-    pub refresh_token_validity_secs: u64,
-    /// The hosted UI's settings (CallbackURLs, LogoutURLs, AllowedOAuthFlows,
-    /// AllowedOAuthScopes); empty when AllowedOAuthFlowsUserPoolClient is not
-    /// true, as Cognito then refuses the OAuth endpoints to the client.
-    pub callback_urls: Vec<String>,
-    pub logout_urls: Vec<String>,
-    pub allowed_oauth_flows: Vec<String>,
-    pub allowed_oauth_scopes: Vec<String>,
-}
-
 /// Cognito's ExplicitAuthFlows values.
 const AUTH_FLOWS: &[&str] = &[
     "ADMIN_NO_SRP_AUTH",
@@ -874,7 +859,13 @@ fn validity(
 /// AllowedOAuthScopes, LogoutURLs) what the local hosted UI
 /// (cognito/hosted.rs) checks. A client secret is refused: the local Cognito
 /// has no SECRET_HASH.
-pub(super) fn user_pool_client(at: &At, p: &Json, notes: &mut Notes) -> Result<ClientSpec, TemplateError> {
+/// Answers the client's pool (its UserPoolId) and the client, under `client_id`.
+pub(super) fn user_pool_client(
+    at: &At,
+    p: &Json,
+    client_id: String,
+    notes: &mut Notes,
+) -> Result<(String, crate::cognito::ClientConfig), TemplateError> {
     const HOSTED_UI: &str = "the local hosted UI signs in seeded users with a password only";
     keys(
         at,
@@ -970,8 +961,8 @@ pub(super) fn user_pool_client(at: &At, p: &Json, notes: &mut Notes) -> Result<C
         let v = string_list(&at.key(key), p.get(key))?;
         Ok(if oauth { v } else { Vec::new() })
     };
-    Ok(ClientSpec {
-        user_pool_id,
+    let client = crate::cognito::ClientConfig {
+        client_id,
         explicit_auth_flows,
         access_token_validity_secs,
         id_token_validity_secs,
@@ -980,7 +971,8 @@ pub(super) fn user_pool_client(at: &At, p: &Json, notes: &mut Notes) -> Result<C
         logout_urls: list("LogoutURLs")?,
         allowed_oauth_flows: list("AllowedOAuthFlows")?,
         allowed_oauth_scopes: list("AllowedOAuthScopes")?,
-    })
+    };
+    Ok((user_pool_id, client))
 }
 
 pub(super) struct DomainSpec {
