@@ -561,17 +561,7 @@ const ALL_AUTH_FLOWS: &[&str] = &[
 /// locally either way.
 pub fn cognito_pools(model: &Model) -> Vec<crate::cognito::PoolConfig> {
     if !model.user_pools.is_empty() {
-        return model
-            .user_pools
-            .iter()
-            .map(|p| crate::cognito::PoolConfig {
-                logical_id: p.logical_id.clone(),
-                pool_id: p.pool_id.clone(),
-                issuer: p.issuer.clone(),
-                groups: p.groups.clone(),
-                clients: p.clients.clone(),
-            })
-            .collect();
+        return model.user_pools.iter().map(|p| p.config.clone()).collect();
     }
     let param = |name: &str| model.parameters.get(name).filter(|v| !v.is_empty()).cloned();
     let Some(pool_id) = param("ExistingUserPoolId") else {

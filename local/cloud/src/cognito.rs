@@ -51,7 +51,7 @@ pub const DEFAULT_LOOPBACK_CALLBACK: &str = "http://localhost:8976/callback";
 /// One user pool as the template declares it (A2's template.rs builds it from
 /// AWS::Cognito::UserPool / UserPoolGroup / UserPoolClient, or from the
 /// Existing* parameters).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolConfig {
     pub logical_id: String,
     pub pool_id: String,

@@ -108,19 +108,13 @@ pub struct HttpApi {
     pub jwt_authorizers: Vec<JwtAuthorizer>,
 }
 
-/// A user pool (AWS::Cognito::UserPool) with its groups and clients.
+/// A user pool (AWS::Cognito::UserPool) with its groups and clients, as the
+/// local Cognito serves it (`config`: its `pool_id` is what the pool's Ref
+/// resolves to, `cognito::pool_id_for(region, stack, logical id)`, and each
+/// client's `client_id` its client's Ref, `cognito::client_id_for`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPool {
-    pub logical_id: String,
-    /// What its Ref resolves to: `cognito::pool_id_for(region, stack, logical id)`.
-    pub pool_id: String,
-    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`: every token's `iss`.
-    pub issuer: String,
-    /// The GroupName of each AWS::Cognito::UserPoolGroup of the pool.
-    pub groups: Vec<String>,
-    /// Each client's `client_id` is what its Ref resolves to:
-    /// `cognito::client_id_for(stack, logical id)`.
-    pub clients: Vec<crate::cognito::ClientConfig>,
+    pub config: crate::cognito::PoolConfig,
     /// The AWS::Cognito::UserPoolDomain's Domain, if any.
     pub domain: Option<String>,
 }
@@ -925,7 +919,7 @@ struct CognitoSources {
 impl CognitoSources {
     fn assemble(mut self) -> Result<Vec<UserPool>, TemplateError> {
         fn pool<'a>(pools: &'a mut [UserPool], id: &str, pool_id: &str) -> Result<&'a mut UserPool, TemplateError> {
-            pools.iter_mut().find(|p| p.pool_id == pool_id).ok_or_else(|| {
+            pools.iter_mut().find(|p| p.config.pool_id == pool_id).ok_or_else(|| {
                 At::props(id).key("UserPoolId").err(format!(
                     "{pool_id} is not a user pool of this template (the local Cognito serves only those)"
                 ))
@@ -933,15 +927,15 @@ impl CognitoSources {
         }
         for (id, pool_id, group) in self.groups {
             let p = pool(&mut self.pools, &id, &pool_id)?;
-            if p.groups.contains(&group) {
+            if p.config.groups.contains(&group) {
                 return Err(At::props(&id)
                     .key("GroupName")
                     .err(format!("the pool already has a group {group}")));
             }
-            p.groups.push(group);
+            p.config.groups.push(group);
         }
         for (id, pool_id, client) in self.clients {
-            pool(&mut self.pools, &id, &pool_id)?.clients.push(client);
+            pool(&mut self.pools, &id, &pool_id)?.config.clients.push(client);
         }
         for (id, pool_id, domain) in self.domains {
             let p = pool(&mut self.pools, &id, &pool_id)?;
@@ -1491,11 +1485,13 @@ pub fn parse(
                 checks::user_pool(&At::props(id), &p, &mut notes)?;
                 let pool_id = r.pool_id(id);
                 cognito.pools.push(UserPool {
-                    logical_id: id.to_string(),
-                    issuer: cognito_issuer(&pool_id),
-                    pool_id,
-                    groups: Vec::new(),
-                    clients: Vec::new(),
+                    config: crate::cognito::PoolConfig {
+                        logical_id: id.to_string(),
+                        issuer: cognito_issuer(&pool_id),
+                        pool_id,
+                        groups: Vec::new(),
+                        clients: Vec::new(),
+                    },
                     domain: None,
                 });
             }

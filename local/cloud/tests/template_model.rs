@@ -107,7 +107,7 @@ fn unsupported_features_are_refused_with_the_resource_and_property() {
 fn the_admin_plane_reads_as_a_user_pool_a_jwt_authorizer_and_a_second_api() {
     let model = load(&repo().join("template.yaml"), "zb", &BTreeMap::new()).unwrap();
     assert!(model.conditions["CreateUserPool"]);
-    let pool = &model.user_pools[0];
+    let pool = &model.user_pools[0].config;
     assert_eq!(
         pool.pool_id,
         zb_local::cognito::pool_id_for("us-east-1", "zb", "AdminUserPool")
