@@ -6,9 +6,12 @@
 //! keeps running. A rebuilt function binary replaces its warm instances.
 //!
 //! File events come from the `notify` crate; they only say "look now": what
-//! changed is decided by comparing each watched file's size and modification
-//! time with the last look, so editor temp files, bursts of events during a
-//! build and atomic renames all come down to one comparison. Only state
+//! changed is decided by comparing each watched source's content (and each
+//! binary's size and modification time) with the last look, so editor temp
+//! files, bursts of events during a build and atomic renames all come down to
+//! one comparison. The first look and the watches are taken before
+//! [`spawn`] returns, so a save made right after it is never mistaken for the
+//! starting state. Only state
 //! machines, rules and function binaries are reloaded; functions' settings,
 //! tables and routes are read at start-up.
 
@@ -103,7 +106,7 @@ impl fmt::Display for ReloadEvent {
     }
 }
 
-/// A file's identity for change detection (None: absent).
+/// A binary's identity for change detection (None: absent).
 type Stamp = Option<(SystemTime, u64)>;
 
 fn stamp(path: &Path) -> Stamp {
@@ -111,9 +114,22 @@ fn stamp(path: &Path) -> Stamp {
     Some((meta.modified().ok()?, meta.len()))
 }
 
+/// A source file's identity: its content's hash (None: absent or unreadable).
+/// Content, not size and time: two saves of the same length within one tick
+/// of the file system's coarse clock would otherwise look alike.
+type Content = Option<u64>;
+
+fn content(path: &Path) -> Content {
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(path).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// The files that matter for the current model.
 struct Watched {
-    sources: BTreeMap<PathBuf, Stamp>,
+    sources: BTreeMap<PathBuf, Content>,
     /// function name → (binary, stamp)
     binaries: BTreeMap<String, (PathBuf, Stamp)>,
 }
@@ -121,10 +137,10 @@ struct Watched {
 impl Watched {
     fn of(config: &WatchConfig, model: &Model) -> Self {
         let mut sources = BTreeMap::new();
-        sources.insert(config.template.clone(), stamp(&config.template));
+        sources.insert(config.template.clone(), content(&config.template));
         for sm in &model.state_machines {
             if let Some(path) = &sm.definition_path {
-                sources.insert(path.clone(), stamp(path));
+                sources.insert(path.clone(), content(path));
             }
         }
         let binaries = model
@@ -159,29 +175,41 @@ impl Watched {
     fn changed_sources(&self) -> Vec<PathBuf> {
         self.sources
             .iter()
-            .filter(|(path, old)| stamp(path) != **old)
+            .filter(|(path, old)| content(path) != **old)
             .map(|(path, _)| path.clone())
             .collect()
     }
 }
 
 /// Starts watching. Events go to the returned receiver (and to tracing).
+/// The starting state is read and the folders are watched before this
+/// returns: a save made after it is always seen as a change.
 pub(crate) fn spawn(
     config: WatchConfig,
     model: Model,
     services: Arc<Services>,
 ) -> (JoinHandle<()>, UnboundedReceiver<ReloadEvent>) {
     let (events, receiver) = unbounded_channel();
-    let handle = tokio::spawn(async move {
-        Reloader {
-            watched: Watched::of(&config, &model),
-            config,
-            services,
-            events,
+    let (tx, rx) = unbounded_channel::<()>();
+    let watcher = match notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
+        let _ = tx.send(());
+    }) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "no file events; looking for changes every 300 ms instead");
+            None
         }
-        .run()
-        .await;
-    });
+    };
+    let mut reloader = Reloader {
+        watched: Watched::of(&config, &model),
+        config,
+        services,
+        events,
+        watcher,
+        watching: BTreeSet::new(),
+    };
+    reloader.watch_folders();
+    let handle = tokio::spawn(reloader.run(rx));
     (handle, receiver)
 }
 
@@ -190,36 +218,34 @@ struct Reloader {
     services: Arc<Services>,
     watched: Watched,
     events: UnboundedSender<ReloadEvent>,
+    /// None when the platform gives no file events (then: polling).
+    watcher: Option<notify::RecommendedWatcher>,
+    watching: BTreeSet<PathBuf>,
 }
 
 impl Reloader {
-    async fn run(mut self) {
-        let (tx, mut rx) = unbounded_channel::<()>();
-        let mut watcher = match notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-            let _ = tx.send(());
-        }) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::warn!(error = %e, "no file events; looking for changes every 300 ms instead");
-                None
-            }
+    /// Watches the folders of the files that matter now (the template may
+    /// have come to name others).
+    fn watch_folders(&mut self) {
+        let Some(w) = self.watcher.as_mut() else {
+            return;
         };
-        let mut watching = BTreeSet::new();
-        loop {
-            if let Some(w) = watcher.as_mut() {
-                for folder in self.watched.folders() {
-                    if !watching.contains(&folder) {
-                        match w.watch(&folder, RecursiveMode::NonRecursive) {
-                            Ok(()) => {
-                                watching.insert(folder);
-                            }
-                            Err(e) => tracing::warn!(folder = %folder.display(), error = %e, "cannot watch"),
-                        }
+        for folder in self.watched.folders() {
+            if !self.watching.contains(&folder) {
+                match w.watch(&folder, RecursiveMode::NonRecursive) {
+                    Ok(()) => {
+                        self.watching.insert(folder);
                     }
+                    Err(e) => tracing::warn!(folder = %folder.display(), error = %e, "cannot watch"),
                 }
             }
+        }
+    }
+
+    async fn run(mut self, mut rx: UnboundedReceiver<()>) {
+        loop {
             // Wait for a first event (or the poll tick), then for quiet.
-            if watcher.is_some() {
+            if self.watcher.is_some() {
                 if rx.recv().await.is_none() {
                     return;
                 }
@@ -228,6 +254,7 @@ impl Reloader {
                 tokio::time::sleep(POLL).await;
             }
             self.look().await;
+            self.watch_folders();
         }
     }
 
@@ -254,7 +281,7 @@ impl Reloader {
         // Whatever the outcome, these versions of the files have been looked at.
         for path in &files {
             if let Some(s) = self.watched.sources.get_mut(path) {
-                *s = stamp(path);
+                *s = content(path);
             }
         }
         let refused = |file: PathBuf, problem: String| ReloadEvent::Refused { file, problem };
