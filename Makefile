@@ -9,10 +9,14 @@
 #   make sam-build      SAM build (needs `cargo lambda`)
 #   make run            the local cloud (zb up), built with the `local` profile
 #   make reset          delete the local cloud's state (.state/: DynamoDB tables, histories, logs)
+#   make browser        Debian's Chromium (apt) and console/node_modules (playwright-core, axe-core) for the browser tests
+#   make console-vendor copy the console's pinned browser libraries into console/site/vendor (checked in)
+#   make console-publish STACK=<stack>: upload console/site and its config.json to the stack's console bucket
 #   make fuzz           cargo-fuzz targets, FUZZ_SECONDS (200) each; not part of `make test`
 #   make clean          build outputs (distclean: also .venv/ and .cache/)
 #
-# Everything a target installs goes into ignored folders: .venv/ and .cache/.
+# Everything a target installs goes into ignored folders (.venv/, .cache/, console/node_modules/),
+# except Debian's chromium, which `make browser` installs with apt-get when /usr/bin/chromium is missing.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -32,6 +36,8 @@ TOOLS_STAMP := $(VENV)/.tools.stamp
 
 
 .PHONY: iam-report
+
+.PHONY: browser console-vendor console-publish
 .PHONY: reset all tools dynamodb-local fmt-check clippy lint-template test bench build sam-build run demo load local release fuzz clean distclean
 
 all: test
@@ -49,6 +55,57 @@ $(TOOLS_STAMP): tools/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
+
+# The browser tests (tests/console_browser.rs) drive Debian's Chromium headless
+# with playwright-core; neither downloads a browser of its own. apt-get needs
+# root (CI runs as root); console/node_modules is ignored.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	    echo "installing Debian's chromium (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+	@if [ ! -d console/node_modules ] || [ console/package-lock.json -nt console/node_modules ]; then \
+	    (cd console && npm ci --no-audit --no-fund --loglevel=error) && touch console/node_modules; \
+	fi
+
+console-vendor:
+	scripts/console-vendor
+
+# Publishes the console to a deployed stack (STACK, default zerobeta; the AWS
+# CLI's usual credentials and region): console/site/ to
+# s3://<ConsoleBucketName>/console/, plus the config.json the local cloud
+# generates, written here from the stack's outputs (local: false). With
+# ExistingUserPoolId the stack has no HostedUiUrl output: pass HOSTED_UI.
+# Cache-Control no-cache: CloudFront (Managed-CachingOptimized honours it)
+# and browsers revalidate by ETag, so a publish shows without an invalidation.
+STACK ?= zerobeta
+HOSTED_UI ?=
+console-publish: $(TOOLS_STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(VENV)/bin/aws cloudformation describe-stacks --stack-name "$(STACK)" \
+	    --query 'Stacks[0].Outputs' --output json > "$$tmp/outputs.json"; \
+	$(VENV)/bin/python -c 'import json, sys; \
+	o = {x["OutputKey"]: x["OutputValue"] for x in json.load(open(sys.argv[1]))}; \
+	hosted = o.get("HostedUiUrl") or sys.argv[3]; \
+	hosted or sys.exit("the stack has no HostedUiUrl output (ExistingUserPoolId): pass HOSTED_UI=https://<domain>"); \
+	admin = o["AdminApiUrl"].rstrip("/"); \
+	region = admin.split("//", 1)[1].split(".")[2]; \
+	url = o["ConsoleUrl"]; \
+	config = {"adminApi": admin, "region": region, \
+	          "auth": {"hostedUi": hosted.rstrip("/"), "clientId": o["UserPoolClientId"], \
+	                   "redirectUri": url, "logoutUri": url, \
+	                   "scopes": ["openid", "email", "profile", "aws.cognito.signin.user.admin"]}, \
+	          "local": False}; \
+	json.dump(config, open(sys.argv[2] + "/config.json", "w"), indent=2); \
+	open(sys.argv[2] + "/bucket", "w").write(o["ConsoleBucketName"]); \
+	open(sys.argv[2] + "/url", "w").write(url)' "$$tmp/outputs.json" "$$tmp" "$(HOSTED_UI)"; \
+	bucket=$$(cat "$$tmp/bucket"); \
+	$(VENV)/bin/aws s3 sync console/site/ "s3://$$bucket/console/" --delete \
+	    --exclude '*.md' --exclude config.json --cache-control no-cache; \
+	$(VENV)/bin/aws s3 cp "$$tmp/config.json" "s3://$$bucket/console/config.json" \
+	    --content-type application/json --cache-control no-cache; \
+	echo "console: $$(cat "$$tmp/url")"
 
 # --------------------------------------------------------------------------- checks
 fmt-check:
@@ -68,7 +125,7 @@ lint-template: $(TOOLS_STAMP)
 # the test build's dependencies) behind an in-process local cloud.
 # Each local cloud the tests start lists its stack and state folder in
 # target/iam-runs.tsv, which `make iam-report` merges into one IAM report.
-test: tools fmt-check clippy lint-template
+test: tools browser fmt-check clippy lint-template
 	cargo build --workspace --bins
 	mkdir -p $(CARGO_TARGET_DIR) && : > $(CARGO_TARGET_DIR)/iam-runs.tsv
 	ZB_IAM_RUNS=$(CARGO_TARGET_DIR)/iam-runs.tsv scripts/with-dynamodb cargo test --workspace

@@ -13,6 +13,10 @@
 //!    stored before stays as it was, nothing is stored twice, and it counts once.
 //! 5. After the demo feeds, the volume figures equal what the feeds, orders
 //!    and errors tables hold.
+//! 6. The ops console's view of executions (issue 15): a feed's pipeline
+//!    executions from the pipeline's log group, one Express execution's
+//!    events from its log lines, a webhook delivery's (Standard) from its
+//!    history, the state machines' definitions, and a feed found by an order.
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -183,7 +187,7 @@ const CALLERS: [&str; 9] = [
 /// https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-jwt-authorizer-methods.html):
 /// API Gateway's own `{"message":"Forbidden"}`, not the function's problem.
 #[rustfmt::skip]
-const MATRIX: [(&str, &str, [Expect; 9]); 22] = [
+const MATRIX: [(&str, &str, [Expect; 9]); 25] = [
     //                                                                      admin ops finance nobody none exp aud key id
     ("GET",   "/v1/admin/me",                                              [S, S, S, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/partners",                                        [S, S, F, F, U, U, U, U, G]),
@@ -199,6 +203,9 @@ const MATRIX: [(&str, &str, [Expect; 9]); 22] = [
     ("GET",   "/v1/admin/feeds",                                           [S, S, F, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/feeds/{feedId}",                                  [S, S, F, F, U, U, U, U, G]),
     ("POST",  "/v1/admin/feeds/{feedId}/redrive",                          [S, S, F, F, U, U, U, U, G]),
+    ("GET",   "/v1/admin/feeds/{feedId}/executions",                       [S, S, F, F, U, U, U, U, G]),
+    ("GET",   "/v1/admin/executions/{executionArn}",                       [S, S, F, F, U, U, U, U, G]),
+    ("GET",   "/v1/admin/state-machines",                                  [S, S, F, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/orders",                                          [S, S, F, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/errors",                                          [S, S, F, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/deliveries",                                      [S, S, F, F, U, U, U, U, G]),
@@ -237,7 +244,11 @@ fn request_for(method: &str, route: &str, feed_id: &str) -> (String, Option<Valu
         .replace("{partnerId}", "matrix")
         .replace("{formatId}", "partner-a@1")
         .replace("{feedId}", feed_id)
-        .replace("{deliveryId}", "20260101T000000Z-nothing");
+        .replace("{deliveryId}", "20260101T000000Z-nothing")
+        .replace(
+            "{executionArn}",
+            "arn%3Aaws%3Astates%3Aus-east-1%3A123456789012%3Aexecution%3Aelsewhere%3Anothing",
+        );
     match (method, route) {
         ("POST", "/v1/admin/partners") => (
             path,
@@ -887,6 +898,41 @@ async fn a_feed_failed_by_a_fault_is_redriven_to_completion_storing_nothing_twic
         nothing.body
     );
 
+    // Both runs in the feed's executions, oldest first: the rule's, failed
+    // through RecordErrors' Catch (MarkFeedFailed, then the Fail state), and
+    // the redrive's, succeeded.
+    let runs = settled_executions(&s, &feed_id, 2).await;
+    assert_eq!(runs[0]["by"], "rule", "{}", Value::from(runs.clone()));
+    assert_eq!(runs[0]["status"], "FAILED", "{}", Value::from(runs.clone()));
+    assert_eq!(runs[1]["by"], "redrive");
+    assert_eq!(runs[1]["name"], json!(format!("{feed_id}-redrive-1")));
+    assert_eq!(runs[1]["status"], "SUCCEEDED");
+    let failed_run = execution(&s, runs[0]["executionArn"].as_str().unwrap_or_default()).await;
+    assert_eq!(failed_run["status"], "FAILED", "{failed_run}");
+    assert!(failed_run["error"].is_string(), "{failed_run}");
+    let entered = entered_states(&failed_run);
+    for state in [
+        "Validate",
+        "Transform",
+        "Persist",
+        "RecordErrors",
+        "MarkFeedFailed",
+        "FeedFailed",
+    ] {
+        assert!(entered.contains(&state.to_string()), "{state} not entered: {entered:?}");
+    }
+    // RecordErrors' failure is among its own events.
+    assert!(
+        failed_run["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["stateName"] == "RecordErrors"
+                && e["type"].as_str().is_some_and(|t| t.ends_with("Failed"))
+                && e["error"].is_string()),
+        "{failed_run}"
+    );
+
     // The feed counts once in the volume figures: its failed run was taken back.
     let volume = s.api.get_ok("/v1/admin/volume?partnerId=partner-a", &s.finance).await;
     let hours = volume["items"].as_array().cloned().unwrap_or_default();
@@ -1062,5 +1108,276 @@ async fn after_the_demo_the_volume_figures_equal_what_the_tables_hold() {
         let want = expected.keys().filter(|(p, _)| p == partner).count();
         assert_eq!(items.len(), want, "{one}");
     }
+    s.shutdown().await;
+}
+
+// ------------------------------------------------------------------ 6. executions
+
+/// GET /v1/admin/executions/{arn} as ops, the ARN percent-encoded as the
+/// console's `encodeURIComponent` does it; the answer checked against the document.
+async fn execution(s: &Session, arn: &str) -> Value {
+    let encoded: String = arn
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let got = s.api.get_ok(&format!("/v1/admin/executions/{encoded}"), &s.ops).await;
+    conforms("Execution", &got);
+    got
+}
+
+/// The states an execution entered, in order.
+fn entered_states(execution: &Value) -> Vec<String> {
+    execution["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.ends_with("StateEntered")))
+        .filter_map(|e| e["stateName"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The feed's executions once `count` of them have ended (a feed's status
+/// is final before its execution's last line is logged).
+async fn settled_executions(s: &Session, feed_id: &str, count: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let page = s
+            .api
+            .get_ok(&format!("/v1/admin/feeds/{feed_id}/executions"), &s.ops)
+            .await;
+        conforms("FeedExecutionList", &page);
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if items.len() == count && items.iter().all(|i| i["status"] != "RUNNING") {
+            return items;
+        }
+        assert!(started.elapsed() < WAIT, "{feed_id}: {page}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feeds_executions_come_from_the_log_and_a_deliverys_from_its_history() {
+    // Partner A has a webhook, so its feed also starts a webhook-delivery run.
+    let hook = Receiver::start(vec![200]).await;
+    let mut options = Options::default();
+    options.seed[0]["webhookUrl"] = json!(hook.url);
+    options.seed[0]["webhookSecret"] = json!(SECRET_B);
+    let s = Session::start(options).await;
+    let feed_id = s
+        .post_feed(
+            "key-a",
+            "application/json",
+            &a_feed(vec![recent_a_order(41), recent_a_order(42)]),
+        )
+        .await;
+    let done = s.finished("key-a", &feed_id).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+
+    // The two machines, each with its definition.
+    let machines = s.api.get_ok("/v1/admin/state-machines", &s.ops).await;
+    conforms("StateMachineList", &machines);
+    let items = machines["items"].as_array().cloned().unwrap_or_default();
+    let keys: Vec<&str> = items.iter().filter_map(|m| m["key"].as_str()).collect();
+    assert_eq!(keys, ["order-pipeline", "webhook-delivery"], "{machines}");
+    let pipeline = &items[0];
+    assert_eq!(pipeline["type"], "EXPRESS", "the template's default WorkflowType");
+    for state in ["Validate", "Transform", "Persist", "RecordErrors", "Done"] {
+        assert!(
+            pipeline["definition"]["States"][state].is_object(),
+            "{state}: {pipeline}"
+        );
+    }
+    let webhook = &items[1];
+    assert_eq!(webhook["type"], "STANDARD");
+    assert!(webhook["definition"]["States"]["Attempt"].is_object(), "{webhook}");
+
+    // The feed's one execution, started by the rule, from the log group.
+    let runs = settled_executions(&s, &feed_id, 1).await;
+    let run = &runs[0];
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["by"], "rule", "{run}");
+    assert!(run["stopDate"].is_string(), "{run}");
+    let arn = run["executionArn"].as_str().unwrap_or_default().to_string();
+    assert!(arn.contains(":express:"), "{arn}");
+
+    // Its events, from the log lines: the pipeline's states, in order, each
+    // defined in the machine's definition.
+    let shown = execution(&s, &arn).await;
+    assert_eq!(shown["source"], "log", "{shown}");
+    assert_eq!(shown["status"], "SUCCEEDED");
+    assert_eq!(shown["name"], run["name"]);
+    assert_eq!(shown["stateMachine"]["key"], "order-pipeline");
+    assert_eq!(shown["stateMachine"]["type"], "EXPRESS");
+    assert_eq!(shown["stateMachine"]["stateMachineArn"], pipeline["stateMachineArn"]);
+    assert!(shown["input"].as_str().is_some_and(|i| i.contains(&feed_id)), "{shown}");
+    let entered = entered_states(&shown);
+    assert_eq!(
+        entered,
+        ["Validate", "Transform", "Persist", "HasRejections", "Done"],
+        "{shown}"
+    );
+    for state in &entered {
+        assert!(
+            pipeline["definition"]["States"][state].is_object(),
+            "{state} is not defined"
+        );
+    }
+    let events = shown["events"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        events.first().map(|e| e["type"].clone()),
+        Some(json!("ExecutionStarted"))
+    );
+    assert_eq!(
+        events.last().map(|e| e["type"].clone()),
+        Some(json!("ExecutionSucceeded"))
+    );
+    // A Task's own events (lambda:invoke: TaskScheduled, TaskStarted,
+    // TaskSucceeded) belong to its state.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "TaskSucceeded" && e["stateName"] == "Persist"),
+        "{shown}"
+    );
+
+    // The webhook delivery's run (Standard, named after the delivery) from its history.
+    let delivery = {
+        let started = Instant::now();
+        loop {
+            let page = s
+                .api
+                .get_ok("/v1/admin/deliveries?partnerId=partner-a&status=DELIVERED", &s.ops)
+                .await;
+            if let Some(d) = page["items"].as_array().and_then(|i| i.first()) {
+                break d["deliveryId"].as_str().expect("deliveryId").to_string();
+            }
+            assert!(started.elapsed() < WAIT, "no DELIVERED delivery: {page}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let machine_arn = webhook["stateMachineArn"].as_str().unwrap_or_default();
+    let delivery_arn = format!(
+        "{}:{delivery}",
+        machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    );
+    let started = Instant::now();
+    let run = loop {
+        let run = execution(&s, &delivery_arn).await;
+        if run["status"] != "RUNNING" {
+            break run;
+        }
+        assert!(started.elapsed() < WAIT, "{run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(run["source"], "history", "{run}");
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["name"], json!(delivery));
+    assert_eq!(run["stateMachine"]["key"], "webhook-delivery");
+    assert_eq!(run["stateMachine"]["type"], "STANDARD");
+    let entered = entered_states(&run);
+    assert_eq!(entered.first().map(String::as_str), Some("Attempt"), "{run}");
+    assert!(entered.contains(&"Delivered".to_string()), "{entered:?}");
+
+    // Ops may look, finance may not.
+    for path in [
+        format!("/v1/admin/feeds/{feed_id}/executions"),
+        "/v1/admin/state-machines".to_string(),
+        format!("/v1/admin/executions/{arn}"),
+    ] {
+        let refused = s.api.call("GET", &path, Some(&s.finance), None).await;
+        assert!(
+            is_problem(&refused, 403, "forbidden"),
+            "{path}: {} {}",
+            refused.status,
+            refused.body
+        );
+        let admin = s.api.call("GET", &path, Some(&s.admin), None).await;
+        assert_eq!(admin.status, 200, "{path}: {}", admin.body);
+    }
+
+    // What is not there: another machine's execution, a malformed ARN, an unknown feed.
+    let elsewhere = s
+        .api
+        .call(
+            "GET",
+            "/v1/admin/executions/arn%3Aaws%3Astates%3Aus-east-1%3A123456789012%3Aexecution%3Aelsewhere%3Ax",
+            Some(&s.ops),
+            None,
+        )
+        .await;
+    assert!(
+        is_problem(&elsewhere, 404, "not-found"),
+        "{} {}",
+        elsewhere.status,
+        elsewhere.body
+    );
+    let malformed = s
+        .api
+        .call("GET", "/v1/admin/executions/not-an-arn", Some(&s.ops), None)
+        .await;
+    assert!(
+        is_problem(&malformed, 400, "bad-request"),
+        "{} {}",
+        malformed.status,
+        malformed.body
+    );
+    assert_eq!(
+        malformed.body["errors"][0]["parameter"], "executionArn",
+        "{}",
+        malformed.body
+    );
+    let unknown = s
+        .api
+        .call(
+            "GET",
+            "/v1/admin/feeds/0190c6c2-0000-7000-8000-000000000000/executions",
+            Some(&s.ops),
+            None,
+        )
+        .await;
+    assert!(
+        is_problem(&unknown, 404, "not-found"),
+        "{} {}",
+        unknown.status,
+        unknown.body
+    );
+
+    // The feed that stored an order, by its sequence number.
+    let found = s
+        .api
+        .get_ok("/v1/admin/feeds?partnerId=partner-a&orderId=42", &s.ops)
+        .await;
+    conforms("FeedPage", &found);
+    let ids: Vec<&str> = found["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["feedId"].as_str())
+        .collect();
+    assert_eq!(ids, [feed_id.as_str()], "{found}");
+    let none = s
+        .api
+        .get_ok("/v1/admin/feeds?partnerId=partner-a&orderId=43", &s.ops)
+        .await;
+    assert_eq!(none["items"], json!([]), "{none}");
+    let other = s
+        .api
+        .get_ok("/v1/admin/feeds?partnerId=partner-a&orderId=42&status=FAILED", &s.ops)
+        .await;
+    assert_eq!(other["items"], json!([]), "{other}");
+    let alone = s
+        .api
+        .call("GET", "/v1/admin/feeds?orderId=42", Some(&s.ops), None)
+        .await;
+    assert!(
+        is_problem(&alone, 400, "bad-request"),
+        "{} {}",
+        alone.status,
+        alone.body
+    );
+    assert_eq!(alone.body["errors"][0]["parameter"], "orderId", "{}", alone.body);
     s.shutdown().await;
 }

@@ -118,6 +118,11 @@ impl Admin {
             ),
             pipeline,
             webhooks: env.starter().await,
+            machines: admin::Machines {
+                order_pipeline: pipeline_arn.clone(),
+                webhook_delivery: template_machine_arn("WebhookDeliveryStateMachine").await,
+            },
+            executions: admin::ExecutionReader::new(sfn().await, logs().await),
             clock: clock(),
             function_name: "admin".into(),
         };
@@ -174,8 +179,28 @@ async fn extra_table(ddb: &aws_sdk_dynamodb::Client, logical_id: &str) -> String
 }
 
 async fn sfn() -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::new(&aws_sdk().await)
+}
+
+async fn logs() -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(&aws_sdk().await)
+}
+
+/// The ARN of one of the template's state machines on the shared local cloud.
+async fn template_machine_arn(logical_id: &str) -> String {
+    shared_cloud()
+        .await
+        .model
+        .state_machines
+        .iter()
+        .find(|m| m.logical_id == logical_id)
+        .map(|m| m.arn.clone())
+        .unwrap_or_else(|| panic!("template.yaml has no {logical_id}"))
+}
+
+async fn aws_sdk() -> aws_config::SdkConfig {
     let cloud = shared_cloud().await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&cloud.aws_url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -186,8 +211,7 @@ async fn sfn() -> aws_sdk_sfn::Client {
             "zb-tests",
         ))
         .load()
-        .await;
-    aws_sdk_sfn::Client::new(&sdk)
+        .await
 }
 
 /// A Standard state machine of one Pass state on the shared local cloud,
@@ -212,6 +236,8 @@ async fn pipeline_arn() -> String {
 
 const PARTNER: &str = "partner-m";
 const FEED: &str = "0190a000-0000-7000-8000-000000000001";
+/// An execution ARN of no machine of the stack (a 404 to those allowed).
+const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:elsewhere:none";
 
 /// A request on `route` that an allowed caller can make without harm.
 fn matrix_request(method: &'static str, route: &str) -> Request {
@@ -219,13 +245,15 @@ fn matrix_request(method: &'static str, route: &str) -> Request {
         .replace("{partnerId}", PARTNER)
         .replace("{feedId}", FEED)
         .replace("{formatId}", "partner-a@1")
-        .replace("{deliveryId}", "20260101T000000Z-none");
+        .replace("{deliveryId}", "20260101T000000Z-none")
+        .replace("{executionArn}", EXECUTION);
     let mut req = admin_req(method, route, &path);
     for (name, value) in [
         ("partnerId", PARTNER),
         ("feedId", FEED),
         ("formatId", "partner-a@1"),
         ("deliveryId", "20260101T000000Z-none"),
+        ("executionArn", EXECUTION),
     ] {
         if route.contains(&format!("{{{name}}}")) {
             req = req.path_param(name, value);
@@ -242,7 +270,7 @@ fn matrix_request(method: &'static str, route: &str) -> Request {
 
 /// Issue 14's table, written out here (not derived from the code): each
 /// route and who may call it. `Who::Nobody` and `Who::IdToken` may call none.
-const MATRIX: [(&str, &str, &[Who]); 22] = {
+const MATRIX: [(&str, &str, &[Who]); 25] = {
     use Who::{Admin as A, Finance as F, Ops as O};
     [
         ("GET", "/v1/admin/me", &[A, O, F]),
@@ -259,6 +287,9 @@ const MATRIX: [(&str, &str, &[Who]); 22] = {
         ("GET", "/v1/admin/feeds", &[A, O]),
         ("GET", "/v1/admin/feeds/{feedId}", &[A, O]),
         ("POST", "/v1/admin/feeds/{feedId}/redrive", &[A, O]),
+        ("GET", "/v1/admin/feeds/{feedId}/executions", &[A, O]),
+        ("GET", "/v1/admin/executions/{executionArn}", &[A, O]),
+        ("GET", "/v1/admin/state-machines", &[A, O]),
         ("GET", "/v1/admin/orders", &[A, O]),
         ("GET", "/v1/admin/errors", &[A, O]),
         ("GET", "/v1/admin/deliveries", &[A, O]),
@@ -621,6 +652,37 @@ async fn bad_filters_and_bodies_are_400_naming_the_parameter_or_member() {
             "cursor",
         ),
         (get("/v1/admin/audit").query("actor", &"x".repeat(257)), "actor"),
+        (get("/v1/admin/feeds").query("orderId", "1"), "orderId"),
+        (
+            get("/v1/admin/feeds")
+                .query("partnerId", "partner-a")
+                .query("orderId", "+1"),
+            "orderId",
+        ),
+        (
+            get("/v1/admin/feeds")
+                .query("partnerId", "partner-a")
+                .query("orderId", &"9".repeat(20)),
+            "orderId",
+        ),
+        (
+            admin_req(
+                "GET",
+                "/v1/admin/executions/{executionArn}",
+                "/v1/admin/executions/not-an-arn",
+            )
+            .path_param("executionArn", "not-an-arn"),
+            "executionArn",
+        ),
+        (
+            admin_req(
+                "GET",
+                "/v1/admin/executions/{executionArn}",
+                "/v1/admin/executions/arn%zz",
+            )
+            .path_param("executionArn", "arn%zz"),
+            "executionArn",
+        ),
         (get("/v1/admin/audit").query("from", "2026-13-01T00:00:00Z"), "from"),
         (
             admin_req(
@@ -1021,4 +1083,145 @@ async fn a_published_format_can_be_given_to_a_partner_at_once() {
         ["partner.create", "format.publish"],
         "the dry run and refusals write nothing"
     );
+}
+
+/// `s` as `encodeURIComponent` writes it (what the console sends).
+fn uri_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn execution_req(arn_in_path: &str) -> Request {
+    admin_req(
+        "GET",
+        "/v1/admin/executions/{executionArn}",
+        &format!("/v1/admin/executions/{arn_in_path}"),
+    )
+    .path_param("executionArn", arn_in_path)
+}
+
+/// The ops console's routes on a Standard stand-in pipeline (one Pass
+/// state, no logging): its definition through DescribeStateMachine, one of
+/// its executions through DescribeExecution + GetExecutionHistory
+/// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_GetExecutionHistory.html),
+/// the ARN percent-encoded or not.
+#[tokio::test]
+async fn a_standard_execution_is_shown_from_its_history_beside_its_machines_definition() {
+    let t = Admin::new().await;
+    let machines = t
+        .as_(
+            Who::Ops,
+            &admin_req("GET", "/v1/admin/state-machines", "/v1/admin/state-machines"),
+        )
+        .await;
+    assert_eq!(machines.status, 200, "{}", machines.body);
+    let items = machines.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2, "{}", machines.body);
+    assert_eq!(items[0]["key"], "order-pipeline");
+    assert_eq!(items[0]["stateMachineArn"], json!(t.pipeline_arn));
+    assert_eq!(items[0]["type"], "STANDARD");
+    assert_eq!(items[0]["definition"]["States"]["Run"]["Type"], "Pass", "{}", items[0]);
+    assert_eq!(items[1]["key"], "webhook-delivery");
+    assert_eq!(items[1]["type"], "STANDARD");
+    assert!(
+        items[1]["name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("-webhook-delivery")),
+        "{}",
+        items[1]
+    );
+    assert!(items[1]["definition"]["States"]["Attempt"].is_object(), "{}", items[1]);
+
+    let sfn = sfn().await;
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&t.pipeline_arn)
+        .name(format!("handler-{}", uuid::Uuid::new_v4().simple()))
+        .input(r#"{"feedId":"f-1"}"#)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("StartExecution: {}", aws_sdk_sfn::error::DisplayErrorContext(&e)));
+    let arn = started.execution_arn().to_string();
+    let mut shown = Value::Null;
+    for _ in 0..200 {
+        let got = t.as_(Who::Ops, &execution_req(&uri_component(&arn))).await;
+        assert_eq!(got.status, 200, "{}", got.body);
+        shown = got.body;
+        if shown["status"] != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(shown["status"], "SUCCEEDED", "{shown}");
+    assert_eq!(shown["source"], "history");
+    assert_eq!(shown["executionArn"], json!(arn));
+    assert_eq!(
+        shown["stateMachine"],
+        json!({"key": "order-pipeline", "type": "STANDARD", "stateMachineArn": t.pipeline_arn})
+    );
+    assert_eq!(shown["input"], r#"{"feedId":"f-1"}"#);
+    assert!(shown["stopDate"].is_string(), "{shown}");
+    let events = shown["events"].as_array().cloned().unwrap_or_default();
+    let kinds: Vec<(&str, Option<&str>)> = events
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap_or_default(), e["stateName"].as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ExecutionStarted", None),
+            ("PassStateEntered", Some("Run")),
+            ("PassStateExited", Some("Run")),
+            ("ExecutionSucceeded", None)
+        ],
+        "{shown}"
+    );
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["id"], json!(i + 1), "{e}");
+        assert!(
+            e["timestamp"]
+                .as_str()
+                .is_some_and(|t| zb_shared::time::parse_rfc3339(t).is_ok()),
+            "{e}"
+        );
+    }
+    // The decoded ARN names the same execution.
+    let plain = t.as_(Who::Admin, &execution_req(&arn)).await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    assert_eq!(plain.body, shown);
+    // Finance may not look.
+    t.as_(Who::Finance, &execution_req(&arn)).await.assert_problem(403);
+
+    // Executions of nothing: another machine's, one that does not exist, an
+    // Express one of a machine that logs nowhere.
+    let webhook = template_machine_arn("WebhookDeliveryStateMachine").await;
+    let (_, webhook_name) = webhook.rsplit_once(':').unwrap_or_default();
+    let (_, pipeline_name) = t.pipeline_arn.rsplit_once(':').unwrap_or_default();
+    for missing in [
+        "arn:aws:states:us-east-1:123456789012:execution:elsewhere:x".to_string(),
+        format!("arn:aws:states:us-east-1:123456789012:execution:{webhook_name}:none"),
+        format!("arn:aws:states:us-east-1:123456789012:express:{pipeline_name}:none"),
+    ] {
+        let got = t.as_(Who::Ops, &execution_req(&uri_component(&missing))).await;
+        got.assert_problem(404);
+    }
+    // A feed of nothing has no executions to list.
+    let none = t
+        .as_(
+            Who::Ops,
+            &admin_req(
+                "GET",
+                "/v1/admin/feeds/{feedId}/executions",
+                &format!("/v1/admin/feeds/{FEED}/executions"),
+            )
+            .path_param("feedId", FEED),
+        )
+        .await;
+    none.assert_problem(404);
 }

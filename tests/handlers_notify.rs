@@ -375,3 +375,59 @@ async fn an_event_without_a_partner_is_a_named_error() {
     let err = notify::handler(&app, lambda_event(event)).await.unwrap_err();
     assert_eq!(lambda_runtime::Diagnostic::from(err).error_type, "InvalidEvent");
 }
+
+/// The DeliveriesDead EMF documents (DeadDeliveriesAlarm's metric) among `docs`.
+fn dead_metrics(docs: &[Value]) -> Vec<&Value> {
+    docs.iter()
+        .filter(|d| d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == "DeliveriesDead")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_delivery_that_dies_prints_one_deliveries_dead_document() {
+    let receiver = Receiver::start(vec![500, 500, 500]).await;
+    let (env, step) = first_step(&receiver).await;
+    let schedule = Schedule(vec![1, 1]);
+    let (s, docs) = deliver::emf::capture(async {
+        let mut s = step.clone();
+        for _ in 0..3 {
+            s = attempt(&env, &s, now(), &schedule).await.0;
+        }
+        s
+    })
+    .await;
+    assert_eq!(s.outcome.as_deref(), Some("dead"));
+    let dead = dead_metrics(&docs);
+    assert_eq!(dead.len(), 1, "{docs:?}");
+    assert_eq!(dead[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "ZeroBeta");
+    assert_eq!(dead[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+    assert_eq!(dead[0]["DeliveriesDead"], 1);
+    assert_eq!(dead[0]["PartnerId"], "partner-a");
+    assert_eq!(dead[0]["DeliveryId"], step.delivery_id.as_str());
+
+    // A 410 kills the delivery and disables the endpoint: one of each metric.
+    let gone = Receiver::start(vec![410]).await;
+    let (env, step) = first_step(&gone).await;
+    let (_, docs) = deliver::emf::capture(attempt(&env, &step, now(), &Schedule::default())).await;
+    assert_eq!(dead_metrics(&docs).len(), 1, "{docs:?}");
+    let disabled = docs.iter().filter(|d| d["WebhookEndpointsDisabled"] == 1).count();
+    assert_eq!(disabled, 1, "{docs:?}");
+
+    // A replay while the endpoint is disabled dies without a request: counted too.
+    env.deliveries()
+        .reopen(
+            "partner-a",
+            &step.delivery_id,
+            "2026-01-01T13:00:00.000Z",
+            &Default::default(),
+        )
+        .await
+        .unwrap()
+        .expect("reopened");
+    let (s, docs) = deliver::emf::capture(attempt(&env, &step, now(), &Schedule::default())).await;
+    assert_eq!(s.0.outcome.as_deref(), Some("dead"));
+    let dead = dead_metrics(&docs);
+    assert_eq!(dead.len(), 1, "{docs:?}");
+    assert_eq!(dead[0]["Reason"], "the webhook endpoint is disabled or removed");
+    assert_eq!(gone.received().len(), 1);
+}

@@ -832,3 +832,527 @@ fn cargo_package_names_are_read_from_the_package_section() {
     assert_eq!(package_name("[dependencies]\nname = \"x\"\n"), None);
     assert_eq!(placeholders("${A}:${B} and $.c"), ["A", "B"]);
 }
+
+// ---------------------------------------------------------------- the ops dashboard
+//
+// OpsDashboard's DashboardBody is a `!Sub` of JSON in the structure of
+// "Dashboard Body Structure and Syntax"
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html):
+// a `widgets` array of objects with type, x, y, width, height (a grid 24
+// units wide) and properties; metric widgets need `metrics` and `region`
+// (each metric an array [Namespace, MetricName, Dim, Value, ..., {options}]
+// or [{expression, id}]), log widgets a `query` that starts with its
+// `SOURCE 'log group'`s. CloudFormation passes it on untouched after the
+// substitution, so the checks below run on the substituted text.
+
+const DASHBOARD: &str = "OpsDashboard";
+const NAMESPACE: &str = "ZeroBeta";
+const PSEUDO_PARAMETERS: &[&str] = &[
+    "AWS::AccountId",
+    "AWS::NotificationARNs",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+];
+
+/// Fn::Sub's substitution with stand-ins: `${X}` becomes `ref:X`,
+/// `${X.Attr}` `getatt:X.Attr`, `${AWS::Region}` `us-east-1`, other pseudo
+/// parameters `pseudo:<name>`, `${!Literal}` `${Literal}`. Names that are
+/// neither a resource, a parameter nor a pseudo parameter are returned.
+fn substitute(template: &Template, text: &str) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let mut unknown = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find('}') else {
+            unknown.push(format!("an unclosed ${{ at {:?}", &rest[i..rest.len().min(i + 40)]));
+            out.push_str(&rest[i..]);
+            return (out, unknown);
+        };
+        let name = &after[..j];
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str(&format!("${{{literal}}}"));
+        } else if name == "AWS::Region" {
+            out.push_str("us-east-1");
+        } else if PSEUDO_PARAMETERS.contains(&name) {
+            out.push_str(&format!("pseudo:{name}"));
+        } else if let Some((resource, _)) = name.split_once('.') {
+            if template.resource(resource).is_none() {
+                unknown.push(name.to_string());
+            }
+            out.push_str(&format!("getatt:{name}"));
+        } else {
+            if template.resource(name).is_none() && !template.has_parameter(name) {
+                unknown.push(name.to_string());
+            }
+            out.push_str(&format!("ref:{name}"));
+        }
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    (out, unknown)
+}
+
+/// The dashboard body after substitution, parsed.
+fn dashboard_body(template: &Template) -> Result<Json, Vec<String>> {
+    let body = template
+        .resource(DASHBOARD)
+        .and_then(|r| get(r, &["Properties", "DashboardBody"]))
+        .ok_or_else(|| vec![format!("{DASHBOARD} has no DashboardBody")])?;
+    let text = match intrinsic(body) {
+        Some(Intrinsic::Other(name, arg)) if name == "Sub" => scalar_text(arg)
+            .ok_or_else(|| vec!["DashboardBody is a !Sub with variables; expected one string".into()])?,
+        _ => scalar_text(body).ok_or_else(|| vec!["DashboardBody is neither a string nor a !Sub".into()])?,
+    };
+    let (text, unknown) = substitute(template, &text);
+    if !unknown.is_empty() {
+        return Err(unknown
+            .into_iter()
+            .map(|n| format!("DashboardBody substitutes ${{{n}}}, which the template does not define"))
+            .collect());
+    }
+    serde_json::from_str(&text).map_err(|e| vec![format!("DashboardBody is not JSON after substitution: {e}")])
+}
+
+/// A metric a dashboard names: namespace, name, dimensions, options.
+#[derive(Debug)]
+struct DashMetric {
+    namespace: String,
+    name: String,
+    dimensions: Vec<(String, String)>,
+    options: Json,
+}
+
+/// The metric arrays of a metric widget (`"."` repeats the previous entry's
+/// value at that position, as the dashboard format allows).
+fn widget_metrics(widget: &Json) -> (Vec<DashMetric>, Vec<String>) {
+    let mut metrics: Vec<DashMetric> = Vec::new();
+    let mut expressions = Vec::new();
+    let mut previous: Vec<String> = Vec::new();
+    for row in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+        let Some(items) = row.as_array() else { continue };
+        let texts: Vec<String> = items
+            .iter()
+            .map_while(|v| v.as_str())
+            .enumerate()
+            .map(|(i, s)| {
+                if s == "." {
+                    previous.get(i).cloned().unwrap_or_default()
+                } else {
+                    s.to_string()
+                }
+            })
+            .collect();
+        let options = items.last().filter(|v| v.is_object()).cloned().unwrap_or(Json::Null);
+        if texts.is_empty() {
+            if let Some(e) = options["expression"].as_str() {
+                expressions.push(e.to_string());
+            }
+            continue;
+        }
+        previous = texts.clone();
+        let dimensions = texts[2.min(texts.len())..]
+            .chunks(2)
+            .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()))
+            .collect();
+        metrics.push(DashMetric {
+            namespace: texts[0].clone(),
+            name: texts.get(1).cloned().unwrap_or_default(),
+            dimensions,
+            options,
+        });
+    }
+    (metrics, expressions)
+}
+
+/// The metric names a SEARCH() expression asks for in `namespace`, with the
+/// dimension schema it names (`{Namespace,Dim,...}`).
+fn search_metrics(expression: &str) -> Vec<(Vec<String>, String)> {
+    let mut found = Vec::new();
+    let mut rest = expression;
+    while let Some(i) = rest.find("SEARCH('{") {
+        let after = &rest[i + "SEARCH('{".len()..];
+        let Some(j) = after.find('}') else { break };
+        let schema: Vec<String> = after[..j].split(',').map(|s| s.trim().to_string()).collect();
+        let tail = &after[j..];
+        if let Some(k) = tail.find("MetricName=\"") {
+            let name_start = &tail[k + "MetricName=\"".len()..];
+            if let Some(end) = name_start.find('"') {
+                found.push((schema, name_start[..end].to_string()));
+            }
+        }
+        rest = tail;
+    }
+    found
+}
+
+/// The EMF metric names the functions emit: every `("Name", <n> as f64)`
+/// pair (CostRecord.metrics, emit_platform_metrics) in their sources, and
+/// deliver's own metrics.
+fn emitted_metrics() -> BTreeSet<String> {
+    let mut sources = Vec::new();
+    rust_sources(&repo_root().join("functions"), &mut sources);
+    let mut names = BTreeSet::new();
+    for (_, text) in &sources {
+        for line in text.lines().filter(|l| l.contains(" as f64)")) {
+            let mut rest = line;
+            while let Some(i) = rest.find("(\"") {
+                let after = &rest[i + 2..];
+                let Some(j) = after.find('"') else { break };
+                let name = &after[..j];
+                if after[j..].starts_with("\", ") && name.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    names.insert(name.to_string());
+                }
+                rest = &after[j..];
+            }
+        }
+    }
+    names.insert(deliver::DELIVERIES_DEAD.to_string());
+    names.insert(deliver::WEBHOOK_ENDPOINTS_DISABLED.to_string());
+    names
+}
+
+/// Log messages the functions write (the string literals of their sources
+/// and shared's), for the Logs Insights query's filter.
+fn logged_text() -> String {
+    let mut sources = Vec::new();
+    rust_sources(&repo_root().join("functions"), &mut sources);
+    rust_sources(&repo_root().join("shared/src"), &mut sources);
+    sources.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join("\n")
+}
+
+/// The widgets the ops dashboard must have, the ZeroBeta metrics it names
+/// against `emitted`, and the grid.
+fn dashboard_problems(template: &Template, body: &Json, emitted: &BTreeSet<String>, logged: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(widgets) = body["widgets"].as_array() else {
+        return vec!["the dashboard has no widgets array".into()];
+    };
+    let mut all_metrics = Vec::new();
+    let mut all_expressions = Vec::new();
+    let mut cells = BTreeMap::new();
+    for (n, w) in widgets.iter().enumerate() {
+        let title = w["properties"]["title"].as_str().unwrap_or("").to_string();
+        let at = format!("widget {n} ({title:?})");
+        let kind = w["type"].as_str().unwrap_or("");
+        if !["metric", "text", "log", "alarm", "explorer"].contains(&kind) {
+            problems.push(format!("{at}: type {kind:?} is not a dashboard widget type"));
+        }
+        let [x, y, width, height] = ["x", "y", "width", "height"].map(|k| w[k].as_u64());
+        match (x, y, width, height) {
+            (Some(x), Some(y), Some(width), Some(height)) if x + width <= 24 && width > 0 && height > 0 => {
+                for cx in x..x + width {
+                    for cy in y..y + height {
+                        if let Some(other) = cells.insert((cx, cy), n) {
+                            problems.push(format!("{at} overlaps widget {other} at ({cx}, {cy})"));
+                        }
+                    }
+                }
+            }
+            _ => problems.push(format!("{at}: x/y/width/height missing or wider than the 24-unit grid")),
+        }
+        if ["metric", "log"].contains(&kind) && w["properties"]["region"].as_str() != Some("us-east-1") {
+            problems.push(format!("{at}: region is not ${{AWS::Region}}"));
+        }
+        if kind == "metric" {
+            let (metrics, expressions) = widget_metrics(w);
+            if metrics.is_empty() && expressions.is_empty() {
+                problems.push(format!("{at}: no metrics"));
+            }
+            all_metrics.extend(metrics.into_iter().map(|m| (at.clone(), m)));
+            all_expressions.extend(expressions.into_iter().map(|e| (at.clone(), e)));
+        }
+    }
+
+    // Every ZeroBeta metric it names is one the code emits, with the
+    // dimensions the code gives it: PartnerId for the order metrics
+    // (CostRecord), none for the platform ones.
+    for (at, m) in all_metrics.iter().filter(|(_, m)| m.namespace == NAMESPACE) {
+        if !emitted.contains(&m.name) {
+            problems.push(format!("{at}: {NAMESPACE}/{} is not emitted by any function", m.name));
+        }
+        if !m.dimensions.is_empty() {
+            problems.push(format!(
+                "{at}: {NAMESPACE}/{} has dimensions {:?}; the platform metrics have none",
+                m.name, m.dimensions
+            ));
+        }
+    }
+    let mut searched = BTreeSet::new();
+    for (at, e) in &all_expressions {
+        for (schema, name) in search_metrics(e) {
+            if schema.first().map(String::as_str) == Some(NAMESPACE) {
+                if !emitted.contains(&name) {
+                    problems.push(format!(
+                        "{at}: SEARCH names {NAMESPACE}/{name}, which no function emits"
+                    ));
+                }
+                if schema != [NAMESPACE, "PartnerId"] {
+                    problems.push(format!(
+                        "{at}: SEARCH schema {schema:?} is not {{{NAMESPACE},PartnerId}}"
+                    ));
+                }
+                searched.insert(name);
+            }
+        }
+    }
+
+    // The widgets ops asked for.
+    for name in ["OrdersReceived", "OrdersPersisted", "OrdersRejected"] {
+        if !searched.contains(name) {
+            problems.push(format!("no per-partner SEARCH() of {NAMESPACE}/{name}"));
+        }
+    }
+    let names = |ns: &str, name: &str, dim: (&str, &str)| {
+        all_metrics
+            .iter()
+            .filter(|(_, m)| {
+                m.namespace == ns && m.name == name && m.dimensions.iter().any(|(k, v)| (k.as_str(), v.as_str()) == dim)
+            })
+            .map(|(_, m)| m)
+            .collect::<Vec<_>>()
+    };
+    let pipeline = ("StateMachineArn", "ref:OrderPipelineStateMachine");
+    for name in [
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+    ] {
+        if names("AWS/States", name, pipeline).is_empty() {
+            problems.push(format!("no AWS/States {name} of the order pipeline"));
+        }
+    }
+    let has_expression = |needles: &[&str]| {
+        all_expressions
+            .iter()
+            .any(|(_, e)| needles.iter().all(|n| e.contains(n)))
+    };
+    if !has_expression(&["100 *", "rejected", "received"]) {
+        problems.push("no rejection-rate metric math (rejected / received)".into());
+    }
+    if !has_expression(&["100 *", "failed", "timedOut", "started"]) {
+        problems.push("no pipeline failure-rate metric math ((failed + timedOut) / started)".into());
+    }
+    let duration = names("AWS/Lambda", "Duration", ("FunctionName", "ref:IngestFunction"));
+    for stat in ["p50", "p95", "p99"] {
+        if !duration.iter().any(|m| m.options["stat"] == stat) {
+            problems.push(format!("no ingest Duration {stat}"));
+        }
+    }
+    for api in ["ref:PartnerApi", "ref:AdminApi"] {
+        for name in ["4xx", "5xx"] {
+            if names("AWS/ApiGateway", name, ("ApiId", api)).is_empty() {
+                problems.push(format!("no AWS/ApiGateway {name} of {api}"));
+            }
+        }
+    }
+    if names(
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        ("QueueName", "getatt:EventsDeadLetterQueue.QueueName"),
+    )
+    .is_empty()
+    {
+        problems.push("no dead-letter queue depth".into());
+    }
+    if !all_metrics
+        .iter()
+        .any(|(_, m)| m.namespace == NAMESPACE && m.name == deliver::DELIVERIES_DEAD)
+    {
+        problems.push("no dead deliveries".into());
+    }
+
+    // The failed feeds: a Logs Insights table over record-error's and the
+    // sweeper's log groups, filtering on messages the code really logs.
+    let logs: Vec<&Json> = widgets.iter().filter(|w| w["type"] == "log").collect();
+    match logs.as_slice() {
+        [w] => {
+            let query = w["properties"]["query"].as_str().unwrap_or("");
+            for group in ["ref:RecordErrorFunctionLogGroup", "ref:SweeperFunctionLogGroup"] {
+                if !query.contains(&format!("SOURCE '{group}'")) {
+                    problems.push(format!("the failed-feeds query does not read {group}"));
+                }
+            }
+            let filter = query
+                .split_once("like /")
+                .and_then(|(_, r)| r.split_once('/'))
+                .map(|(f, _)| f)
+                .unwrap_or("");
+            if filter.is_empty() {
+                problems.push("the failed-feeds query has no `filter message like /.../`".into());
+            }
+            for alternative in filter.split('|').filter(|a| !a.is_empty()) {
+                if !logged.contains(alternative) {
+                    problems.push(format!(
+                        "the failed-feeds query looks for {alternative:?}, which no function logs"
+                    ));
+                }
+            }
+        }
+        _ => problems.push(format!(
+            "{} log widgets; expected one (latest failed feeds)",
+            logs.len()
+        )),
+    }
+
+    // Every alarm of the stack is on the dashboard.
+    let listed: BTreeSet<String> = widgets
+        .iter()
+        .filter(|w| w["type"] == "alarm")
+        .flat_map(|w| w["properties"]["alarms"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    for (id, _) in template.resources_of_type("AWS::CloudWatch::Alarm") {
+        if !listed.contains(&format!("getatt:{id}.Arn")) {
+            problems.push(format!("the alarm widget does not show {id}"));
+        }
+    }
+    problems
+}
+
+/// The ZeroBeta metrics the alarms watch are emitted too, and the
+/// dead-deliveries alarm is there, wired like the others.
+fn alarm_problems(template: &Template, emitted: &BTreeSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, alarm) in template.resources_of_type("AWS::CloudWatch::Alarm") {
+        let mut watched = Vec::new();
+        if get(alarm, &["Properties", "Namespace"])
+            .and_then(scalar_text)
+            .as_deref()
+            == Some(NAMESPACE)
+        {
+            watched.extend(get(alarm, &["Properties", "MetricName"]).and_then(scalar_text));
+        }
+        for m in get(alarm, &["Properties", "Metrics"])
+            .and_then(|m| untag(m).as_sequence())
+            .into_iter()
+            .flatten()
+        {
+            if get(m, &["MetricStat", "Metric", "Namespace"])
+                .and_then(scalar_text)
+                .as_deref()
+                == Some(NAMESPACE)
+            {
+                watched.extend(get(m, &["MetricStat", "Metric", "MetricName"]).and_then(scalar_text));
+            }
+        }
+        for name in watched {
+            if !emitted.contains(&name) {
+                problems.push(format!("{id} watches {NAMESPACE}/{name}, which no function emits"));
+            }
+        }
+    }
+    match template.resource("DeadDeliveriesAlarm") {
+        None => problems.push("DeadDeliveriesAlarm is missing".into()),
+        Some(a) => {
+            let text = |k: &str| get(a, &["Properties", k]).and_then(scalar_text);
+            if text("MetricName").as_deref() != Some(deliver::DELIVERIES_DEAD) {
+                problems.push("DeadDeliveriesAlarm does not watch DeliveriesDead".into());
+            }
+            if text("TreatMissingData").as_deref() != Some("notBreaching") {
+                problems.push("DeadDeliveriesAlarm: no data must be OK (notBreaching)".into());
+            }
+            let actions = get(a, &["Properties", "AlarmActions"]).and_then(|v| untag(v).as_sequence());
+            if !actions.is_some_and(|s| s.iter().any(|v| intrinsic(v) == Some(Intrinsic::Ref("AlarmTopic")))) {
+                problems.push("DeadDeliveriesAlarm does not notify AlarmTopic".into());
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_ops_dashboard_shows_what_ops_needs_from_metrics_the_code_emits() {
+    let template = Template::load();
+    let body = dashboard_body(&template).unwrap_or_else(|p| {
+        report("OpsDashboard", &p);
+        Json::Null
+    });
+    let emitted = emitted_metrics();
+    for name in [
+        "OrdersReceived",
+        "OrdersPersisted",
+        "OrdersRejected",
+        "StuckFeedsRestarted",
+        "StuckFeedsFailed",
+    ] {
+        assert!(emitted.contains(name), "the source scan missed {name}: {emitted:?}");
+    }
+    report(
+        "OpsDashboard",
+        &dashboard_problems(&template, &body, &emitted, &logged_text()),
+    );
+    report("alarms", &alarm_problems(&template, &emitted));
+}
+
+#[test]
+fn the_dashboard_checker_reports_unknown_metrics_missing_widgets_and_bad_substitutions() {
+    let template = Template::load();
+    let emitted = emitted_metrics();
+    let logged = logged_text();
+    let mut body = dashboard_body(&template).unwrap_or_else(|p| panic!("{p:?}"));
+    // A metric nobody emits, a SEARCH of one, a dimension the code never sets.
+    body["widgets"]
+        .as_array_mut()
+        .expect("widgets")
+        .push(serde_json::json!({
+            "type": "metric", "x": 0, "y": 100, "width": 24, "height": 6,
+            "properties": {"region": "us-east-1", "metrics": [
+                ["ZeroBeta", "OrdersLost"],
+                ["ZeroBeta", "DeliveriesDead", "PartnerId", "p"],
+                [{"expression": "SEARCH('{ZeroBeta,PartnerId} MetricName=\"FeedsEaten\"', 'Sum', 300)", "id": "x"}]]}
+        }));
+    let problems = dashboard_problems(&template, &body, &emitted, &logged);
+    let mentions = |s: &str| problems.iter().any(|p| p.contains(s));
+    assert!(mentions("ZeroBeta/OrdersLost is not emitted"), "{problems:?}");
+    assert!(mentions("ZeroBeta/FeedsEaten"), "{problems:?}");
+    assert!(mentions("DeliveriesDead has dimensions"), "{problems:?}");
+
+    // Without the log widget and the per-partner searches.
+    let mut bare = body.clone();
+    bare["widgets"]
+        .as_array_mut()
+        .expect("widgets")
+        .retain(|w| w["type"] != "log" && !w.to_string().contains("SEARCH("));
+    let problems = dashboard_problems(&template, &bare, &emitted, &logged);
+    assert!(problems.iter().any(|p| p.contains("0 log widgets")), "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("no per-partner SEARCH() of ZeroBeta/OrdersRejected")),
+        "{problems:?}"
+    );
+    assert!(problems.iter().any(|p| p.contains("no rejection-rate")), "{problems:?}");
+
+    // A query filtering on a message nobody logs.
+    let problems = dashboard_problems(&template, &body, &emitted, "the feed failed");
+    assert!(
+        problems.iter().any(|p| p.contains("which no function logs")),
+        "{problems:?}"
+    );
+
+    // Substitution of names the template does not define.
+    let (_, unknown) = substitute(
+        &template,
+        "${AWS::Region} ${Nope} ${Nope2.Arn} ${!Literal} ${IngestFunction}",
+    );
+    assert_eq!(unknown, vec!["Nope".to_string(), "Nope2.Arn".to_string()]);
+
+    // An alarm on a metric nobody emits, and no DeadDeliveriesAlarm.
+    let broken = Template::parse(
+        "Resources:\n  A:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      Namespace: ZeroBeta\n      MetricName: Nothing\n",
+    )
+    .expect("yaml");
+    let problems = alarm_problems(&broken, &emitted);
+    assert!(problems.iter().any(|p| p.contains("ZeroBeta/Nothing")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("DeadDeliveriesAlarm is missing")),
+        "{problems:?}"
+    );
+}

@@ -253,6 +253,11 @@ fn state_banner(state_dir: &std::path::Path, keeps_dynamodb: bool) -> String {
 fn announce(r: &Running) {
     println!("ZeroBeta local cloud is up (stack {}):", r.model.stack_name);
     println!("  partner API      {}", r.api_url);
+    // The ops console, on the partner API's port (standing in for CloudFront + S3).
+    println!(
+        "  console: {}  (console/site/ on the partner API's port)",
+        r.console_url
+    );
     if !r.admin_api_url.is_empty() {
         println!("  admin API        {}  (JWT from the local Cognito)", r.admin_api_url);
     }

@@ -12,6 +12,7 @@ pub mod cost;
 pub mod credentials;
 pub mod delivery;
 pub mod events;
+pub mod executions;
 pub mod feed;
 pub mod format;
 pub mod http;

@@ -66,12 +66,64 @@ fn status_filter(ctx: &Ctx<'_>) -> Result<Option<String>, Fail> {
     }
 }
 
-/// GET /v1/admin/feeds?partnerId=&status=&from=&to=: newest first within a partner.
+/// `?orderId=`: an order's sequenceNumber (a whole number), only with a partner.
+fn order_filter(ctx: &Ctx<'_>, partner: Option<&str>) -> Result<Option<u64>, Fail> {
+    match ctx.query("orderId") {
+        None | Some("") => Ok(None),
+        Some(_) if partner.is_none() => {
+            Err(bad_parameter("orderId", "needs partnerId: sequence numbers are per partner").into())
+        }
+        // Exactly the documented pattern ^[0-9]{1,19}$ (u64::from_str would
+        // also take a leading '+'); 19 digits always fit a u64.
+        Some(v) if (1..=19).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) => {
+            v.parse::<u64>().map(Some).map_err(|e| Fail::Internal(e.to_string()))
+        }
+        Some(v) => Err(bad_parameter("orderId", format!("{v:?} is not a sequence number (1 to 19 digits)")).into()),
+    }
+}
+
+/// The feed that stored the partner's order `seq` (the order item names
+/// it), if it passes the other filters: zero or one item, no cursor.
+async fn by_order<S: ExecutionStarter>(
+    app: &App<S>,
+    ctx: &Ctx<'_>,
+    partner: &str,
+    seq: u64,
+    status: Option<&str>,
+    window: params::Window,
+) -> Answer {
+    if params::cursor(ctx).is_some_and(|c| !c.is_empty()) {
+        // This listing has one page, so it never issues a cursor.
+        return Err(zb_shared::store::BadCursor.into());
+    }
+    let mut items = Vec::new();
+    if let Some(order) = app.orders.get(partner, seq, ctx.meter).await? {
+        if let Some(feed) = app.feeds.get(partner, &order.feed_id, ctx.meter).await? {
+            let received = zb_shared::time::parse_rfc3339(&feed.received_at).ok();
+            let in_window = match (window, received) {
+                ((None, None), _) => true,
+                ((from, to), Some(t)) => from.is_none_or(|f| f <= t) && to.is_none_or(|u| t <= u),
+                (_, None) => false,
+            };
+            let status_ok = status.is_none_or(|s| json!(feed.status) == json!(s));
+            if in_window && status_ok {
+                items.push(summary(&feed));
+            }
+        }
+    }
+    Ok((200, json!({ "items": items })))
+}
+
+/// GET /v1/admin/feeds?partnerId=&status=&from=&to=&orderId=: newest first within a partner.
 pub async fn list<S: ExecutionStarter>(app: &App<S>, ctx: &Ctx<'_>) -> Answer {
     let only = partner_filter(ctx)?;
     let status = status_filter(ctx)?;
     let (from, to) = params::window(ctx)?;
     let limit = params::limit(ctx)?;
+    if let Some(seq) = order_filter(ctx, only.as_deref())? {
+        let partner = only.as_deref().unwrap_or_default();
+        return by_order(app, ctx, partner, seq, status.as_deref(), (from, to)).await;
+    }
     let filter = FeedFilter { status, from, to };
     let partners = partners_to_walk(app, ctx, only).await?;
     let filter = &filter;
@@ -93,7 +145,7 @@ pub async fn list<S: ExecutionStarter>(app: &App<S>, ctx: &Ctx<'_>) -> Answer {
 }
 
 /// The feed a path names, whoever's it is.
-async fn find<S: ExecutionStarter>(app: &App<S>, ctx: &Ctx<'_>, feed_id: &str) -> Result<FeedRecord, Fail> {
+pub(crate) async fn find<S: ExecutionStarter>(app: &App<S>, ctx: &Ctx<'_>, feed_id: &str) -> Result<FeedRecord, Fail> {
     let missing = || -> Fail { not_found(format!("no feed {feed_id}")).into() };
     let partner = app.feeds.find_partner(feed_id, ctx.meter).await?.ok_or_else(missing)?;
     app.feeds.get(&partner, feed_id, ctx.meter).await?.ok_or_else(missing)

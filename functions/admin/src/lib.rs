@@ -1,5 +1,6 @@
 //! The admin API (issue 14): partners, formats, feeds, orders, errors,
-//! deliveries, volume, cost and the audit log, for operators.
+//! deliveries, volume, cost and the audit log, for operators; and (issue 15)
+//! the state machines and their executions, for the ops console.
 //!
 //! API Gateway's JWT authorizer has checked the access token before this
 //! runs; what it says about the caller arrives as string claims
@@ -28,8 +29,12 @@ use zb_shared::store::{
 };
 use zb_shared::workflow::{ExecutionStarter, SfnStarter};
 
+pub use executions::Machines;
+pub use zb_shared::executions::ExecutionReader;
+
 mod audit;
 mod data;
+mod executions;
 mod feeds;
 mod figures;
 mod formats;
@@ -62,6 +67,11 @@ pub struct App<S: ExecutionStarter = SfnStarter> {
     pub pipeline: S,
     /// StartExecution on webhook-delivery (replay).
     pub webhooks: S,
+    /// The two state machines' ARNs (the console's executions).
+    pub machines: Machines,
+    /// DescribeStateMachine, DescribeExecution, GetExecutionHistory and
+    /// FilterLogEvents on the pipeline's log group.
+    pub executions: ExecutionReader,
     pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
@@ -73,6 +83,10 @@ impl App<SfnStarter> {
         let ddb = zb_shared::aws::dynamodb_client().await;
         let sfn = aws_sdk_sfn::Client::new(&sdk);
         let builtin = zb_shared::format::FormatRegistry::builtin()?;
+        let machines = Machines {
+            order_pipeline: required_env("ORDER_PIPELINE_STATE_MACHINE_ARN")?,
+            webhook_delivery: required_env("WEBHOOK_DELIVERY_STATE_MACHINE_ARN")?,
+        };
         let partners = PartnerStore::new(ddb.clone(), required_env("PARTNERS_TABLE")?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let metrics_table = required_env("METRICS_TABLE")?;
@@ -99,8 +113,10 @@ impl App<SfnStarter> {
             metrics,
             costs: CostStore::new(ddb, metrics_table),
             formats,
-            pipeline: SfnStarter::new(sfn.clone(), required_env("ORDER_PIPELINE_STATE_MACHINE_ARN")?),
-            webhooks: SfnStarter::new(sfn, required_env("WEBHOOK_DELIVERY_STATE_MACHINE_ARN")?),
+            pipeline: SfnStarter::new(sfn.clone(), &machines.order_pipeline),
+            webhooks: SfnStarter::new(sfn, &machines.webhook_delivery),
+            machines,
+            executions: ExecutionReader::from_sdk(&sdk),
             clock,
             function_name: zb_shared::config::function_name("admin"),
         })
@@ -334,6 +350,9 @@ async fn route<S: ExecutionStarter>(app: &App<S>, rule: &roles::RouteRule, ctx: 
         ("GET", "/v1/admin/feeds") => feeds::list(app, ctx).await,
         ("GET", "/v1/admin/feeds/{feedId}") => feeds::show(app, ctx).await,
         ("POST", "/v1/admin/feeds/{feedId}/redrive") => feeds::redrive(app, ctx).await,
+        ("GET", "/v1/admin/feeds/{feedId}/executions") => executions::of_feed(app, ctx).await,
+        ("GET", "/v1/admin/executions/{executionArn}") => executions::show(app, ctx).await,
+        ("GET", "/v1/admin/state-machines") => executions::state_machines(app, ctx).await,
         ("GET", "/v1/admin/orders") => data::orders(app, ctx).await,
         ("GET", "/v1/admin/errors") => data::errors(app, ctx).await,
         ("GET", "/v1/admin/deliveries") => data::deliveries(app, ctx).await,

@@ -5,7 +5,8 @@
 //! state machine what next: `delivered`, `dead`, or `retry` after
 //! `waitSeconds` (the schedule with jitter, or a longer Retry-After on
 //! 429/503). 410 disables the endpoint; so do 24 h of failures, which also
-//! puts WebhookEndpointDisabled on the bus.
+//! puts WebhookEndpointDisabled on the bus. Every delivery recorded DEAD
+//! counts one DeliveriesDead (EMF; DeadDeliveriesAlarm).
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::json;
@@ -150,29 +151,99 @@ async fn post(
     }
 }
 
-/// The EMF metric the WebhookEndpointDisabled alarm watches (no dimensions,
-/// so one alarm covers every partner).
-fn emit_disabled_metric(partner_id: &str) {
-    let doc = json!({
-        "_aws": {
-            "Timestamp": chrono::Utc::now().timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": zb_shared::config::metrics_namespace(),
-                "Dimensions": [[]],
-                "Metrics": [{"Name": "WebhookEndpointsDisabled", "Unit": "Count"}]
-            }]
-        },
-        "WebhookEndpointsDisabled": 1,
-        "PartnerId": partner_id,
-    });
-    println!("{doc}");
+/// This function's own EMF metrics (the cost record is shared's). Each
+/// document is one stdout line, where Lambda ships it to CloudWatch Logs and
+/// EMF extraction turns it into metrics; inside [`emf::capture`] the
+/// documents are collected instead, so a test can count them.
+pub mod emf {
+    use serde_json::{json, Value};
+    use std::future::Future;
+    use std::sync::{Arc, Mutex};
+
+    tokio::task_local! {
+        static CAPTURED: Arc<Mutex<Vec<Value>>>;
+    }
+
+    /// A metric without dimensions (one alarm covers every partner), with
+    /// the partner and the rest of `properties` as searchable properties.
+    /// The structure is AWS's "Specification: Embedded metric format"
+    /// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
+    pub fn platform_metric(namespace: &str, timestamp_ms: i64, name: &str, properties: &[(&str, &str)]) -> Value {
+        let mut doc = json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [[]],
+                    "Metrics": [{"Name": name, "Unit": "Count"}]
+                }]
+            },
+            name: 1,
+        });
+        if let Some(map) = doc.as_object_mut() {
+            for (key, value) in properties {
+                map.insert((*key).to_string(), json!(value));
+            }
+        }
+        doc
+    }
+
+    /// Prints `doc`, or keeps it when inside [`capture`].
+    pub(crate) fn emit(doc: Value) {
+        let kept = CAPTURED.try_with(|docs| {
+            if let Ok(mut docs) = docs.lock() {
+                docs.push(doc.clone());
+            }
+        });
+        if kept.is_err() {
+            println!("{doc}");
+        }
+    }
+
+    /// Runs `fut` and returns, with its output, the EMF documents it emitted.
+    pub async fn capture<F: Future>(fut: F) -> (F::Output, Vec<Value>) {
+        let docs = Arc::new(Mutex::new(Vec::new()));
+        let out = CAPTURED.scope(docs.clone(), fut).await;
+        let taken = docs.lock().map(|mut d| std::mem::take(&mut *d)).unwrap_or_default();
+        (out, taken)
+    }
+}
+
+/// The metric WebhookEndpointDisabledAlarm watches.
+pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "WebhookEndpointsDisabled";
+/// The metric DeadDeliveriesAlarm watches: one per delivery recorded DEAD.
+pub const DELIVERIES_DEAD: &str = "DeliveriesDead";
+
+fn emit_metric(name: &str, properties: &[(&str, &str)]) {
+    emf::emit(emf::platform_metric(
+        &zb_shared::config::metrics_namespace(),
+        chrono::Utc::now().timestamp_millis(),
+        name,
+        properties,
+    ));
+}
+
+/// A delivery was recorded DEAD: counted once, where it was recorded, so
+/// every way to die (schedule exhausted, 410, 24 h failing, endpoint
+/// disabled or removed) reaches the alarm. A Lambda retry of an attempt
+/// that had already recorded it may count it again; the alarm only asks
+/// "any?", so that is harmless.
+fn emit_dead_metric(partner_id: &str, delivery_id: &str, reason: &str) {
+    emit_metric(
+        DELIVERIES_DEAD,
+        &[
+            ("PartnerId", partner_id),
+            ("DeliveryId", delivery_id),
+            ("Reason", reason),
+        ],
+    );
 }
 
 impl<E: EventSink> App<E> {
     async fn disable(&self, partner_id: &str, url: &str, reason: &str, meter: &CostMeter) -> Result<(), DeliverError> {
         if self.partners.disable_webhook(partner_id, reason, meter).await? {
             tracing::warn!(reason, "webhook endpoint disabled");
-            emit_disabled_metric(partner_id);
+            emit_metric(WEBHOOK_ENDPOINTS_DISABLED, &[("PartnerId", partner_id)]);
             let detail = json!({
                 "partnerId": partner_id,
                 "webhookUrl": url,
@@ -215,15 +286,11 @@ impl<E: EventSink> App<E> {
             .filter(|r| r.partner.status == PartnerStatus::Active)
             .and_then(|r| r.active_webhook().map(|(url, _)| (r, url.to_string())));
         let Some((record, url)) = target else {
+            let reason = "the webhook endpoint is disabled or removed";
             self.deliveries
-                .mark_dead(
-                    &step.partner_id,
-                    &step.delivery_id,
-                    "the webhook endpoint is disabled or removed",
-                    &now_text,
-                    meter,
-                )
+                .mark_dead(&step.partner_id, &step.delivery_id, reason, &now_text, meter)
                 .await?;
+            emit_dead_metric(&step.partner_id, &step.delivery_id, reason);
             return Ok(done(next, "dead"));
         };
         next.attempt = step.attempt + 1;
@@ -254,17 +321,19 @@ impl<E: EventSink> App<E> {
                 Ok(done(next, "delivered"))
             }
             Verdict::Gone => {
+                let reason = "the endpoint answered 410 Gone";
                 record_as(DeliveryStatus::Dead).await?;
-                self.disable(&step.partner_id, &url, "the endpoint answered 410 Gone", meter)
-                    .await?;
+                emit_dead_metric(&step.partner_id, &step.delivery_id, reason);
+                self.disable(&step.partner_id, &url, reason, meter).await?;
                 Ok(done(next, "dead"))
             }
             Verdict::Failed => {
                 let since = self.partners.note_webhook_failure(&step.partner_id, ts, meter).await?;
                 if ts - since >= DISABLE_AFTER_SECS {
+                    let reason = "failing continuously for 24 h";
                     record_as(DeliveryStatus::Dead).await?;
-                    self.disable(&step.partner_id, &url, "failing continuously for 24 h", meter)
-                        .await?;
+                    emit_dead_metric(&step.partner_id, &step.delivery_id, reason);
+                    self.disable(&step.partner_id, &url, reason, meter).await?;
                     return Ok(done(next, "dead"));
                 }
                 match self
@@ -278,6 +347,7 @@ impl<E: EventSink> App<E> {
                     }
                     None => {
                         record_as(DeliveryStatus::Dead).await?;
+                        emit_dead_metric(&step.partner_id, &step.delivery_id, "retry schedule exhausted");
                         tracing::warn!("schedule exhausted: dead letter");
                         Ok(done(next, "dead"))
                     }
@@ -313,4 +383,37 @@ pub async fn handler<E: EventSink>(
         cost.finish(started, &meter).emit();
     });
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_delivery_is_one_count_without_dimensions_and_names_its_partner() {
+        let doc = emf::platform_metric(
+            "ZeroBeta",
+            1_767_225_600_000,
+            DELIVERIES_DEAD,
+            &[("PartnerId", "partner-a"), ("DeliveryId", "d-1")],
+        );
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "ZeroBeta");
+        assert_eq!(directive["Dimensions"], json!([[]]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": "DeliveriesDead", "Unit": "Count"}])
+        );
+        assert_eq!(doc["DeliveriesDead"], 1);
+        assert_eq!(doc["PartnerId"], "partner-a");
+        assert_eq!(doc["DeliveryId"], "d-1");
+        assert_eq!(doc["_aws"]["Timestamp"], 1_767_225_600_000_i64);
+    }
+
+    #[tokio::test]
+    async fn captured_documents_are_kept_not_printed() {
+        let ((), docs) = emf::capture(async { emit_dead_metric("p", "d", "r") }).await;
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0]["Reason"], "r");
+    }
 }

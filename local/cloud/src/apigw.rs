@@ -20,11 +20,16 @@
 //!   for a missing scope), then `requestContext.authorizer.jwt`.
 //!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html>
 //!
+//! - an API with a CORS configuration: preflights answered by the gateway
+//!   itself, CORS headers on every other answer ([`cors`]).
+//!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html>
+//!
 //! It also serves an API's contract as JSON, unauthenticated (local only):
 //! the partner API's openapi.yaml at GET /v1/openapi.json ([`OPENAPI_PATH`]),
 //! the admin API's openapi-admin.yaml at GET /v1/admin/openapi.json
 //! ([`ADMIN_OPENAPI_PATH`]).
 
+pub mod cors;
 pub mod jwt;
 
 use crate::template::{Authorizer, HttpApi, Route};
@@ -284,22 +289,7 @@ fn match_route<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<(&'a
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// GET /v1/openapi.json; another method is unmatched, as on any route.
@@ -589,7 +579,16 @@ async fn handle(State(gw): State<Arc<Gateway>>, method: Method, uri: Uri, header
     let request_id = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
     let mut known = Known::default();
-    let resp = route(&gw, method.as_str(), &uri, &headers, body, &request_id, &mut known).await;
+    let resp = match &gw.api.cors {
+        // API Gateway answers a preflight itself: no route, authorizer or function.
+        Some(cors) if cors::Cors::is_preflight(&method, &headers) => cors.preflight(&headers),
+        Some(cors) => {
+            let mut resp = route(&gw, method.as_str(), &uri, &headers, body, &request_id, &mut known).await;
+            cors.decorate(&headers, &mut resp);
+            resp
+        }
+        None => route(&gw, method.as_str(), &uri, &headers, body, &request_id, &mut known).await,
+    };
     let line = AccessLine {
         method: method.to_string(),
         path: uri.path().to_string(),
@@ -829,6 +828,7 @@ mod tests {
             routes: Vec::new(),
             authorizers: Vec::new(),
             jwt_authorizers: Vec::new(),
+            cors: None,
         };
         let mut gw = Gateway {
             api,
@@ -977,6 +977,7 @@ mod tests {
             }],
             authorizers: Vec::new(),
             jwt_authorizers: vec![auth],
+            cors: None,
         };
         let recorder = Arc::new(Recorder::default());
         let options = GatewayOptions {

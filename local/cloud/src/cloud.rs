@@ -400,6 +400,8 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::P
 pub struct Running {
     /// The partner API (`Config.api_port`).
     pub api_url: String,
+    /// The console (`<api_url>/console/`, served by [`crate::cloudfront`]).
+    pub console_url: String,
     /// The admin API (`Config.admin_api_port`); empty if the template has no `AdminApi`.
     pub admin_api_url: String,
     /// Every HttpApi of the template: logical id → URL.
@@ -542,6 +544,17 @@ fn primary_api(model: &Model) -> Option<&str> {
         .or_else(|| ids().find(|id| *id != ADMIN_API))
 }
 
+/// The console's app client: the template's `ConsoleClient`, else (an
+/// existing pool, another template) the first pool's first client.
+fn console_client_id(model: &Model, pools: &[crate::cognito::PoolConfig]) -> Option<String> {
+    let console = crate::cognito::client_id_for(&model.stack_name, "ConsoleClient");
+    let clients = || pools.iter().flat_map(|p| p.clients.iter());
+    clients()
+        .find(|c| c.client_id == console)
+        .or_else(|| clients().next())
+        .map(|c| c.client_id.clone())
+}
+
 /// Every flow an app client can allow: an existing pool's client is assumed
 /// to allow what `zb login` uses (its settings are not in the template).
 const ALL_AUTH_FLOWS: &[&str] = &[
@@ -567,6 +580,10 @@ pub fn cognito_pools(model: &Model) -> Vec<crate::cognito::PoolConfig> {
     let Some(pool_id) = param("ExistingUserPoolId") else {
         return Vec::new();
     };
+    // The local console signs in and out through the existing pool's client
+    // too, as the template registers it on a pool of its own.
+    let local_console = param(LOCAL_CONSOLE_ORIGIN)
+        .map(|origin| format!("{}{}/", origin.trim_end_matches('/'), crate::cloudfront::PREFIX));
     let clients = param("ExistingUserPoolClientId")
         .map(|client_id| crate::cognito::ClientConfig {
             client_id,
@@ -577,8 +594,11 @@ pub fn cognito_pools(model: &Model) -> Vec<crate::cognito::PoolConfig> {
             // Its hosted UI settings are not in the template either: the
             // loopback redirect `zb login` uses, the code grant and the
             // scopes the admin API needs.
-            callback_urls: vec![crate::cognito::DEFAULT_LOOPBACK_CALLBACK.to_string()],
-            logout_urls: Vec::new(),
+            callback_urls: [crate::cognito::DEFAULT_LOOPBACK_CALLBACK.to_string()]
+                .into_iter()
+                .chain(local_console.clone())
+                .collect(),
+            logout_urls: local_console.clone().into_iter().collect(),
             allowed_oauth_flows: vec!["code".to_string()],
             allowed_oauth_scopes: ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
                 .iter()
@@ -602,11 +622,12 @@ struct Endpoints<'a> {
     admin_api: &'a str,
     aws: &'a str,
     cognito: &'a str,
+    console: &'a str,
     pool: Option<&'a crate::cognito::PoolConfig>,
 }
 
 /// Writes `<state_dir>/endpoints.json`: `{"api", "adminApi", "aws",
-/// "cognito", "userPoolId", "clientId", "issuer", "hostedUi"}` (the first
+/// "cognito", "console", "userPoolId", "clientId", "issuer", "hostedUi"}` (the first
 /// pool and its first client; null without).
 fn write_endpoints(state_dir: &std::path::Path, e: &Endpoints<'_>) -> Result<(), CloudError> {
     let doc = serde_json::json!({
@@ -614,6 +635,7 @@ fn write_endpoints(state_dir: &std::path::Path, e: &Endpoints<'_>) -> Result<(),
         "adminApi": e.admin_api,
         "aws": e.aws,
         "cognito": e.cognito,
+        "console": e.console,
         "userPoolId": e.pool.map(|p| p.pool_id.clone()),
         "clientId": e.pool.and_then(|p| p.clients.first()).map(|c| c.client_id.clone()),
         "issuer": e.pool.map(|p| p.issuer.clone()),
@@ -653,14 +675,31 @@ pub fn check_time_scale(scale: f64) -> Result<f64, CloudError> {
     }
 }
 
-pub async fn start(config: Config) -> Result<Running, CloudError> {
+/// The template parameter naming the local console's origin: an origin the
+/// admin API's CORS allows and whose `/console/` is a callback and sign-out
+/// URL of the console's app client.
+pub const LOCAL_CONSOLE_ORIGIN: &str = "LocalConsoleOrigin";
+
+pub async fn start(mut config: Config) -> Result<Running, CloudError> {
     check_time_scale(config.time_scale)?;
+    // The partner API's port first: it serves the console, whose origin the
+    // template must know (LocalConsoleOrigin) before it is read.
+    let (api_listener, api_url) = bind("the partner API", config.api_port).await?;
+    if !config.parameters.contains_key(LOCAL_CONSOLE_ORIGIN)
+        && crate::template::parameter_names(&config.template)?
+            .iter()
+            .any(|p| p == LOCAL_CONSOLE_ORIGIN)
+    {
+        // Kept in the running config: the reload watcher reads the template with it too.
+        config
+            .parameters
+            .insert(LOCAL_CONSOLE_ORIGIN.to_string(), api_url.clone());
+    }
     let model = crate::template::load(&config.template, &config.stack, &config.parameters)?;
     std::fs::create_dir_all(&config.state_dir).map_err(|source| CloudError::StateDir {
         path: config.state_dir.display().to_string(),
         source,
     })?;
-    let (api_listener, api_url) = bind("the partner API", config.api_port).await?;
     let (aws_listener, aws_url) = bind("the AWS endpoint", config.aws_port).await?;
     // Every HttpApi on its own port, bound now so a busy port fails the start early.
     let primary = primary_api(&model);
@@ -893,6 +932,20 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
         })
         .collect();
     let jwks = Arc::new(crate::apigw::jwt::Jwks::new(discovery));
+    let console_url = format!("{api_url}{}/", crate::cloudfront::PREFIX);
+    let console_settings = crate::cloudfront::Settings {
+        admin_api: admin_api_url.clone(),
+        hosted_ui: cognito_url.clone(),
+        client_id: console_client_id(&model, &user_pools),
+        console_url: console_url.clone(),
+    };
+    let console_site = crate::cloudfront::ConsoleSite::new(
+        config.repo.join("console").join("site"),
+        &console_settings,
+        model
+            .response_headers_policies
+            .get(crate::cloudfront::SECURITY_HEADERS_POLICY),
+    );
     let (access_tx, access_rx) = tokio::sync::mpsc::unbounded_channel();
     let access = (!apis.is_empty()).then_some(access_rx);
     for (api, listener) in apis {
@@ -914,9 +967,14 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
             openapi,
             jwks: Some(jwks.clone()),
         };
+        let is_primary = Some(api.logical_id.as_str()) == primary;
         let gw = Gateway::with_options(api, Arc::new(gateway_port), config.time_scale, options);
         gw.access_to(access_tx.clone());
-        let router = gw.router();
+        let mut router = gw.router();
+        if is_primary {
+            // The console, standing in for CloudFront + S3, beside the partner API's routes.
+            router = console_site.router().merge(router);
+        }
         servers.push(tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         }));
@@ -929,10 +987,12 @@ pub async fn start(config: Config) -> Result<Running, CloudError> {
             admin_api: &admin_api_url,
             aws: &aws_url,
             cognito: &cognito_url,
+            console: &console_url,
             pool: user_pools.first(),
         },
     )?;
     Ok(Running {
+        console_url,
         api_url,
         admin_api_url,
         api_urls,

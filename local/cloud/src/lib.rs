@@ -5,6 +5,7 @@ pub mod apigw;
 pub mod aws_api;
 pub mod awsjson;
 pub mod cloud;
+pub mod cloudfront;
 pub mod cognito;
 pub mod demo;
 pub mod dynamodb_local;

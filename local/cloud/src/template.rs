@@ -8,6 +8,7 @@
 
 use serde_json::{json, Map, Value as Json};
 use serde_yaml::Value;
+use sha2::Digest;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -106,6 +107,8 @@ pub struct HttpApi {
     /// Lambda authorizers.
     pub authorizers: Vec<Authorizer>,
     pub jwt_authorizers: Vec<JwtAuthorizer>,
+    /// SAM's CorsConfiguration, resolved (None: no CORS).
+    pub cors: Option<crate::apigw::cors::Cors>,
 }
 
 /// A user pool (AWS::Cognito::UserPool) with its groups and clients, as the
@@ -337,6 +340,10 @@ pub struct Model {
     pub conditions: BTreeMap<String, bool>,
     /// Resources read but not emulated, with why: printed at start-up.
     pub not_emulated: Vec<String>,
+    /// The CloudFront response headers policies (AWS::CloudFront::ResponseHeadersPolicy):
+    /// logical id → its resolved ResponseHeadersPolicyConfig. The local
+    /// console hosting ([`crate::cloudfront`]) sends ConsoleSecurityHeaders'.
+    pub response_headers_policies: BTreeMap<String, Json>,
 }
 
 impl Model {
@@ -361,6 +368,28 @@ const INERT: &[(&str, &str)] = &[
         "CloudWatch metrics and alarms are not emulated",
     ),
 ];
+
+/// The console's hosting and the operators' dashboard: read (their
+/// properties resolved, so a wrong reference fails as in CloudFormation) and
+/// not emulated; `crate::cloudfront` serves console/site/ in their place.
+const CONSOLE_INERT: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy",
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::ResponseHeadersPolicy",
+    "AWS::CloudFront::Function",
+    "AWS::CloudFront::CachePolicy",
+    "AWS::CloudFront::OriginRequestPolicy",
+    "AWS::CloudWatch::Dashboard",
+];
+
+/// The domain name of every distribution locally: the example of the
+/// CloudFront documentation (AWS::CloudFront::Distribution return values,
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudfront-distribution.html).
+pub const DISTRIBUTION_DOMAIN: &str = "d111111abcdef8.cloudfront.net";
+/// A distribution's Id locally (Ref, GetAtt Id), the same documentation's example.
+pub const DISTRIBUTION_ID: &str = "EDFDVBD6EXAMPLE";
 
 const FUNCTION_PROPS: &[&str] = &[
     "FunctionName",
@@ -396,6 +425,7 @@ const TABLE_PROPS: &[&str] = &[
 ];
 const HTTPAPI_PROPS: &[&str] = &[
     "Description",
+    "CorsConfiguration",
     "FailOnWarnings",
     "AccessLogSettings",
     "DefaultRouteSettings",
@@ -654,6 +684,9 @@ impl Resolver<'_> {
             Some("AWS::Cognito::UserPoolGroup") => "GroupName",
             Some("AWS::Cognito::UserPoolClient") => "ClientName",
             Some("AWS::Cognito::UserPoolDomain") => "Domain",
+            Some("AWS::S3::Bucket") => "BucketName",
+            Some("AWS::CloudWatch::Dashboard") => "DashboardName",
+            Some("AWS::CloudWatch::Alarm") => "AlarmName",
             _ => "Name",
         };
         // A name that resolves to AWS::NoValue is no name: CloudFormation generates one.
@@ -667,7 +700,22 @@ impl Resolver<'_> {
             Some(other) => Err(TemplateError::Invalid(format!(
                 "{id}.{key}: expected a string, got {other}"
             ))),
+            // CloudFormation generates lower-case bucket names (S3 refuses capitals).
+            None if self.kind(id) == Some("AWS::S3::Bucket") => Ok(format!("{}-{id}", self.stack).to_ascii_lowercase()),
             None => Ok(format!("{}-{id}", self.stack)),
+        }
+    }
+
+    /// A CloudFront resource's Id (what its Ref gives): a fixed, documented
+    /// example for the distribution, a stable made-up one for the rest.
+    fn cloudfront_id(&self, id: &str) -> String {
+        match self.kind(id) {
+            Some("AWS::CloudFront::Distribution") => DISTRIBUTION_ID.to_string(),
+            _ => {
+                let digest = sha2::Sha256::digest(format!("{}/{id}", self.stack).as_bytes());
+                let hex: String = digest.iter().take(6).map(|b| format!("{b:02X}")).collect();
+                format!("E{hex}LOCAL")
+            }
         }
     }
 
@@ -693,6 +741,10 @@ impl Resolver<'_> {
             "AWS::Logs::LogGroup" => format!("arn:aws:logs:{r}:{a}:log-group:{name}:*"),
             "AWS::IAM::Role" => format!("arn:aws:iam::{a}:role/{name}"),
             "AWS::Cognito::UserPool" => format!("arn:aws:cognito-idp:{r}:{a}:userpool/{}", self.pool_id(id)),
+            // S3 ARNs have no region or account.
+            "AWS::S3::Bucket" => format!("arn:aws:s3:::{name}"),
+            "AWS::CloudWatch::Alarm" => format!("arn:aws:cloudwatch:{r}:{a}:alarm:{name}"),
+            "AWS::CloudFront::Function" => format!("arn:aws:cloudfront::{a}:function/{name}"),
             other => {
                 return Err(TemplateError::Invalid(format!(
                     "GetAtt {id}.Arn: no local ARN for {other}"
@@ -729,6 +781,18 @@ impl Resolver<'_> {
             )),
             // The local API id is the logical id.
             Some("AWS::Serverless::HttpApi") => Ok(name.to_string()),
+            // Ref of a distribution, origin access control or policy is its Id;
+            // of a CloudFront function its ARN (their return values pages).
+            Some(
+                "AWS::CloudFront::Distribution"
+                | "AWS::CloudFront::OriginAccessControl"
+                | "AWS::CloudFront::ResponseHeadersPolicy"
+                | "AWS::CloudFront::CachePolicy"
+                | "AWS::CloudFront::OriginRequestPolicy",
+            ) => Ok(self.cloudfront_id(name)),
+            Some("AWS::CloudFront::Function") => self.arn(name, depth),
+            // Ref of a bucket policy is a generated id; of a bucket, dashboard or alarm the name.
+            Some("AWS::S3::BucketPolicy") => Ok(format!("{}-{name}", self.stack)),
             Some(_) => self.physical_name(name, depth),
             None => Err(TemplateError::Invalid(format!(
                 "Ref to unknown resource or parameter {name:?}"
@@ -738,14 +802,32 @@ impl Resolver<'_> {
 
     fn get_att(&self, id: &str, attr: &str, depth: u32) -> Result<String, TemplateError> {
         self.check_created(id)?;
-        let cognito = |kind: &str| self.kind(id) == Some(kind);
+        let is = |kind: &str| self.kind(id) == Some(kind);
         match attr {
-            "ProviderName" if cognito("AWS::Cognito::UserPool") => {
+            "ProviderName" if is("AWS::Cognito::UserPool") => {
                 Ok(format!("cognito-idp.{REGION}.amazonaws.com/{}", self.pool_id(id)))
             }
-            "ProviderURL" if cognito("AWS::Cognito::UserPool") => Ok(cognito_issuer(&self.pool_id(id))),
-            "UserPoolId" if cognito("AWS::Cognito::UserPool") => Ok(self.pool_id(id)),
-            "ClientId" if cognito("AWS::Cognito::UserPoolClient") => self.reference(id, depth),
+            "ProviderURL" if is("AWS::Cognito::UserPool") => Ok(cognito_issuer(&self.pool_id(id))),
+            "UserPoolId" if is("AWS::Cognito::UserPool") => Ok(self.pool_id(id)),
+            "ClientId" if is("AWS::Cognito::UserPoolClient") => self.reference(id, depth),
+            // AWS::SNS::Topic's return values.
+            "TopicName" if is("AWS::SNS::Topic") => self.physical_name(id, depth),
+            "QueueName" if is("AWS::SQS::Queue") => self.physical_name(id, depth),
+            "TopicArn" if is("AWS::SNS::Topic") => self.arn(id, depth),
+            // AWS::CloudFront::Distribution: DomainName, Id.
+            "DomainName" if is("AWS::CloudFront::Distribution") => Ok(DISTRIBUTION_DOMAIN.to_string()),
+            "Id" if self.kind(id).is_some_and(|k| k.starts_with("AWS::CloudFront::")) => Ok(self.cloudfront_id(id)),
+            "FunctionARN" | "FunctionMetadata.FunctionARN" if is("AWS::CloudFront::Function") => self.arn(id, depth),
+            "Stage" if is("AWS::CloudFront::Function") => Ok("LIVE".to_string()),
+            // AWS::S3::Bucket's return values, in us-east-1's forms.
+            "DomainName" if is("AWS::S3::Bucket") => Ok(format!("{}.s3.amazonaws.com", self.physical_name(id, depth)?)),
+            "RegionalDomainName" if is("AWS::S3::Bucket") => {
+                Ok(format!("{}.s3.{REGION}.amazonaws.com", self.physical_name(id, depth)?))
+            }
+            "WebsiteURL" if is("AWS::S3::Bucket") => Ok(format!(
+                "http://{}.s3-website-{REGION}.amazonaws.com",
+                self.physical_name(id, depth)?
+            )),
             "Arn" => self.arn(id, depth),
             "Name" => self.physical_name(id, depth),
             "QueueUrl" => self.reference(id, depth),
@@ -1053,6 +1135,21 @@ pub fn load(path: &Path, stack: &str, overrides: &BTreeMap<String, String>) -> R
     parse(&text, root, stack, overrides)
 }
 
+/// The names the template's Parameters section declares (for a caller that
+/// sets a parameter only when the template has it, as `LocalConsoleOrigin`).
+pub fn parameter_names(path: &Path) -> Result<Vec<String>, TemplateError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let doc: Value = serde_yaml::from_str(&text)?;
+    Ok(doc
+        .get("Parameters")
+        .and_then(Value::as_mapping)
+        .map(|m| m.keys().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default())
+}
+
 pub fn parse(
     text: &str,
     root: &Path,
@@ -1148,6 +1245,7 @@ pub fn parse(
     let mut routes_by_api: BTreeMap<String, Vec<Route>> = BTreeMap::new();
     let mut notes = Notes::default();
     let mut iam_sources = iam::Sources::default();
+    let mut console_inert: Vec<String> = Vec::new();
 
     for (k, res) in resources {
         let id = k.as_str().unwrap_or_default();
@@ -1324,11 +1422,20 @@ pub fn parse(
                     .and_then(Json::as_str)
                     .map(str::to_string);
                 iam_sources.http_apis.push((id.to_string(), p.clone()));
+                let cors = match p.get("CorsConfiguration") {
+                    None => None,
+                    Some(c) => crate::apigw::cors::Cors::from_sam(c).map_err(|e| {
+                        let at = at.key("CorsConfiguration");
+                        let at = if e.key.is_empty() { at } else { at.key(&e.key) };
+                        at.err(e.detail)
+                    })?,
+                };
                 model.http_apis.push(HttpApi {
                     logical_id: id.to_string(),
                     routes: Vec::new(),
                     authorizers,
                     jwt_authorizers,
+                    cors,
                 });
                 // Remember the default authorizer on a pseudo route entry: applied below.
                 if let Some(d) = default_auth {
@@ -1516,6 +1623,18 @@ pub fn parse(
                 let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
                 iam_sources.resources.push((id.to_string(), kind.to_string(), p));
             }
+            other if CONSOLE_INERT.contains(&other) => {
+                // Resolved as CloudFormation would (a bad reference fails the stack).
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                if other == "AWS::CloudFront::ResponseHeadersPolicy" {
+                    let config = p
+                        .get("ResponseHeadersPolicyConfig")
+                        .cloned()
+                        .ok_or_else(|| At::props(id).key("ResponseHeadersPolicyConfig").err("is required"))?;
+                    model.response_headers_policies.insert(id.to_string(), config);
+                }
+                console_inert.push(format!("{id} ({other})"));
+            }
             other => match INERT.iter().find(|(t, _)| *t == other) {
                 Some((_, why)) => model.not_emulated.push(format!("{id} ({other}): not emulated; {why}")),
                 None => {
@@ -1579,6 +1698,14 @@ pub fn parse(
             }
             api.routes.push(route);
         }
+    }
+    if !console_inert.is_empty() {
+        model.not_emulated.push(format!(
+            "{}: inert locally (CloudWatch dashboards, CloudFront and S3 are not emulated); the partner API's \
+             port serves console/site/ at /console/ in their place, and the console's Overview shows the \
+             dashboard's figures from the admin API",
+            console_inert.join(", ")
+        ));
     }
     model.iam = iam::build(&r, iam_sources, &model, &mut notes)?;
     model.not_emulated.extend(notes.render());

@@ -156,3 +156,138 @@ async fn the_admin_api_of_the_repo_template_refuses_requests_without_a_valid_tok
     running.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The console, served on the partner API's port, calls the admin API from
+/// its own origin: the local cloud set LocalConsoleOrigin to that origin, so
+/// the admin API's CorsConfiguration allows it, and API Gateway answers the
+/// preflight itself, with no authorizer and no function ("Configure CORS
+/// for HTTP APIs in API Gateway",
+/// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
+/// An unknown origin gets no CORS header.
+#[tokio::test]
+async fn the_console_is_served_beside_the_partner_api_and_may_call_the_admin_api() {
+    let (running, dir) = start().await;
+    let origin = running.api_url.clone();
+    assert_eq!(
+        running.model.parameters.get("LocalConsoleOrigin"),
+        Some(&origin),
+        "the partner API's URL, set before the template was read"
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let me = format!("{}/v1/admin/me", running.admin_api_url);
+    let preflight = |from: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, &me)
+            .header("origin", from)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let resp = preflight(&origin).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 204, "no authorizer, no function");
+    let h = resp.headers();
+    assert_eq!(h["access-control-allow-origin"], origin.as_str());
+    assert_eq!(h["access-control-allow-methods"], "GET,POST,PATCH,OPTIONS");
+    assert_eq!(
+        h["access-control-allow-headers"],
+        "authorization,content-type,x-request-id"
+    );
+    assert_eq!(h["access-control-max-age"], "600");
+    let resp = preflight("https://evil.example").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    assert!(resp
+        .headers()
+        .keys()
+        .all(|k| !k.as_str().starts_with("access-control-")));
+    // An ordinary request: the gateway's own 401 is readable by the console, not by others.
+    let resp = client.get(&me).header("origin", &origin).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(resp.headers()["access-control-allow-origin"], origin.as_str());
+    assert_eq!(resp.headers()["access-control-expose-headers"], "x-request-id");
+    let resp = client
+        .get(&me)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+
+    // The console's config, on the partner API's port.
+    assert_eq!(running.console_url, format!("{origin}/console/"));
+    let resp = client
+        .get(format!("{origin}/console/config.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-cache");
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        csp.contains(&format!(
+            "connect-src 'self' {} {}",
+            running.admin_api_url, running.cognito_url
+        )),
+        "{csp}"
+    );
+    let config: Value = resp.json().await.unwrap();
+    let pool = &running.user_pools[0];
+    let client_id = zb_local::cognito::client_id_for(&running.model.stack_name, "ConsoleClient");
+    assert_eq!(
+        config,
+        json!({"adminApi": running.admin_api_url, "region": "us-east-1",
+               "auth": {"hostedUi": running.cognito_url, "clientId": client_id,
+                        "redirectUri": running.console_url, "logoutUri": running.console_url,
+                        "scopes": ["openid", "email", "profile", "aws.cognito.signin.user.admin"]},
+               "local": true})
+    );
+    let resp = client.get(format!("{origin}/console")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 301);
+    assert_eq!(resp.headers()["location"], "/console/");
+    let resp = client
+        .get(format!("{origin}/console/%2e%2e/template.yaml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    // The partner API's routes are untouched.
+    let (status, _, body) = get(&format!("{origin}/v1/orders"), None).await;
+    assert_eq!((status, body), (401, json!({"message": "Unauthorized"})));
+    let endpoints: Value =
+        serde_json::from_slice(&std::fs::read(running.state_dir().join("endpoints.json")).unwrap()).unwrap();
+    assert_eq!(endpoints["console"], running.console_url.as_str());
+
+    // The console's URL is a callback and sign-out URL of its app client.
+    let console_client = pool.clients.iter().find(|c| c.client_id == client_id).unwrap();
+    assert!(console_client.callback_urls.contains(&running.console_url));
+    let authorize = reqwest::Url::parse_with_params(
+        &format!("{}/oauth2/authorize", running.cognito_url),
+        &[
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", running.console_url.as_str()),
+            ("scope", "openid aws.cognito.signin.user.admin"),
+            ("state", "s"),
+        ],
+    )
+    .unwrap();
+    let resp = client.get(authorize).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 302, "redirect_uri accepted");
+    let logout = reqwest::Url::parse_with_params(
+        &format!("{}/logout", running.cognito_url),
+        &[
+            ("client_id", client_id.as_str()),
+            ("logout_uri", running.console_url.as_str()),
+        ],
+    )
+    .unwrap();
+    let resp = client.get(logout).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    assert_eq!(resp.headers()["location"], running.console_url.as_str());
+
+    running.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -76,8 +76,8 @@ fn unsupported_features_are_refused_with_the_resource_and_property() {
         "      Events:\n        Q:\n          Type: SQS\n          Properties:\n            Queue: x\n",
     ));
     assert!(e.contains("Fn") && e.contains("SQS"), "{e}");
-    let e = refused("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n");
-    assert!(e.contains("Bucket") && e.contains("AWS::S3::Bucket"), "{e}");
+    let e = refused("Resources:\n  Box:\n    Type: AWS::EC2::Instance\n");
+    assert!(e.contains("Box") && e.contains("AWS::EC2::Instance"), "{e}");
     let e = refused("Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PAY_PER_REQUEST\n      StreamSpecification:\n        StreamViewType: NEW_IMAGE\n");
     assert!(e.contains("StreamSpecification"), "{e}");
     let e = refused(
@@ -140,7 +140,18 @@ fn the_admin_plane_reads_as_a_user_pool_a_jwt_authorizer_and_a_second_api() {
     assert_eq!(jwt.identity_header, "authorization");
     assert_eq!(jwt.issuer, pool.issuer);
     assert_eq!(jwt.audience, vec![client.client_id.clone()]);
-    assert_eq!(admin.routes.len(), 22);
+    // 22, and the console's state machines, a feed's executions and an execution.
+    assert_eq!(admin.routes.len(), 25);
+    // The console's CORS: its CloudFront origin, and the local console's
+    // only when LocalConsoleOrigin is set (the local cloud sets it).
+    let cors = admin.cors.as_ref().expect("the admin API has a CorsConfiguration");
+    assert_eq!(cors.allow_origins, vec!["https://d111111abcdef8.cloudfront.net"]);
+    assert!(cors.allow_headers.contains(&"authorization".to_string()));
+    assert!(model.response_headers_policies.contains_key("ConsoleSecurityHeaders"));
+    assert!(model
+        .not_emulated
+        .iter()
+        .any(|n| n.contains("OpsDashboard (AWS::CloudWatch::Dashboard)") && n.contains("inert locally")));
     assert!(admin
         .routes
         .iter()
@@ -172,4 +183,178 @@ fn an_existing_user_pool_skips_the_pool_resources() {
     assert_eq!(pools[0].pool_id, "eu-west-1_AbCdEf123");
     assert_eq!(pools[0].groups, vec!["admin", "ops", "finance"]);
     assert_eq!(pools[0].clients[0].client_id, "abc123client");
+    assert!(pools[0].clients[0].logout_urls.is_empty());
+    // With the local console's origin, its /console/ is a callback and sign-out URL too.
+    over.insert("LocalConsoleOrigin".to_string(), "http://127.0.0.1:3000".to_string());
+    let model = load(&repo().join("template.yaml"), "zb", &over).unwrap();
+    let pools = zb_local::cloud::cognito_pools(&model);
+    let client = &pools[0].clients[0];
+    assert!(client
+        .callback_urls
+        .contains(&"http://127.0.0.1:3000/console/".to_string()));
+    assert_eq!(client.logout_urls, vec!["http://127.0.0.1:3000/console/"]);
+}
+
+/// A template in the shape of the console's resources (the contract's names):
+/// the admin API's CorsConfiguration with intrinsics, the hosting and the
+/// dashboard as inert resources whose references resolve as CloudFormation's.
+const CONSOLE_TEMPLATE: &str = r#"
+Parameters:
+  LocalConsoleOrigin:
+    Type: String
+    Default: ""
+Conditions:
+  HasLocalConsoleOrigin: !Not [!Equals [!Ref LocalConsoleOrigin, ""]]
+Resources:
+  ConsoleBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      PublicAccessBlockConfiguration:
+        BlockPublicAcls: true
+  ConsoleOriginAccessControl:
+    Type: AWS::CloudFront::OriginAccessControl
+    Properties:
+      OriginAccessControlConfig:
+        Name: !Sub "${AWS::StackName}-console"
+        OriginAccessControlOriginType: s3
+        SigningBehavior: always
+        SigningProtocol: sigv4
+  ConsoleSecurityHeaders:
+    Type: AWS::CloudFront::ResponseHeadersPolicy
+    Properties:
+      ResponseHeadersPolicyConfig:
+        Name: !Sub "${AWS::StackName}-console-security"
+        SecurityHeadersConfig:
+          ContentSecurityPolicy:
+            ContentSecurityPolicy: !Sub "default-src 'none'; connect-src 'self' https://${AdminApi}.execute-api.${AWS::Region}.amazonaws.com"
+            Override: true
+          FrameOptions: {FrameOption: DENY, Override: true}
+  ConsoleIndexRewrite:
+    Type: AWS::CloudFront::Function
+    Properties:
+      Name: !Sub "${AWS::StackName}-console-index"
+      AutoPublish: true
+      FunctionCode: "function handler(event) { return event.request; }"
+      FunctionConfig: {Comment: index, Runtime: cloudfront-js-2.0}
+  ConsoleDistribution:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins:
+          - Id: s3
+            DomainName: !GetAtt ConsoleBucket.RegionalDomainName
+            OriginAccessControlId: !GetAtt ConsoleOriginAccessControl.Id
+            S3OriginConfig: {OriginAccessIdentity: ""}
+        DefaultCacheBehavior:
+          TargetOriginId: s3
+          ResponseHeadersPolicyId: !Ref ConsoleSecurityHeaders
+          FunctionAssociations:
+            - EventType: viewer-request
+              FunctionARN: !GetAtt ConsoleIndexRewrite.FunctionMetadata.FunctionARN
+  ConsoleBucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref ConsoleBucket
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: cloudfront.amazonaws.com}
+            Action: s3:GetObject
+            Resource: !Sub "${ConsoleBucket.Arn}/*"
+            Condition:
+              StringEquals:
+                AWS:SourceArn: !Sub "arn:aws:cloudfront::${AWS::AccountId}:distribution/${ConsoleDistribution}"
+  OpsDashboard:
+    Type: AWS::CloudWatch::Dashboard
+    Properties:
+      DashboardName: !Sub "${AWS::StackName}-ops"
+      DashboardBody: !Sub '{"widgets":[{"type":"text","properties":{"markdown":"${ConsoleDistribution.DomainName}"}}]}'
+  AdminApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins:
+          - !Sub "https://${ConsoleDistribution.DomainName}"
+          - !If [HasLocalConsoleOrigin, !Ref LocalConsoleOrigin, !Ref AWS::NoValue]
+        AllowHeaders: [authorization, content-type, x-request-id]
+        AllowMethods: [GET, POST, PATCH, OPTIONS]
+        ExposeHeaders: [x-request-id]
+        MaxAge: 600
+        AllowCredentials: false
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: !Sub "${ConsoleBucket}|${ConsoleBucket.Arn}|${ConsoleBucket.DomainName}|${ConsoleDistribution}|${OpsDashboard}"
+"#;
+
+#[test]
+fn the_console_resources_are_inert_and_their_references_resolve() {
+    let model = parse(CONSOLE_TEMPLATE, repo(), "zb", &BTreeMap::new()).unwrap();
+    // Ref/GetAtt as CloudFormation answers them (bucket names lower-case).
+    assert_eq!(
+        model.buses,
+        vec!["zb-consolebucket|arn:aws:s3:::zb-consolebucket|zb-consolebucket.s3.amazonaws.com|EDFDVBD6EXAMPLE|zb-ops"]
+    );
+    let cors = model.http_apis[0].cors.as_ref().unwrap();
+    // AWS::NoValue removes the list item: only the distribution's origin.
+    assert_eq!(cors.allow_origins, vec!["https://d111111abcdef8.cloudfront.net"]);
+    assert_eq!(cors.allow_methods, vec!["GET", "POST", "PATCH", "OPTIONS"]);
+    assert_eq!(cors.expose_headers, vec!["x-request-id"]);
+    assert_eq!(cors.max_age, Some(600));
+    assert!(!cors.allow_credentials);
+    let policy = &model.response_headers_policies["ConsoleSecurityHeaders"];
+    assert_eq!(
+        policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+        "default-src 'none'; connect-src 'self' https://AdminApi.execute-api.us-east-1.amazonaws.com"
+    );
+    // One line for all of them.
+    let inert: Vec<&String> = model
+        .not_emulated
+        .iter()
+        .filter(|n| n.contains("inert locally"))
+        .collect();
+    assert_eq!(inert.len(), 1, "{:?}", model.not_emulated);
+    for id in [
+        "ConsoleBucket (AWS::S3::Bucket)",
+        "ConsoleBucketPolicy",
+        "ConsoleDistribution",
+        "ConsoleOriginAccessControl",
+        "ConsoleSecurityHeaders",
+        "ConsoleIndexRewrite",
+        "OpsDashboard (AWS::CloudWatch::Dashboard)",
+    ] {
+        assert!(inert[0].contains(id), "{id}: {}", inert[0]);
+    }
+
+    let mut over = BTreeMap::new();
+    over.insert("LocalConsoleOrigin".to_string(), "http://127.0.0.1:3000".to_string());
+    let model = parse(CONSOLE_TEMPLATE, repo(), "zb", &over).unwrap();
+    assert_eq!(
+        model.http_apis[0].cors.as_ref().unwrap().allow_origins,
+        vec!["https://d111111abcdef8.cloudfront.net", "http://127.0.0.1:3000"]
+    );
+}
+
+#[test]
+fn a_bad_cors_configuration_is_refused_by_property() {
+    let api = |cors: &str| {
+        format!("Resources:\n  Api:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n      CorsConfiguration: {cors}\n")
+    };
+    let e = refused(&api("{AllowOrigins: ['*'], AllowCredentials: true}"));
+    assert!(
+        e.starts_with("Resources.Api.Properties.CorsConfiguration.AllowCredentials:"),
+        "{e}"
+    );
+    let e = refused(&api("{MaxAge: 100000}"));
+    assert!(
+        e.starts_with("Resources.Api.Properties.CorsConfiguration.MaxAge:"),
+        "{e}"
+    );
+    let e = refused(&api("{AllowOrigin: ['*']}"));
+    assert!(e.contains("AllowOrigin"), "{e}");
+    let model = parse(&api("true"), repo(), "zb", &BTreeMap::new()).unwrap();
+    assert_eq!(model.http_apis[0].cors.as_ref().unwrap().allow_origins, vec!["*"]);
+    let model = parse(&api("false"), repo(), "zb", &BTreeMap::new()).unwrap();
+    assert!(model.http_apis[0].cors.is_none());
 }

@@ -82,7 +82,7 @@ const fn rule(method: &'static str, path: &'static str, roles: &'static [Role]) 
     RouteRule { method, path, roles }
 }
 
-/// The contract's table (issue 14), one line per route.
+/// The contract's table (issues 14 and 15), one line per route.
 pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/me", EVERYONE),
     rule("GET", "/v1/admin/partners", ADMIN_OPS),
@@ -98,6 +98,10 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/feeds", ADMIN_OPS),
     rule("GET", "/v1/admin/feeds/{feedId}", ADMIN_OPS),
     rule("POST", "/v1/admin/feeds/{feedId}/redrive", ADMIN_OPS),
+    // Issue 15 (the ops console): executions and their state machines.
+    rule("GET", "/v1/admin/feeds/{feedId}/executions", ADMIN_OPS),
+    rule("GET", "/v1/admin/executions/{executionArn}", ADMIN_OPS),
+    rule("GET", "/v1/admin/state-machines", ADMIN_OPS),
     rule("GET", "/v1/admin/orders", ADMIN_OPS),
     rule("GET", "/v1/admin/errors", ADMIN_OPS),
     rule("GET", "/v1/admin/deliveries", ADMIN_OPS),
@@ -229,7 +233,7 @@ mod tests {
 
     #[test]
     fn every_route_is_listed_once_and_found_by_its_route_key() {
-        assert_eq!(ROUTES.len(), 22);
+        assert_eq!(ROUTES.len(), 25);
         for r in ROUTES {
             assert_eq!(route(&r.route_key()), Some(r));
         }

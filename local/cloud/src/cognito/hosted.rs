@@ -30,6 +30,21 @@
 //! error is a redirect to the callback URL with `error` and
 //! `error_description` (and `state`).
 //!
+//! CORS: a console on another origin (the local console at
+//! `http://127.0.0.1:3000/console/`) POSTs to /oauth2/token and GETs
+//! /oauth2/userInfo from script. The developer guide's endpoint pages say
+//! nothing of CORS, yet browser apps with a public client (Amplify,
+//! oidc-client-ts) make exactly these calls against Cognito, so Cognito
+//! answers them cross-origin. What is chosen here, and why: every answer of
+//! those two endpoints to a request with an `Origin` carries
+//! `Access-Control-Allow-Origin: *` (any origin: the client is public, the
+//! token travels in the body or the Authorization header, never in a
+//! cookie, so no credentials mode and no per-origin list is needed), and an
+//! `OPTIONS` preflight is answered 204 allowing GET, POST and OPTIONS and
+//! the headers the browser asks for (userInfo's Authorization makes the
+//! browser ask). /oauth2/authorize, /login and /logout are navigations, not
+//! script calls: no CORS there.
+//!
 //! Cognito serves these on the pool's domain; locally they are at the root of
 //! the Cognito port and the pool is the one holding the client_id. There is
 //! no session cookie: every /oauth2/authorize asks for the password.
@@ -71,8 +86,8 @@ pub(super) fn routes() -> Router<Arc<Cognito>> {
     Router::new()
         .route("/oauth2/authorize", get(authorize))
         .route("/login", get(login_form).post(login_submit))
-        .route("/oauth2/token", axum::routing::post(token))
-        .route("/oauth2/userInfo", get(user_info).post(user_info))
+        .route("/oauth2/token", axum::routing::post(token).options(preflight))
+        .route("/oauth2/userInfo", get(user_info).post(user_info).options(preflight))
         .route("/logout", get(logout))
 }
 
@@ -103,7 +118,7 @@ fn error_page(error: &str, description: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
         Html(format!(
-            "<!doctype html><html><head><title>Error</title></head><body>\
+            "<!doctype html><html lang=\"en\"><head><title>Error</title></head><body>\
              <h1>An error was encountered with the requested page.</h1>\
              <p id=\"error\">error={}</p><p id=\"error_description\">{}</p></body></html>",
             esc(error),
@@ -264,11 +279,13 @@ fn login_page(q: &Params, message: Option<&str>) -> Response {
         .map(|m| format!("<p id=\"loginErrorMessage\" role=\"alert\">{}</p>", esc(m)))
         .unwrap_or_default();
     Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signin</title></head><body>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in</title></head><body>\
          <h1>Sign in (local Cognito)</h1>{message}\
          <form method=\"post\" action=\"/login\">{hidden}\
-         <label>Username <input name=\"username\" autocomplete=\"username\" autofocus></label>\
-         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
+         <p><label for=\"signInFormUsername\">Username</label> \
+         <input id=\"signInFormUsername\" name=\"username\" autocomplete=\"username\" required autofocus></p>\
+         <p><label for=\"signInFormPassword\">Password</label> \
+         <input id=\"signInFormPassword\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
          <button type=\"submit\" name=\"signInSubmitButton\">Sign in</button></form></body></html>"
     ))
     .into_response()
@@ -357,19 +374,65 @@ fn client_id_of(f: &Params, headers: &HeaderMap) -> Option<String> {
     Some(text.split_once(':').map_or(text.as_str(), |(id, _)| id).to_string())
 }
 
+/// OPTIONS on /oauth2/token and /oauth2/userInfo: the CORS preflight (see
+/// the module's notes).
+async fn preflight(headers: HeaderMap) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if headers.contains_key(header::ORIGIN) {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            header::HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        let asked = headers
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned()
+            .unwrap_or_else(|| header::HeaderValue::from_static("authorization, content-type"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, header::HeaderValue::from_static("600"));
+    }
+    resp
+}
+
+/// A cross-origin call's answer: readable by any origin's script.
+fn cors(request: &HeaderMap, mut resp: Response) -> Response {
+    if request.contains_key(header::ORIGIN) {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
+        // The bearer challenge of a refused userInfo call, for the page to read.
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::HeaderValue::from_static("www-authenticate"),
+        );
+    }
+    resp
+}
+
 /// POST /oauth2/token.
 async fn token(
     State(c): State<Arc<Cognito>>,
     headers: HeaderMap,
     form: Result<Form<Params>, FormRejection>,
 ) -> Response {
+    let resp = token_answer(&c, &headers, form);
+    cors(&headers, resp)
+}
+
+fn token_answer(c: &Cognito, headers: &HeaderMap, form: Result<Form<Params>, FormRejection>) -> Response {
     let Ok(Form(f)) = form else {
         return token_error("invalid_request");
     };
     let Some(grant_type) = f.get("grant_type").filter(|g| !g.is_empty()) else {
         return token_error("invalid_request");
     };
-    let Some(client_id) = client_id_of(&f, &headers) else {
+    let Some(client_id) = client_id_of(&f, headers) else {
         return token_error("invalid_request");
     };
     let Some((pool_index, client)) = c.client(&client_id) else {
@@ -511,6 +574,11 @@ impl Cognito {
 /// GET|POST /oauth2/userInfo: the user's attributes for an access token of
 /// the token endpoint. InitiateAuth's tokens lack `openid` and are refused.
 async fn user_info(State(c): State<Arc<Cognito>>, headers: HeaderMap) -> Response {
+    let resp = user_info_answer(&c, &headers);
+    cors(&headers, resp)
+}
+
+fn user_info_answer(c: &Cognito, headers: &HeaderMap) -> Response {
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())

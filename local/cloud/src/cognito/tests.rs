@@ -948,3 +948,114 @@ async fn logout_redirects_only_to_a_sign_out_url_of_the_client() {
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.headers().get("location").is_none());
 }
+
+/// A console on another origin exchanges its code and reads userInfo from
+/// script: both endpoints answer any origin (public client, no cookies; see
+/// hosted.rs on why `*`), preflight included; the navigations do not.
+#[tokio::test]
+async fn token_and_user_info_answer_cors_for_a_page_on_another_origin() {
+    const PAGE: &str = "http://127.0.0.1:3000";
+    let f = fixture().await;
+    let client = reqwest::Client::new();
+    for path in ["/oauth2/token", "/oauth2/userInfo"] {
+        let resp = client
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", f.base))
+            .header("origin", PAGE)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization,content-type")
+            .send()
+            .await
+            .expect("preflight");
+        assert_eq!(resp.status().as_u16(), 204, "{path}");
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "*", "{path}");
+        assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        assert_eq!(h["access-control-allow-headers"], "authorization,content-type");
+    }
+    let code = code_for(&f).await;
+    let resp = client
+        .post(format!("{}/oauth2/token", f.base))
+        .header("origin", PAGE)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", f.client_id.as_str()),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let body: Value = resp.json().await.expect("json");
+    let resp = client
+        .get(format!("{}/oauth2/userInfo", f.base))
+        .header("origin", PAGE)
+        .bearer_auth(body["access_token"].as_str().unwrap_or_default())
+        .send()
+        .await
+        .expect("userInfo");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    // A refusal is readable too (the page learns to sign in again).
+    let (status, _) = token_request(&f, &[("grant_type", "authorization_code")]).await;
+    assert_eq!(status, 400);
+    let resp = client
+        .post(format!("{}/oauth2/token", f.base))
+        .header("origin", PAGE)
+        .form(&[("grant_type", "nope"), ("client_id", f.client_id.as_str())])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    // Without an Origin (zb login, curl): no CORS headers.
+    let resp = client
+        .post(format!("{}/oauth2/token", f.base))
+        .form(&[("grant_type", "nope"), ("client_id", f.client_id.as_str())])
+        .send()
+        .await
+        .expect("token");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+/// The sign-in page works with a plain form post (no script): its fields
+/// are labelled "Username" and "Password" and its button says "Sign in".
+#[tokio::test]
+async fn the_sign_in_page_has_labelled_fields_and_no_script() {
+    let f = fixture().await;
+    let b = browser();
+    let resp = b
+        .get(authorize_url(&f, &f.client_id, CALLBACK, ASKED_SCOPES))
+        .send()
+        .await
+        .expect("authorize");
+    let login = location(&resp);
+    let page = b
+        .get(format!("{}{login}", f.base))
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("<label for=\"signInFormUsername\">Username</label>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<input id=\"signInFormUsername\" name=\"username\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("<label for=\"signInFormPassword\">Password</label>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<input id=\"signInFormPassword\" name=\"password\" type=\"password\""),
+        "{page}"
+    );
+    assert!(page.contains(">Sign in</button>"), "{page}");
+    assert!(!page.contains("<script"), "{page}");
+}
