@@ -187,7 +187,7 @@ const CALLERS: [&str; 9] = [
 /// https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-jwt-authorizer-methods.html):
 /// API Gateway's own `{"message":"Forbidden"}`, not the function's problem.
 #[rustfmt::skip]
-const MATRIX: [(&str, &str, [Expect; 9]); 25] = [
+const MATRIX: [(&str, &str, [Expect; 9]); 28] = [
     //                                                                      admin ops finance nobody none exp aud key id
     ("GET",   "/v1/admin/me",                                              [S, S, S, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/partners",                                        [S, S, F, F, U, U, U, U, G]),
@@ -214,6 +214,10 @@ const MATRIX: [(&str, &str, [Expect; 9]); 25] = [
     ("GET",   "/v1/admin/cost",                                            [S, S, S, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/cost/feeds/{feedId}",                             [S, S, S, F, U, U, U, U, G]),
     ("GET",   "/v1/admin/audit",                                           [S, F, F, F, U, U, U, U, G]),
+    // Issue 16: personal data is the admin's alone.
+    ("POST",  "/v1/admin/privacy/erasures",                                [S, F, F, F, U, U, U, U, G]),
+    ("GET",   "/v1/admin/privacy/erasures/{erasureId}",                    [S, F, F, F, U, U, U, U, G]),
+    ("POST",  "/v1/admin/privacy/exports",                                 [S, F, F, F, U, U, U, U, G]),
 ];
 
 /// The roles a row admits, read off its first three columns.
@@ -245,6 +249,7 @@ fn request_for(method: &str, route: &str, feed_id: &str) -> (String, Option<Valu
         .replace("{formatId}", "partner-a@1")
         .replace("{feedId}", feed_id)
         .replace("{deliveryId}", "20260101T000000Z-nothing")
+        .replace("{erasureId}", "no-such-erasure")
         .replace(
             "{executionArn}",
             "arn%3Aaws%3Astates%3Aus-east-1%3A123456789012%3Aexecution%3Aelsewhere%3Anothing",
@@ -260,6 +265,10 @@ fn request_for(method: &str, route: &str, feed_id: &str) -> (String, Option<Valu
             Some(publish_body(1, vec![c_order(1, 12.5, 2, 25.0)])),
         ),
         ("GET", "/v1/admin/orders") => (format!("{path}?partnerId=partner-a"), None),
+        ("POST", "/v1/admin/privacy/erasures" | "/v1/admin/privacy/exports") => (
+            path,
+            Some(json!({"partnerId": "matrix", "emails": ["matrix-subject@example.org"]})),
+        ),
         _ => (path, None),
     }
 }

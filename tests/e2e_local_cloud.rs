@@ -288,7 +288,8 @@ async fn the_aws_endpoint_serves_the_sdks() {
     assert_eq!(out.status_code(), 200);
     assert!(out.function_error().is_none());
     let payload: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
-    assert!(payload["batch"]["inline"]["orders"].is_array(), "{payload}");
+    // Canonical orders are order content: always staged, never in a state (issue 16).
+    assert_eq!(payload["batch"]["staged"]["step"], "transform", "{payload}");
     let missing = lambda.invoke().function_name("nope").send().await.unwrap_err();
     assert!(format!("{missing:?}").contains("ResourceNotFound"));
 

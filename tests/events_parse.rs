@@ -37,6 +37,7 @@ const SAMPLES: &[(&str, &str)] = &[
     ("sweeper.json", "sweeper"),
     ("admin-volume.json", "admin"),
     ("cost-rollup.json", "cost-rollup"),
+    ("privacy-find.json", "privacy"),
 ];
 
 fn events_dir() -> PathBuf {
@@ -599,4 +600,31 @@ fn the_cost_rollup_sample_is_a_scheduled_event_of_its_template_schedule() {
         .iter()
         .flatten()
         .any(|r| r.contains(":rule/") && r.contains("CostRollupFunctionHourly")));
+}
+
+#[test]
+fn the_privacy_sample_is_what_the_erasure_machines_find_state_sends() {
+    // The Find task's Payload is {"action": "find", "step.$": "$"}, and the
+    // execution's input is {"erasureId"} only (never an identifier).
+    let request: privacy::Request = serde_json::from_value(raw("privacy-find.json")).expect("a privacy::Request");
+    assert_eq!(request.action, privacy::Action::Find);
+    assert_eq!(
+        uuid_version(&request.step.erasure_id),
+        7,
+        "an erasure id is a UUID v7, like an audit entry id"
+    );
+    let sample = raw("privacy-find.json");
+    assert_eq!(
+        sample["step"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["erasureId".to_string()]),
+        "the machine's input carries the erasure id only"
+    );
+    let asl: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("statemachines/privacy-erasure.asl.json")).expect("the ASL"),
+    )
+    .expect("JSON");
+    assert_eq!(asl["States"]["Find"]["Parameters"]["Payload"]["action"], "find");
+    assert_eq!(asl["States"]["Find"]["Parameters"]["Payload"]["step.$"], "$");
 }

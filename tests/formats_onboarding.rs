@@ -71,12 +71,16 @@ async fn a_third_format_is_onboarded_from_files_alone() {
         .unwrap()
         .unwrap();
     assert_eq!(two.order.total_minor, 297);
-    let rejected = &run
-        .persisted
-        .batch
-        .inline()
-        .expect("a small batch travels inline")
-        .rejections[0];
+    // Rejections hold order content, so they are always staged (issue 16).
+    let staged = zb_shared::pipeline::open(
+        &env.feeds(),
+        &run.persisted.feed,
+        run.persisted.batch.clone(),
+        &Default::default(),
+    )
+    .await
+    .expect("the staged rejections");
+    let rejected = &staged.rejections[0];
     assert_eq!(
         (rejected.code, rejected.field.as_str()),
         (RejectionCode::MissingField, "/Feed/Orders/2/Ref")
@@ -187,7 +191,16 @@ async fn a_format_published_at_run_time_takes_a_feed_without_a_build_or_a_restar
         zb_shared::time::format_utc(one.order.event_time),
         "2026-01-01T11:46:40.000Z"
     );
-    let rejected = &run.persisted.batch.inline().expect("inline").rejections[0];
+    // Rejections hold order content, so they are always staged (issue 16).
+    let staged = zb_shared::pipeline::open(
+        &env.feeds(),
+        &run.persisted.feed,
+        run.persisted.batch.clone(),
+        &Default::default(),
+    )
+    .await
+    .expect("the staged rejections");
+    let rejected = &staged.rejections[0];
     assert_eq!(
         (rejected.code, rejected.field.as_str()),
         (RejectionCode::MissingField, "/Feed/Orders/2/Ref")

@@ -123,6 +123,8 @@ impl Admin {
                 webhook_delivery: template_machine_arn("WebhookDeliveryStateMachine").await,
             },
             executions: admin::ExecutionReader::new(sfn().await, logs().await),
+            // The privacy routes are covered end to end (tests/e2e_privacy.rs).
+            privacy: None,
             clock: clock(),
             function_name: "admin".into(),
         };

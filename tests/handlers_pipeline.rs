@@ -202,12 +202,16 @@ async fn a_different_order_under_a_used_sequence_number_is_a_conflict() {
     let run = env.run_pipeline(&second).await;
     assert_eq!(run.persisted.counts.persisted, 1);
     assert_eq!(run.persisted.counts.rejected, 1);
-    let conflict = &run
-        .persisted
-        .batch
-        .inline()
-        .expect("a small batch travels inline")
-        .rejections[0];
+    // Rejections hold order content, so they are always staged (issue 16).
+    let staged = zb_shared::pipeline::open(
+        &env.feeds(),
+        &run.persisted.feed,
+        run.persisted.batch.clone(),
+        &Default::default(),
+    )
+    .await
+    .expect("the staged rejections");
+    let conflict = &staged.rejections[0];
     assert_eq!(conflict.code, RejectionCode::SequenceConflict);
     assert_eq!(conflict.field, "/orders/0/sequenceNumber");
     assert_eq!(conflict.stage, Stage::Persist);
@@ -225,12 +229,16 @@ async fn the_same_sequence_number_twice_in_one_feed_keeps_the_first() {
     let feed = accept_a(&env, vec![a_order(8), twin]).await;
     let run = env.run_pipeline(&feed).await;
     assert_eq!(run.persisted.counts.persisted, 1);
-    let rejections = &run
-        .persisted
-        .batch
-        .inline()
-        .expect("a small batch travels inline")
-        .rejections;
+    // Rejections hold order content, so they are always staged (issue 16).
+    let staged = zb_shared::pipeline::open(
+        &env.feeds(),
+        &run.persisted.feed,
+        run.persisted.batch.clone(),
+        &Default::default(),
+    )
+    .await
+    .expect("the staged rejections");
+    let rejections = &staged.rejections;
     assert_eq!(rejections[0].code, RejectionCode::DuplicateSequence);
     assert_eq!(rejections[0].index, 1);
 }

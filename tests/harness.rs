@@ -101,8 +101,8 @@ async fn concurrent_calls_create_separate_tables_with_the_template_design() {
             "{table}: TTL on a fixed-clock table"
         );
     }
-    // What the local cloud creates from the template: errors and idempotency
-    // records expire through TTL on expiresAt; the system-of-record tables never.
+    // What the local cloud creates from the template: TTL on expiresAt where
+    // the table's items have a retention (PRIVACY.md).
     let text = std::fs::read_to_string(zb_tests::template::repo_root().join("template.yaml")).expect("template.yaml");
     let model = zb_local::template::parse(&text, &zb_tests::template::repo_root(), "ttl", &Default::default())
         .expect("the local cloud reads template.yaml");
@@ -112,8 +112,20 @@ async fn concurrent_calls_create_separate_tables_with_the_template_design() {
             .await
             .expect("CreateTable");
         let (status, attribute) = ttl_status(&client, &name).await;
-        let expires = ["ErrorsTable", "IdempotencyTable"].contains(&table.logical_id.as_str());
-        let never = ["PartnersTable", "FeedsTable", "OrdersTable"].contains(&table.logical_id.as_str());
+        // Issue 16: everything that may hold personal data expires (PRIVACY.md);
+        // partners, formats, the audit log and the erasure records never.
+        let expires = [
+            "ErrorsTable",
+            "IdempotencyTable",
+            "FeedsTable",
+            "OrdersTable",
+            "DeliveriesTable",
+            "OutboxTable",
+            "PrivacyIndexTable",
+        ]
+        .contains(&table.logical_id.as_str());
+        let never =
+            ["PartnersTable", "FormatsTable", "AuditTable", "ErasuresTable"].contains(&table.logical_id.as_str());
         if expires {
             assert_eq!(status, Some(TimeToLiveStatus::Enabled), "TTL of {name}");
             assert_eq!(attribute.as_deref(), Some("expiresAt"), "TTL attribute of {name}");

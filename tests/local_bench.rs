@@ -268,10 +268,9 @@ async fn the_aws_cli_creates_tests_and_matches_on_the_local_cloud() {
     // Transform's own answer: the sample's valid orders, mapped.
     let transformed = &result["Payload"];
     assert_eq!(transformed["feedId"], sent["feedId"]);
+    // Canonical orders are order content: always staged, never in a state (issue 16).
     assert!(
-        transformed["batch"]["inline"]["orders"]
-            .as_array()
-            .is_some_and(|o| !o.is_empty()),
+        transformed["batch"]["staged"]["parts"].as_u64().is_some_and(|p| p >= 1),
         "{transformed}"
     );
     let output: Value = serde_json::from_str(tested["output"].as_str().expect("output")).unwrap();
@@ -888,7 +887,7 @@ async fn saved_changes_are_picked_up_while_the_cloud_runs() {
     };
     let warm = invoke(transform_input()).await;
     assert!(
-        warm["batch"]["inline"]["orders"].is_array(),
+        warm["batch"]["staged"]["step"] == "transform",
         "the real transform answered: {warm}"
     );
     let rebuilt = Instant::now();

@@ -18,7 +18,7 @@ fn spec() -> Value {
 
 /// Issue 14's route table, with issue 15's three routes for the ops
 /// console: method, path, the roles it admits.
-const ROUTES: [(&str, &str, &[&str]); 25] = [
+const ROUTES: [(&str, &str, &[&str]); 28] = [
     ("GET", "/v1/admin/me", &["admin", "ops", "finance"]),
     ("GET", "/v1/admin/partners", &["admin", "ops"]),
     ("POST", "/v1/admin/partners", &["admin"]),
@@ -48,6 +48,10 @@ const ROUTES: [(&str, &str, &[&str]); 25] = [
     ("GET", "/v1/admin/cost", &["admin", "ops", "finance"]),
     ("GET", "/v1/admin/cost/feeds/{feedId}", &["admin", "ops", "finance"]),
     ("GET", "/v1/admin/audit", &["admin"]),
+    // Issue 16: erasure and export of one data subject.
+    ("POST", "/v1/admin/privacy/erasures", &["admin"]),
+    ("GET", "/v1/admin/privacy/erasures/{erasureId}", &["admin"]),
+    ("POST", "/v1/admin/privacy/exports", &["admin"]),
 ];
 
 fn errors_of(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
@@ -66,7 +70,7 @@ fn the_admin_api_routes_and_the_document_are_the_same() {
         "template.yaml's AdminApi and openapi-admin.yaml disagree.\n  routes without a spec: {undocumented:?}\n  spec paths without a route: {not_deployed:?}"
     );
     let issue: BTreeSet<_> = ROUTES.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
-    assert_eq!(documented, issue, "the document's routes are issues 14 and 15's");
+    assert_eq!(documented, issue, "the document's routes are issues 14, 15 and 16's");
     for (method, path) in &documented {
         assert!(
             path.starts_with("/v1/admin/"),

@@ -2,20 +2,41 @@
 //! payload over 256 KiB with `States.DataLimitExceeded`, which no Catch
 //! (not even `States.ALL`) can route to RecordErrors, so the size of every
 //! step message must be bounded by design. A step's batch (orders and
-//! rejections) travels inline while its JSON is at most [`INLINE_MAX_BYTES`];
-//! a larger one is staged in the feeds table beside the raw body, and the
+//! rejections) is staged in the feeds table beside the raw body, and the
 //! message carries only a [`StageRef`] to it.
+//!
+//! Privacy (issue 16): a batch that holds any order content (a raw order, a
+//! canonical order, a rejection, whose message may quote an offending value)
+//! is staged whatever its size, because the order pipeline logs every
+//! state's input and output (level ALL, IncludeExecutionData: zb-cost needs
+//! the logged input's feedId) and an Express execution's state payloads live
+//! only in those logs. Only an empty batch travels inline (see
+//! [`must_stage`]); [`INLINE_MAX_BYTES`] still bounds what may ever travel.
 //!
 //! Staged text is cut into parts of at most [`PART_MAX_BYTES`], so no item
 //! comes near DynamoDB's 400 KB limit whatever the batch holds.
 
 use serde::{Deserialize, Serialize};
 
-/// The largest batch that travels inline. With the feed reference (well
+/// The largest batch that may travel inline. With the feed reference (well
 /// under 1 KiB), a caught error's cause (at most a few KiB) and Lambda's
-/// invoke envelope, a message stays far below 256 KiB; the common feed of a
-/// few dozen orders stays inline and costs no extra DynamoDB request.
+/// invoke envelope, a message stays far below 256 KiB. Since issue 16 only
+/// empty batches travel inline, so this is a bound, not the rule.
 pub const INLINE_MAX_BYTES: usize = 32 * 1024;
+
+/// What a batch holds, for the inline-or-staged decision.
+pub trait BatchContent {
+    /// Whether the batch holds anything from a partner's orders: an order
+    /// (raw or canonical) or a rejection (its message may quote a value).
+    fn holds_order_content(&self) -> bool;
+}
+
+/// Whether a batch must be staged: it holds order content (which must never
+/// reach a state payload, hence the execution logs), or its JSON (`bytes`)
+/// is larger than [`INLINE_MAX_BYTES`].
+pub fn must_stage<T: BatchContent>(batch: &T, bytes: usize) -> bool {
+    batch.holds_order_content() || bytes > INLINE_MAX_BYTES
+}
 
 /// The largest part of a staged batch, in bytes: with its key and
 /// attribute names the item stays well under DynamoDB's 400 KB.
@@ -85,6 +106,23 @@ mod tests {
             assert_eq!(parts.concat(), text);
         }
         assert_eq!(split_parts("", 10), vec![""]);
+    }
+
+    struct Holds(bool);
+    impl BatchContent for Holds {
+        fn holds_order_content(&self) -> bool {
+            self.0
+        }
+    }
+
+    #[test]
+    fn any_order_content_is_staged_and_only_small_empty_batches_travel_inline() {
+        assert!(must_stage(&Holds(true), 2), "one small order is staged");
+        assert!(!must_stage(&Holds(false), 30), "an empty batch travels inline");
+        assert!(
+            must_stage(&Holds(false), INLINE_MAX_BYTES + 1),
+            "the size bound still holds"
+        );
     }
 
     #[test]

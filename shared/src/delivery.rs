@@ -3,9 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Deliveries are kept 30 days (TTL), like rejected orders.
-pub const DELIVERY_TTL_SECS: i64 = 30 * 24 * 60 * 60;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeliveryStatus {

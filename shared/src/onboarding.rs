@@ -1,6 +1,9 @@
 //! Partner onboarding: what `zb partners create|rotate-key|rotate-secret|
 //! set-webhook|disable|list` do, against any partners table. Keys and
-//! secrets are generated here and returned once; only key hashes are stored.
+//! secrets are generated here and returned once; only key hashes are stored,
+//! and webhook secrets only sealed (crate::secrets: KMS, bound to the partner
+//! id). Every write of a partner item first seals any legacy clear secret it
+//! still holds, so old items migrate as they are touched.
 
 use crate::apikey::hash_api_key;
 use crate::clock::Clock;
@@ -31,6 +34,8 @@ pub enum OnboardingError {
     Random(#[from] RandomError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("sealing the webhook secret: {0}")]
+    Secret(#[from] crate::secrets::SecretError),
 }
 
 /// What `create` asks for.
@@ -95,6 +100,28 @@ impl Onboarding {
         (end.timestamp(), crate::time::format_utc(end))
     }
 
+    /// Seals what is still in clear on `record` (a new secret, or a legacy one), in place.
+    async fn seal_clear(&self, record: &mut PartnerRecord) -> Result<(), OnboardingError> {
+        let sealer = self.store.sealer();
+        if !sealer.seals() {
+            return Ok(());
+        }
+        let partner_id = record.partner.partner_id.clone();
+        for stored in record.stored_secrets_mut() {
+            if !crate::secrets::is_sealed(stored) {
+                *stored = sealer.seal(&partner_id, stored).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the whole item, its secrets sealed first.
+    async fn write(&self, record: &mut PartnerRecord, meter: &CostMeter) -> Result<(), OnboardingError> {
+        self.seal_clear(record).await?;
+        self.store.put_record(record, meter).await?;
+        Ok(())
+    }
+
     async fn record(&self, partner_id: &str, meter: &CostMeter) -> Result<PartnerRecord, OnboardingError> {
         self.store
             .get_record(partner_id, meter)
@@ -140,7 +167,7 @@ impl Onboarding {
         let api_key = new_api_key()?;
         let secret = new_webhook_secret()?;
         let key_hash = hash_api_key(&api_key);
-        let record = PartnerRecord {
+        let mut record = PartnerRecord {
             partner: Partner {
                 partner_id: partner_id.clone(),
                 name: req.name.trim().to_string(),
@@ -164,6 +191,7 @@ impl Onboarding {
             },
             expires_at: None,
         };
+        self.seal_clear(&mut record).await?;
         self.store.create(&record, &key, &meter).await?;
         Ok(Issued {
             partner_id,
@@ -189,6 +217,7 @@ impl Onboarding {
             expires_at: None,
         };
         let (end, end_text) = self.until(overlap);
+        self.seal_clear(&mut record).await?;
         self.store
             .rotate_key(&record, &key, old.as_deref(), end, &meter)
             .await?;
@@ -201,6 +230,8 @@ impl Onboarding {
     }
 
     /// A new webhook secret; deliveries are signed with both for `overlap`.
+    /// The new one is sealed; the old one is retired as it is stored (sealed,
+    /// or sealed now if it was a legacy clear value): nothing is decrypted.
     pub async fn rotate_secret(&self, partner_id: &str, overlap: Duration) -> Result<Issued, OnboardingError> {
         let meter = CostMeter::default();
         let mut record = self.record(partner_id, &meter).await?;
@@ -217,7 +248,7 @@ impl Onboarding {
                 });
             }
         }
-        self.store.put_record(&record, &meter).await?;
+        self.write(&mut record, &meter).await?;
         Ok(Issued {
             partner_id: partner_id.to_string(),
             api_key: None,
@@ -241,7 +272,7 @@ impl Onboarding {
         record.state.webhook_status = WebhookStatus::Enabled;
         record.state.failing_since = None;
         record.state.disabled_reason = None;
-        self.store.put_record(&record, &meter).await?;
+        self.write(&mut record, &meter).await?;
         Ok(record)
     }
 
@@ -250,7 +281,7 @@ impl Onboarding {
         let meter = CostMeter::default();
         let mut record = self.record(partner_id, &meter).await?;
         record.partner.status = PartnerStatus::Disabled;
-        self.store.put_record(&record, &meter).await?;
+        self.write(&mut record, &meter).await?;
         Ok(record)
     }
 
@@ -301,7 +332,7 @@ impl Onboarding {
             }
             after.partner.webhook_url = url;
         }
-        self.store.put_record(&after, &meter).await?;
+        self.write(&mut after, &meter).await?;
         Ok((before, after))
     }
 }

@@ -20,7 +20,9 @@ pub struct Partner {
     pub format: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
-    /// `whsec_<base64>`, the Standard Webhooks secret form.
+    /// The stored form of the Standard Webhooks secret (`whsec_<base64>`): sealed with KMS
+    /// (`kms:v1:…`, crate::secrets), or a legacy value in clear, sealed on the next write.
+    /// Open it with the store's sealer before signing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
     /// Requests per second and burst; the defaults of [`RateLimit`] when absent.
@@ -51,6 +53,7 @@ pub enum WebhookStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RetiredSecret {
+    /// Stored as [`Partner::webhook_secret`] is: sealed, or legacy clear.
     pub secret: String,
     /// Epoch seconds after which it no longer signs.
     pub expires_at: i64,
@@ -102,7 +105,8 @@ impl PartnerRecord {
     }
 
     /// Every secret that signs at `now` (epoch seconds): the current one,
-    /// then the retired ones still inside their overlap.
+    /// then the retired ones still inside their overlap, in their stored form
+    /// (open them with crate::secrets before signing).
     pub fn signing_secrets(&self, now: i64) -> Vec<&str> {
         let current = self.partner.webhook_secret.as_deref();
         let retired = self
@@ -112,6 +116,16 @@ impl PartnerRecord {
             .filter(|r| r.expires_at > now)
             .map(|r| r.secret.as_str());
         current.into_iter().chain(retired).collect()
+    }
+}
+
+impl PartnerRecord {
+    /// Every stored secret of the item, current and retired, for sealing in place.
+    pub fn stored_secrets_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        self.partner
+            .webhook_secret
+            .iter_mut()
+            .chain(self.state.retired_secrets.iter_mut().map(|r| &mut r.secret))
     }
 }
 

@@ -4,7 +4,7 @@
 //! and rejections travel in a [`Carried`] batch, inline or staged, so no
 //! message can reach Step Functions' 256 KiB limit.
 
-use crate::claim::{Carried, INLINE_MAX_BYTES};
+use crate::claim::{must_stage, BatchContent, Carried};
 use crate::feed::{Failure, FeedCounts, FeedStatus};
 use crate::order::{IndexedOrder, RawOrder};
 use crate::rejection::Rejection;
@@ -54,6 +54,24 @@ pub struct ValidBatch {
 pub struct CanonicalBatch {
     pub orders: Vec<IndexedOrder>,
     pub rejections: Vec<Rejection>,
+}
+
+impl BatchContent for ValidBatch {
+    fn holds_order_content(&self) -> bool {
+        !self.valid.is_empty() || !self.rejections.is_empty()
+    }
+}
+
+impl BatchContent for CanonicalBatch {
+    fn holds_order_content(&self) -> bool {
+        !self.orders.is_empty() || !self.rejections.is_empty()
+    }
+}
+
+impl BatchContent for RejectionBatch {
+    fn holds_order_content(&self) -> bool {
+        !self.rejections.is_empty()
+    }
 }
 
 /// Persist's batch: every rejection, for RecordErrors. Each batch above has
@@ -121,9 +139,10 @@ pub struct ErrorsToRecord {
     pub record_failure: Option<Failure>,
 }
 
-/// The batch, inline while small, staged in the feeds table otherwise
-/// (the claim check, see [`crate::claim`]).
-pub async fn carry<T: Serialize>(
+/// The batch, staged in the feeds table when it holds any order content or
+/// is large; only an empty batch travels inline (the claim check, and no
+/// order content in state payloads or execution logs: see [`crate::claim`]).
+pub async fn carry<T: Serialize + BatchContent>(
     feeds: &crate::store::FeedStore,
     feed: &FeedRef,
     step: &str,
@@ -134,7 +153,7 @@ pub async fn carry<T: Serialize>(
         feed_id: feed.feed_id.clone(),
         detail: format!("the {step} batch does not serialize: {e}"),
     })?;
-    if text.len() <= INLINE_MAX_BYTES {
+    if !must_stage(&batch, text.len()) {
         return Ok(Carried::Inline(batch));
     }
     let staged = feeds.stage(&feed.partner_id, &feed.feed_id, step, &text, meter).await?;
@@ -155,10 +174,25 @@ pub async fn open<T: DeserializeOwned>(
             let text = feeds.unstage(&feed.partner_id, &feed.feed_id, &staged, meter).await?;
             serde_json::from_str(&text).map_err(|e| StepError::InvalidFeed {
                 feed_id: feed.feed_id.clone(),
-                detail: format!("the staged {} batch is not readable: {e}", staged.step),
+                detail: format!("the staged {} batch is not readable: {}", staged.step, json_error(&e)),
             })
         }
     }
+}
+
+/// A JSON error as its kind and position only. serde_json's own message
+/// quotes the offending value (`invalid type: string "…"`), and an error
+/// message becomes a Lambda error, a caught `failure.cause` in the state
+/// payload, the feed record's failure and a log line: none may carry order
+/// content (issue 16).
+pub fn json_error(e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "an I/O error",
+        serde_json::error::Category::Syntax => "a syntax error",
+        serde_json::error::Category::Data => "a value of the wrong type or shape",
+        serde_json::error::Category::Eof => "an unexpected end",
+    };
+    format!("{kind} at line {} column {}", e.line(), e.column())
 }
 
 /// RecordErrors' output. `failure` is passed on so the state machine can
@@ -199,6 +233,9 @@ impl StepError {
             Self::Store(e) if e.is_transient() => "TransientDependencyError",
             Self::Events(EventError::Transient(_)) => "TransientDependencyError",
             Self::Store(crate::store::StoreError::Missing(_)) => "FeedNotFound",
+            // The body (or a staged batch) is past its retention: the feed
+            // cannot be processed any more, and retrying will not change it.
+            Self::Store(crate::store::StoreError::Expired(_)) => "FeedExpired",
             Self::Store(_) => "StoreError",
             Self::Events(_) => "EventRejected",
             Self::Format(_) => "UnknownFormat",
@@ -251,4 +288,33 @@ where
     }
     cost.finish(started, meter).emit();
     result.map(|(value, _)| value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_error_names_no_value() {
+        let e = serde_json::from_str::<RejectionBatch>(r#"{"rejections": "buyer@example.com"}"#).unwrap_err();
+        assert!(e.to_string().contains("buyer@example.com"), "serde_json quotes it: {e}");
+        let said = json_error(&e);
+        assert!(!said.contains("buyer@example.com"), "{said}");
+        assert!(said.contains("line 1"), "{said}");
+    }
+
+    #[test]
+    fn only_empty_batches_may_travel_inline() {
+        assert!(!RejectionBatch::default().holds_order_content());
+        let b = ValidBatch {
+            valid: vec![],
+            rejections: vec![],
+        };
+        assert!(!b.holds_order_content());
+        let b = CanonicalBatch {
+            orders: vec![],
+            rejections: vec![],
+        };
+        assert!(!b.holds_order_content());
+    }
 }

@@ -18,7 +18,7 @@ use crate::metrics::{receipt_time, VolumeDelta};
 use crate::pipeline::{FeedRef, StepError};
 use crate::rejection::{sequence_hint, Rejection, RejectionCode, Stage};
 use crate::store::{
-    ErrorItem, ErrorLog, FeedStore, FeedUpdate, MetricsStore, StoreError, Written, ERROR_TTL_SECS, RAW_ORDER_MAX_BYTES,
+    ErrorItem, ErrorLog, FeedStore, FeedUpdate, MetricsStore, StoreError, Written, RAW_ORDER_MAX_BYTES,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -32,6 +32,8 @@ pub struct Recorder<E: EventSink> {
     pub errors: ErrorLog,
     pub feeds: FeedStore,
     pub events: E,
+    /// The subject index: each rejected raw order's identifiers (issue 16).
+    pub privacy: crate::store::PrivacyIndex,
     /// Built-in and published formats: the raw orders of a feed in a format
     /// published at run time are recorded like any other's.
     pub formats: FormatResolver,
@@ -49,6 +51,7 @@ impl Recorder<crate::events::EventBridgeSink> {
             errors: ErrorLog::new(ddb.clone(), required_env("ERRORS_TABLE")?),
             feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?).with_metrics(metrics),
             events: crate::events::EventBridgeSink::from_env(sdk)?,
+            privacy: crate::store::PrivacyIndex::new(ddb.clone(), required_env("PRIVACY_INDEX_TABLE")?),
             formats: FormatResolver::from_env(ddb)?,
         })
     }
@@ -59,6 +62,33 @@ impl Recorder<crate::events::EventBridgeSink> {
 pub struct Recorded {
     pub recorded: usize,
     pub status: FeedStatus,
+}
+
+/// The subject index entries of a feed's rejected orders: each raw order's
+/// identifiers (the customerRef its format maps, read from the raw order
+/// since a rejected order has no canonical one, and every e-mail address in
+/// it) point at `ERROR#<feedId>#<index>` and `BODY#<feedId>#<index>`. A
+/// rejection without its raw order (an unreadable body) has none to index.
+fn subject_index_entries(
+    partner_id: &str,
+    feed_id: &str,
+    orders: &[Value],
+    rejections: &[Rejection],
+    customer_ref_path: Option<&str>,
+) -> Vec<(String, String)> {
+    use crate::privacy;
+    let mut entries = Vec::new();
+    for r in rejections {
+        let Some(raw) = orders.get(r.index) else { continue };
+        let customer_ref = customer_ref_path.and_then(|p| raw.pointer(p)).and_then(Value::as_str);
+        let ids = privacy::identifiers_in(raw, customer_ref);
+        let refs = [
+            privacy::error_ref(feed_id, r.index),
+            privacy::body_ref(feed_id, r.index),
+        ];
+        entries.extend(privacy::index_entries(partner_id, &ids, &refs));
+    }
+    entries
 }
 
 /// Every order of a failed feed becomes a PIPELINE_FAILED rejection.
@@ -121,9 +151,11 @@ impl<E: EventSink> Recorder<E> {
         }
         // The raw orders, for diagnosis. A missing or unreadable body must not
         // stop us from recording the errors, so it degrades to "no raw order".
-        let body: Option<Value> = match self.feeds.get_body(&feed.partner_id, &feed.feed_id, meter).await? {
-            Some(text) => serde_json::from_str(&text).ok(),
-            None => None,
+        // A body past its retention is as good as missing here.
+        let body: Option<Value> = match self.feeds.get_body(&feed.partner_id, &feed.feed_id, meter).await {
+            Ok(Some(text)) => serde_json::from_str(&text).ok(),
+            Ok(None) | Err(StoreError::Expired(_)) => None,
+            Err(e) => return Err(e.into()),
         };
         // As with the body: a format that cannot be read now costs the raw
         // orders, never the recording.
@@ -169,12 +201,22 @@ impl<E: EventSink> Recorder<E> {
                     raw_order_ref,
                     received_at: feed.received_at.clone(),
                     recorded_at: now_text.clone(),
-                    expires_at: now.timestamp() + ERROR_TTL_SECS,
+                    expires_at: self.errors.expires_at(now),
                 }
             })
             .collect();
         // Errors first, then the feed: a finished feed's errors are all there.
         self.errors.record(&items, meter).await?;
+        // Their subjects too, before the feed is finished (a retry writes
+        // the same index items again).
+        let customer_ref_path = format
+            .as_ref()
+            .and_then(|f| f.mapping.customer_ref.as_ref())
+            .map(|f| f.path.as_str());
+        let index = subject_index_entries(&feed.partner_id, &feed.feed_id, orders, &rejections, customer_ref_path);
+        self.privacy
+            .put(&feed.partner_id, &index, self.privacy.expires_at(now), meter)
+            .await?;
         let status = self
             .finish(feed, record.as_ref(), &rejections, orders.len(), failure, now, meter)
             .await?;

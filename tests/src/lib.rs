@@ -70,6 +70,7 @@ pub struct Tables {
     pub outbox: String,
     pub formats: String,
     pub metrics: String,
+    pub privacy_index: String,
 }
 
 /// Creates every `AWS::DynamoDB::Table` of template.yaml under a unique name
@@ -98,6 +99,7 @@ pub async fn create_tables(client: &Client) -> Tables {
         outbox: take("OutboxTable"),
         formats: take("FormatsTable"),
         metrics: take("MetricsTable"),
+        privacy_index: take("PrivacyIndexTable"),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The functions' apps, wired to fresh DynamoDB Local tables the way their
-//! `from_env` wires them to the template's tables, with the clock fixed.
+//! `from_env` wires them to the template's tables, with the clock fixed
+//! (the stores' too: it says what has expired).
 //! Their EventBridge and Step Functions adapters are the real ones, on the
 //! test binary's shared local cloud (see [`crate::adapters`]).
 
@@ -40,16 +41,22 @@ impl Env {
     /// The feeds table, counting finished feeds in the metrics table as the
     /// finishing functions' `from_env` wires it.
     pub fn feeds(&self) -> FeedStore {
-        FeedStore::new(self.ddb.clone(), &self.tables.feeds).with_metrics(self.metrics())
+        FeedStore::new(self.ddb.clone(), &self.tables.feeds)
+            .with_metrics(self.metrics())
+            .with_clock(clock())
     }
     pub fn metrics(&self) -> zb_shared::store::MetricsStore {
         zb_shared::store::MetricsStore::new(self.ddb.clone(), &self.tables.metrics)
     }
     pub fn orders(&self) -> OrderStore {
-        OrderStore::new(self.ddb.clone(), &self.tables.orders)
+        OrderStore::new(self.ddb.clone(), &self.tables.orders).with_clock(clock())
     }
     pub fn errors(&self) -> ErrorLog {
-        ErrorLog::new(self.ddb.clone(), &self.tables.errors)
+        ErrorLog::new(self.ddb.clone(), &self.tables.errors).with_clock(clock())
+    }
+    /// The subject index (issue 16), with the fixed clock.
+    pub fn privacy_index(&self) -> zb_shared::store::PrivacyIndex {
+        zb_shared::store::PrivacyIndex::new(self.ddb.clone(), &self.tables.privacy_index).with_clock(clock())
     }
     pub fn idempotency(&self) -> IdempotencyStore {
         IdempotencyStore::new(self.ddb.clone(), &self.tables.idempotency)
@@ -109,6 +116,7 @@ impl Env {
             orders: self.orders(),
             feeds: self.feeds(),
             events,
+            privacy: self.privacy_index(),
             formats: self.format_resolver(),
             clock: clock(),
             function_name: "persist".into(),
@@ -121,6 +129,7 @@ impl Env {
                 errors: self.errors(),
                 feeds: self.feeds(),
                 events,
+                privacy: self.privacy_index(),
                 formats: self.format_resolver(),
             },
             clock: clock(),
@@ -129,11 +138,11 @@ impl Env {
     }
 
     pub fn outbox(&self) -> zb_shared::store::OutboxStore {
-        zb_shared::store::OutboxStore::new(self.ddb.clone(), &self.tables.outbox)
+        zb_shared::store::OutboxStore::new(self.ddb.clone(), &self.tables.outbox).with_clock(clock())
     }
 
     pub fn deliveries(&self) -> zb_shared::store::DeliveryStore {
-        zb_shared::store::DeliveryStore::new(self.ddb.clone(), &self.tables.deliveries)
+        zb_shared::store::DeliveryStore::new(self.ddb.clone(), &self.tables.deliveries).with_clock(clock())
     }
 
     pub fn notify<S: zb_shared::workflow::ExecutionStarter>(&self, starter: S) -> notify::App<S> {

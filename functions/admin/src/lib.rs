@@ -1,6 +1,7 @@
 //! The admin API (issue 14): partners, formats, feeds, orders, errors,
 //! deliveries, volume, cost and the audit log, for operators; and (issue 15)
-//! the state machines and their executions, for the ops console.
+//! the state machines and their executions, for the ops console; and
+//! (issue 16) erasure and export of one data subject.
 //!
 //! API Gateway's JWT authorizer has checked the access token before this
 //! runs; what it says about the caller arrives as string claims
@@ -40,7 +41,10 @@ mod figures;
 mod formats;
 mod params;
 mod partners;
+mod privacy;
 mod walk;
+
+pub use privacy::Privacy;
 
 /// The header a caller may tie its requests together with (as on the partner API).
 pub const CORRELATION_ID_HEADER: &str = "x-correlation-id";
@@ -72,6 +76,9 @@ pub struct App<S: ExecutionStarter = SfnStarter> {
     /// DescribeStateMachine, DescribeExecution, GetExecutionHistory and
     /// FilterLogEvents on the pipeline's log group.
     pub executions: ExecutionReader,
+    /// Erasure and export of one data subject (issue 16); None answers
+    /// those routes with a 500 (a deployment without them).
+    pub privacy: Option<privacy::Privacy<S>>,
     pub clock: Arc<dyn Clock>,
     pub function_name: String,
 }
@@ -88,6 +95,26 @@ impl App<SfnStarter> {
             webhook_delivery: required_env("WEBHOOK_DELIVERY_STATE_MACHINE_ARN")?,
         };
         let partners = PartnerStore::new(ddb.clone(), required_env("PARTNERS_TABLE")?);
+        let feeds_table = required_env("FEEDS_TABLE")?;
+        let privacy_machine = required_env("PRIVACY_ERASURE_STATE_MACHINE_ARN")?;
+        let privacy = privacy::Privacy {
+            data: ::privacy::Data {
+                client: ddb.clone(),
+                feeds: FeedStore::new(ddb.clone(), feeds_table.clone()),
+                feeds_table: feeds_table.clone(),
+                orders_table: required_env("ORDERS_TABLE")?,
+                errors_table: required_env("ERRORS_TABLE")?,
+                formats: FormatResolver::with_clock(
+                    builtin.clone(),
+                    Some(FormatStore::new(ddb.clone(), required_env("FORMATS_TABLE")?)),
+                    Arc::new(SystemClock),
+                ),
+            },
+            index: zb_shared::store::PrivacyIndex::new(ddb.clone(), required_env("PRIVACY_INDEX_TABLE")?),
+            erasures: zb_shared::store::ErasureStore::new(ddb.clone(), required_env("ERASURES_TABLE")?),
+            starter: SfnStarter::new(sfn.clone(), &privacy_machine),
+            machine_arn: privacy_machine,
+        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let metrics_table = required_env("METRICS_TABLE")?;
         let metrics = MetricsStore::new(ddb.clone(), metrics_table.clone());
@@ -105,7 +132,7 @@ impl App<SfnStarter> {
                 formats: builtin.ids().map(str::to_string).collect(),
             },
             partners,
-            feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?).with_metrics(metrics.clone()),
+            feeds: FeedStore::new(ddb.clone(), feeds_table).with_metrics(metrics.clone()),
             orders: OrderStore::new(ddb.clone(), required_env("ORDERS_TABLE")?),
             errors: ErrorLog::new(ddb.clone(), required_env("ERRORS_TABLE")?),
             deliveries: DeliveryStore::new(ddb.clone(), required_env("DELIVERIES_TABLE")?),
@@ -117,6 +144,7 @@ impl App<SfnStarter> {
             webhooks: SfnStarter::new(sfn, &machines.webhook_delivery),
             machines,
             executions: ExecutionReader::from_sdk(&sdk),
+            privacy: Some(privacy),
             clock,
             function_name: zb_shared::config::function_name("admin"),
         })
@@ -361,6 +389,9 @@ async fn route<S: ExecutionStarter>(app: &App<S>, rule: &roles::RouteRule, ctx: 
         ("GET", "/v1/admin/cost") => figures::cost(app, ctx).await,
         ("GET", "/v1/admin/cost/feeds/{feedId}") => figures::feed_cost(app, ctx).await,
         ("GET", "/v1/admin/audit") => audit::list(app, ctx).await,
+        ("POST", "/v1/admin/privacy/erasures") => privacy::erase(app, ctx).await,
+        ("GET", "/v1/admin/privacy/erasures/{erasureId}") => privacy::show(app, ctx).await,
+        ("POST", "/v1/admin/privacy/exports") => privacy::export(app, ctx).await,
         (method, path) => Err(Fail::Internal(format!("{method} {path} is not served yet"))),
     }
 }

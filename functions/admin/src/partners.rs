@@ -53,6 +53,7 @@ fn failed(e: OnboardingError) -> Fail {
         OnboardingError::Store(StoreError::Conflict(what)) => conflict(format!("{what} already exists")).into(),
         OnboardingError::Store(e) => e.into(),
         OnboardingError::Random(e) => Fail::Internal(e.to_string()),
+        OnboardingError::Secret(e) => Fail::Internal(e.to_string()),
     }
 }
 

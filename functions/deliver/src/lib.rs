@@ -18,6 +18,7 @@ use zb_shared::cost::{CostMeter, CostRecord};
 use zb_shared::delivery::{Attempt, Delivery, DeliveryStatus, DeliveryStep};
 use zb_shared::events::{DomainEvent, EventBridgeSink, EventError, EventSink};
 use zb_shared::partner::{PartnerRecord, PartnerStatus};
+use zb_shared::secrets::{self, SecretError};
 use zb_shared::signing::{self, SigningError};
 use zb_shared::ssrf::{self, UrlPolicy};
 use zb_shared::store::{DeliveryStore, PartnerStore, StoreError};
@@ -33,6 +34,9 @@ pub enum DeliverError {
     Events(#[from] EventError),
     #[error("the partner's webhook secret is unusable: {0}")]
     Secret(#[from] SigningError),
+    /// Opening a sealed secret failed (KMS unreachable, or refused).
+    #[error("the partner's webhook secret could not be opened: {0}")]
+    Sealed(#[from] SecretError),
 }
 
 impl From<DeliverError> for Diagnostic {
@@ -43,7 +47,8 @@ impl From<DeliverError> for Diagnostic {
             DeliverError::Events(EventError::Transient(_)) => "TransientDependencyError",
             DeliverError::Store(_) => "StoreError",
             DeliverError::Events(_) => "EventPublishFailed",
-            DeliverError::Secret(_) => "WebhookSecretInvalid",
+            DeliverError::Sealed(s) if s.is_transient() => "TransientDependencyError",
+            DeliverError::Secret(_) | DeliverError::Sealed(_) => "WebhookSecretInvalid",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -69,11 +74,17 @@ impl App<EventBridgeSink> {
         use zb_shared::config::required_env;
         let sdk = zb_shared::aws::sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        // A delivery past its retention is not attempted (DeliveryNotFound).
+        let ttl = zb_shared::store::Ttl {
+            retention: zb_shared::config::Retention::from_env()?,
+            clock: clock.clone(),
+        };
         Ok(Self {
             partners: PartnerStore::new(ddb.clone(), required_env("PARTNERS_TABLE")?),
-            deliveries: DeliveryStore::new(ddb, required_env("DELIVERIES_TABLE")?),
+            deliveries: DeliveryStore::new(ddb, required_env("DELIVERIES_TABLE")?).with_ttl(ttl),
             events: EventBridgeSink::from_env(&sdk)?,
-            clock: Arc::new(SystemClock),
+            clock,
             schedule: Schedule::from_env()?,
             url_policy: UrlPolicy::from_env(),
             jitter: webhook::jitter,
@@ -295,7 +306,10 @@ impl<E: EventSink> App<E> {
         };
         next.attempt = step.attempt + 1;
         let ts = now.timestamp();
-        let signature = signing::sign_all(&record.signing_secrets(ts), &d.webhook_id, ts, d.body.as_bytes())?;
+        // Secrets are stored sealed (KMS, bound to the partner id): opened here, for signing only.
+        let secrets = secrets::open_all(self.partners.sealer(), &step.partner_id, &record.signing_secrets(ts)).await?;
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let signature = signing::sign_all(&secrets, &d.webhook_id, ts, d.body.as_bytes())?;
         let headers = [
             ("webhook-id", d.webhook_id.clone()),
             ("webhook-timestamp", ts.to_string()),

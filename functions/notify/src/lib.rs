@@ -21,9 +21,9 @@ use std::sync::Arc;
 use tracing::Instrument;
 use zb_shared::clock::{Clock, SystemClock};
 use zb_shared::cost::{CostMeter, CostRecord};
-use zb_shared::delivery::{Delivery, DeliveryStatus, DeliveryStep, DELIVERY_TTL_SECS};
+use zb_shared::delivery::{Delivery, DeliveryStatus, DeliveryStep};
 use zb_shared::partner::PartnerStatus;
-use zb_shared::store::{DeliveryStore, OutboxEntry, OutboxStore, PartnerStore, StoreError, OUTBOX_TTL_SECS};
+use zb_shared::store::{DeliveryStore, OutboxEntry, OutboxStore, PartnerStore, StoreError, Ttl};
 use zb_shared::workflow::{ExecutionStarter, SfnStarter, StartError};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,15 +69,21 @@ impl App<SfnStarter> {
         use zb_shared::config::required_env;
         let sdk = zb_shared::aws::sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        // A broken retention value stops the function at start, not at a write.
+        let ttl = Ttl {
+            retention: zb_shared::config::Retention::from_env()?,
+            clock: clock.clone(),
+        };
         Ok(Self {
             partners: PartnerStore::new(ddb.clone(), required_env("PARTNERS_TABLE")?),
-            deliveries: DeliveryStore::new(ddb.clone(), required_env("DELIVERIES_TABLE")?),
-            outbox: OutboxStore::new(ddb, required_env("OUTBOX_TABLE")?),
+            deliveries: DeliveryStore::new(ddb.clone(), required_env("DELIVERIES_TABLE")?).with_ttl(ttl.clone()),
+            outbox: OutboxStore::new(ddb, required_env("OUTBOX_TABLE")?).with_ttl(ttl),
             starter: SfnStarter::new(
                 aws_sdk_sfn::Client::new(&sdk),
                 required_env("WEBHOOK_DELIVERY_STATE_MACHINE_ARN")?,
             ),
-            clock: Arc::new(SystemClock),
+            clock,
             function_name: zb_shared::config::function_name("notify"),
         })
     }
@@ -174,7 +180,7 @@ pub async fn handler<S: ExecutionStarter>(
                 event_type: kind,
                 body,
                 created_at: zb_shared::time::format_utc(created),
-                expires_at: now.timestamp() + OUTBOX_TTL_SECS,
+                expires_at: app.outbox.expires_at(now),
             };
             let seq = app.outbox.append(&partner_id, &event_id, entry, &meter).await?;
             tracing::info!(seq, "partner has no webhook; appended to its outbox");
@@ -192,7 +198,7 @@ pub async fn handler<S: ExecutionStarter>(
             created_at: zb_shared::time::format_utc(created),
             updated_at: now_text.clone(),
             last_error: None,
-            expires_at: now.timestamp() + DELIVERY_TTL_SECS,
+            expires_at: app.deliveries.expires_at(now),
         };
         let delivery = if app.deliveries.create(&fresh, &meter).await? {
             fresh

@@ -16,8 +16,11 @@ use zb_shared::format::{FormatError, FormatResolver};
 use zb_shared::metrics::{receipt_time, VolumeDelta};
 use zb_shared::order::IndexedOrder;
 use zb_shared::pipeline::{carry, open, run_step, Persisted, RejectionBatch, StepError, Transformed};
+use zb_shared::privacy;
 use zb_shared::rejection::{Rejection, RejectionCode, Stage};
-use zb_shared::store::{FeedStore, FeedUpdate, MetricsStore, OrderStore, PutOutcome, StoreError, StoredOrder};
+use zb_shared::store::{
+    FeedStore, FeedUpdate, MetricsStore, OrderStore, PrivacyIndex, PutOutcome, StoreError, StoredOrder,
+};
 
 /// Concurrent conditional writes per invocation: enough to hide DynamoDB's
 /// latency, small enough to stay clear of partition throttling.
@@ -27,6 +30,8 @@ pub struct App<E: EventSink> {
     pub orders: OrderStore,
     pub feeds: FeedStore,
     pub events: E,
+    /// The subject index: each stored order's identifiers (issue 16).
+    pub privacy: PrivacyIndex,
     /// Built-in formats, then the formats table (each version read once).
     pub formats: FormatResolver,
     pub clock: Arc<dyn Clock>,
@@ -44,6 +49,7 @@ impl App<EventBridgeSink> {
             feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?)
                 .with_metrics(MetricsStore::new(ddb.clone(), required_env("METRICS_TABLE")?)),
             events: EventBridgeSink::from_env(&sdk)?,
+            privacy: PrivacyIndex::new(ddb.clone(), required_env("PRIVACY_INDEX_TABLE")?),
             formats: FormatResolver::from_env(ddb)?,
             clock: Arc::new(SystemClock),
             function_name: zb_shared::config::function_name("persist"),
@@ -129,6 +135,9 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
                 }
             }
             rejections.sort_by_key(|r| r.index);
+            // Before the feed is finished: a retry after a failure here
+            // writes the same index items again.
+            index_subjects(app, &format, feed, &batch.orders, &stored, &meter).await?;
             let (outcomes, counts) = summarize(input.order_count, &stored, &rejections);
             let status = counts.status();
             let update = FeedUpdate {
@@ -187,4 +196,47 @@ pub async fn handler<E: EventSink>(app: &App<E>, event: LambdaEvent<Transformed>
         },
     )
     .await
+}
+
+/// Writes the subject index of the orders this feed stored (persisted or
+/// duplicate): each one's identifiers (its customerRef and every e-mail
+/// address in its raw order) point at `ORDER#<seq>` and
+/// `BODY#<feedId>#<index>`. The raw orders come from the stored body (the
+/// message carries canonical orders only): one more GetItem per feed.
+/// SEQUENCE_CONFLICTs are left to RecordErrors, which indexes the rejected
+/// order under `ERROR#`; their `ORDER#` is another order.
+async fn index_subjects<E: EventSink>(
+    app: &App<E>,
+    format: &zb_shared::format::Format,
+    feed: &zb_shared::pipeline::FeedRef,
+    orders: &[IndexedOrder],
+    stored: &[(usize, u64, Outcome)],
+    meter: &CostMeter,
+) -> Result<(), StoreError> {
+    if stored.is_empty() {
+        return Ok(());
+    }
+    // A body gone (past its retention) or unreadable leaves the
+    // customerRefs, which the canonical orders carry.
+    let body: Option<serde_json::Value> = match app.feeds.get_body(&feed.partner_id, &feed.feed_id, meter).await {
+        Ok(Some(text)) => serde_json::from_str(&text).ok(),
+        Ok(None) | Err(StoreError::Expired(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let raw_orders: &[serde_json::Value] = body
+        .as_ref()
+        .and_then(|b| zb_shared::validate::orders_of(format, b).ok())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let by_index: std::collections::HashMap<usize, &IndexedOrder> = orders.iter().map(|o| (o.index, o)).collect();
+    let mut entries = Vec::new();
+    for &(index, seq, _) in stored {
+        let customer_ref = by_index.get(&index).and_then(|o| o.order.customer_ref.as_deref());
+        let raw = raw_orders.get(index).unwrap_or(&serde_json::Value::Null);
+        let ids = privacy::identifiers_in(raw, customer_ref);
+        let refs = [privacy::order_ref(seq), privacy::body_ref(&feed.feed_id, index)];
+        entries.extend(privacy::index_entries(&feed.partner_id, &ids, &refs));
+    }
+    let expires_at = app.privacy.expires_at(app.clock.now());
+    app.privacy.put(&feed.partner_id, &entries, expires_at, meter).await
 }

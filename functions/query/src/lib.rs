@@ -44,14 +44,21 @@ impl App {
     pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
         use zb_shared::config::required_env;
         let ddb = zb_shared::aws::dynamodb_client().await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        // Every read leaves out items past their retention, by this clock;
+        // a broken retention value stops the function at start.
+        let ttl = zb_shared::store::Ttl {
+            retention: zb_shared::config::Retention::from_env()?,
+            clock: clock.clone(),
+        };
         Ok(Self {
-            feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?),
-            orders: OrderStore::new(ddb.clone(), required_env("ORDERS_TABLE")?),
-            errors: ErrorLog::new(ddb.clone(), required_env("ERRORS_TABLE")?),
+            feeds: FeedStore::new(ddb.clone(), required_env("FEEDS_TABLE")?).with_ttl(ttl.clone()),
+            orders: OrderStore::new(ddb.clone(), required_env("ORDERS_TABLE")?).with_ttl(ttl.clone()),
+            errors: ErrorLog::new(ddb.clone(), required_env("ERRORS_TABLE")?).with_ttl(ttl.clone()),
             rate_limits: RateLimitStore::new(ddb.clone(), required_env("RATE_LIMIT_TABLE")?),
-            deliveries: DeliveryStore::new(ddb.clone(), required_env("DELIVERIES_TABLE")?),
-            outbox: OutboxStore::new(ddb, required_env("OUTBOX_TABLE")?),
-            clock: Arc::new(SystemClock),
+            deliveries: DeliveryStore::new(ddb.clone(), required_env("DELIVERIES_TABLE")?).with_ttl(ttl.clone()),
+            outbox: OutboxStore::new(ddb, required_env("OUTBOX_TABLE")?).with_ttl(ttl),
+            clock,
             function_name: zb_shared::config::function_name("query"),
         })
     }
@@ -198,9 +205,17 @@ async fn get_feed(
     let outcomes = if page == 0 {
         feed.outcomes
     } else {
-        match app.feeds.outcome_page(&caller.partner_id, feed_id, page, meter).await? {
-            Some(outcomes) => outcomes,
-            None => {
+        match app.feeds.outcome_page(&caller.partner_id, feed_id, page, meter).await {
+            Ok(Some(outcomes)) => outcomes,
+            // Outcome pages are kept RawFeedRetentionDays, the record longer.
+            Err(StoreError::Expired(_)) => {
+                return Ok(Err(Problem::new(
+                    ProblemKind::NotFound,
+                    "this page of the feed's outcomes is past its retention (RawFeedRetentionDays)",
+                )))
+            }
+            Err(e) => return Err(e),
+            Ok(None) => {
                 return Err(StoreError::Corrupt(format!(
                     "feed {feed_id} has no outcome page {page}"
                 )))

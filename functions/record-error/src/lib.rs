@@ -58,7 +58,11 @@ pub async fn handler<E: EventSink>(
                 let batch: Carried<RejectionBatch> =
                     serde_json::from_value(batch).map_err(|e| StepError::InvalidFeed {
                         feed_id: feed.feed_id.clone(),
-                        detail: format!("the rejection batch is not readable: {e}"),
+                        // Kind and position only: serde's message quotes values.
+                        detail: format!(
+                            "the rejection batch is not readable: {}",
+                            zb_shared::pipeline::json_error(&e)
+                        ),
                     })?;
                 open(&recorder.feeds, feed, batch, &meter).await?.rejections
             }

@@ -1,3 +1,6 @@
+// The Recorder's nested store futures exceed the default layout query depth (128).
+#![recursion_limit = "256"]
+
 use lambda_runtime::{run, service_fn, Error};
 
 #[tokio::main]

@@ -44,7 +44,8 @@ pub async fn handler(app: &App, event: LambdaEvent<FeedRef>) -> Result<Validated
             feed_id: feed.feed_id.clone(),
             detail,
         };
-        let body: serde_json::Value = serde_json::from_str(&body).map_err(|e| invalid(e.to_string()))?;
+        let body: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| invalid(zb_shared::pipeline::json_error(&e)))?;
         let split = zb_shared::validate::validate_feed_owned(&format, body).map_err(|e| invalid(e.to_string()))?;
         tracing::info!(
             valid = split.valid.len(),

@@ -3,7 +3,8 @@
 //! TestState), EventBridge (awsJson1_1, AWSEvents.*: PutEvents, rules,
 //! targets, TestEventPattern), CloudWatch Logs' read APIs (awsJson1_1,
 //! Logs_20140328.*: FilterLogEvents, GetLogEvents, DescribeLogStreams, see
-//! logs_api.rs) and the Lambda Invoke API (REST:
+//! logs_api.rs), KMS Encrypt and Decrypt (awsJson1_1, TrentService.*, see
+//! kms.rs) and the Lambda Invoke API (REST:
 //! POST /2015-03-31/functions/{name}/invocations). Signatures are not
 //! verified, but the access key they name says who calls: a function's call is
 //! evaluated against its role's policies (see crate::iam) before it is served.
@@ -58,7 +59,12 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
         }
     };
     if let Some((prefix, op)) = target.split_once('.') {
-        let checks = crate::iam::Iam::endpoint_checks(prefix, op, &body);
+        // KMS checks need the key a KeyId, alias or ciphertext names: the local KMS resolves it.
+        let checks = if prefix == "TrentService" {
+            s.kms.checks(op, &body)
+        } else {
+            crate::iam::Iam::endpoint_checks(prefix, op, &body)
+        };
         if let Err(denied) = s.iam.authorize_key(caller(&headers), checks) {
             let version = if prefix == "AWSStepFunctions" { "1.0" } else { "1.1" };
             return respond(version, Err(ApiError::new("AccessDeniedException", denied.message)));
@@ -68,6 +74,7 @@ async fn json_protocol(State(s): State<Arc<Services>>, headers: HeaderMap, body:
         Some(("AWSStepFunctions", op)) => respond("1.0", s.sfn.call(op, &body).await),
         Some(("AWSEvents", "PutEvents")) => respond("1.1", s.events.put_events(caller(&headers), &body).await),
         Some(("AWSEvents", op)) => respond("1.1", s.events.call(op, &body)),
+        Some(("TrentService", op)) => respond("1.1", s.kms.call(op, &body)),
         Some(("Logs_20140328", op)) => respond(
             "1.1",
             crate::logs_api::call(s.sfn.state_dir(), &s.log_groups(), op, &body),
@@ -95,7 +102,8 @@ fn unknown_target(target: &str) -> String {
     };
     format!(
         "{shown} is not served here: this local endpoint serves Step Functions (AWSStepFunctions.*), \
-         EventBridge (AWSEvents.*), CloudWatch Logs reads (Logs_20140328.*) and Lambda Invoke; \
+         EventBridge (AWSEvents.*), CloudWatch Logs reads (Logs_20140328.*), KMS Encrypt and Decrypt \
+         (TrentService.*) and Lambda Invoke; \
          DynamoDB is on its own port (http://127.0.0.1:8000 with `make run`)"
     )
 }

@@ -56,6 +56,9 @@ pub struct Config {
     pub faults: Vec<(String, String)>,
     /// How IAM is applied to the calls made inside the local cloud (see [`crate::iam`]).
     pub iam: IamMode,
+    /// How often the TTL sweeper deletes expired items (× `time_scale`;
+    /// see [`crate::dynamodb_ttl`]); None: only [`Running::sweep_ttl`] does.
+    pub ttl_sweep_every: Option<Duration>,
 }
 
 /// Where the function binaries are by default: beside the running `zb`, when
@@ -90,6 +93,7 @@ impl Config {
             max_instances: 8,
             faults: Vec::new(),
             iam: IamMode::Enforce,
+            ttl_sweep_every: Some(crate::dynamodb_ttl::DEFAULT_PERIOD),
             repo,
         }
     }
@@ -127,6 +131,8 @@ pub enum CloudError {
     Cognito(#[from] crate::cognito::CognitoError),
     #[error("writing {path}: {source}")]
     Endpoints { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Kms(#[from] crate::kms::KmsError),
 }
 
 /// Everything a request handler needs.
@@ -141,6 +147,8 @@ pub struct Services {
     pub async_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// IAM, evaluated on every call made inside the local cloud.
     pub iam: Arc<Iam>,
+    /// The template's KMS keys (webhook secrets are sealed with them).
+    pub kms: Arc<crate::kms::Kms>,
 }
 
 impl Services {
@@ -345,7 +353,12 @@ struct SeedPartner {
     rate_limit: Option<zb_shared::ratelimit::RateLimit>,
 }
 
-async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::Path) -> Result<usize, CloudError> {
+async fn seed(
+    ddb: &aws_sdk_dynamodb::Client,
+    model: &Model,
+    kms: &crate::kms::Kms,
+    path: &std::path::Path,
+) -> Result<usize, CloudError> {
     let err = |detail: String| CloudError::Seed {
         path: path.display().to_string(),
         detail,
@@ -378,7 +391,12 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::P
             status: zb_shared::partner::PartnerStatus::Active,
             format: p.format.clone(),
             webhook_url: p.webhook_url.clone(),
-            webhook_secret: p.webhook_secret.clone(),
+            webhook_secret: p
+                .webhook_secret
+                .as_deref()
+                .map(|secret| seal_seed_secret(kms, model, &p.partner_id, secret))
+                .transpose()
+                .map_err(err)?,
             rate_limit: p.rate_limit,
         };
         store
@@ -394,6 +412,21 @@ async fn seed(ddb: &aws_sdk_dynamodb::Client, model: &Model, path: &std::path::P
         seeded += 1;
     }
     Ok(seeded)
+}
+
+/// A seed partner's webhook secret as the functions store it: sealed with the template's
+/// webhook secrets key (the local KMS, in-process), bound to the partner id
+/// (zb_shared::secrets). A template without the key keeps it in clear, as the functions then do.
+fn seal_seed_secret(kms: &crate::kms::Kms, model: &Model, partner_id: &str, secret: &str) -> Result<String, String> {
+    let Some(key) = model.kms_keys.iter().find(|k| k.logical_id == "WebhookSecretsKey") else {
+        return Ok(secret.to_string());
+    };
+    let context =
+        std::collections::BTreeMap::from([(zb_shared::secrets::CONTEXT_KEY.to_string(), partner_id.to_string())]);
+    let (blob, _) = kms
+        .encrypt(&key.arn, secret.as_bytes(), &context)
+        .map_err(|e| format!("sealing the webhook secret of {partner_id}: {}", e.message))?;
+    Ok(zb_shared::secrets::sealed_form(&blob))
 }
 
 /// A running local cloud.
@@ -420,6 +453,8 @@ pub struct Running {
     pub model: Model,
     _dynamo: Option<crate::dynamodb_local::DynamoLocal>,
     _dynamodb_proxy: Option<crate::dynamodb_proxy::Proxy>,
+    /// DynamoDB's Time to Live, which DynamoDB Local does not do.
+    pub ttl_sweeper: Arc<crate::dynamodb_ttl::TtlSweeper>,
     servers: Vec<tokio::task::JoinHandle<()>>,
     logs: Option<tokio::sync::mpsc::UnboundedReceiver<LogLine>>,
     flush_logs: crate::logs::Flush,
@@ -457,6 +492,12 @@ impl Running {
     /// used) DynamoDB Local's tables.
     pub fn state_dir(&self) -> &std::path::Path {
         &self.config.state_dir
+    }
+
+    /// Runs one TTL sweep now: deletes every expired item of the tables
+    /// with TTL enabled (tests use it instead of waiting for the period).
+    pub async fn sweep_ttl(&self) -> Result<crate::dynamodb_ttl::SweepReport, crate::dynamodb_ttl::TtlError> {
+        self.ttl_sweeper.sweep().await
     }
 
     /// Whether DynamoDB Local was started with its tables in the state folder
@@ -762,9 +803,15 @@ pub async fn start(mut config: Config) -> Result<Running, CloudError> {
     for t in &model.tables {
         crate::tables::create(&ddb, t, &t.name).await?;
     }
+    let ttl_sweeper = Arc::new(crate::dynamodb_ttl::TtlSweeper::new(
+        ddb.clone(),
+        crate::dynamodb_ttl::ttl_tables(&model.tables),
+        crate::dynamodb_ttl::system_now(),
+    ));
+    let kms = Arc::new(crate::kms::Kms::open(&config.state_dir, &model.kms_keys)?);
     if let Some(seed_file) = &config.seed_file {
         if seed_file.exists() {
-            let n = seed(&ddb, &model, seed_file).await?;
+            let n = seed(&ddb, &model, &kms, seed_file).await?;
             tracing::info!(partners = n, "seeded partners");
         }
     }
@@ -805,6 +852,8 @@ pub async fn start(mut config: Config) -> Result<Running, CloudError> {
             ("AWS_ENDPOINT_URL_LAMBDA", aws_url.as_str()),
             // cost-rollup reads the functions' logs (FilterLogEvents).
             ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", aws_url.as_str()),
+            // Webhook secrets are sealed and opened with KMS (shared/src/secrets.rs).
+            ("AWS_ENDPOINT_URL_KMS", aws_url.as_str()),
             ("AWS_REGION", crate::template::REGION),
         ] {
             env.insert(k.to_string(), v.to_string());
@@ -900,12 +949,21 @@ pub async fn start(mut config: Config) -> Result<Running, CloudError> {
         time_scale: config.time_scale,
         async_in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         iam: iam.clone(),
+        kms: kms.clone(),
     });
     let _ = targets.services.set(Arc::downgrade(&services));
 
     let mut servers: Vec<_> = cognito_server.into_iter().collect();
     for schedule in &model.schedules {
         servers.push(spawn_schedule(services.clone(), schedule.clone()));
+    }
+    if let Some(every) = config.ttl_sweep_every {
+        let period = Duration::try_from_secs_f64(every.as_secs_f64() * config.time_scale.max(1e-6))
+            .unwrap_or(every)
+            // Each sweep Scans every TTL table: at a tiny time scale (the
+            // tests') no faster than once a second.
+            .max(Duration::from_secs(1));
+        servers.push(crate::dynamodb_ttl::spawn(ttl_sweeper.clone(), period));
     }
     // The ledger `zb iam report` reads: written every second while it changes, and at shutdown.
     let flushing = iam.clone();
@@ -1006,6 +1064,7 @@ pub async fn start(mut config: Config) -> Result<Running, CloudError> {
         model,
         _dynamo: dynamo,
         _dynamodb_proxy: dynamodb_proxy,
+        ttl_sweeper,
         servers,
         logs: Some(logs),
         flush_logs,

@@ -344,7 +344,40 @@ pub struct Model {
     /// logical id → its resolved ResponseHeadersPolicyConfig. The local
     /// console hosting ([`crate::cloudfront`]) sends ConsoleSecurityHeaders'.
     pub response_headers_policies: BTreeMap<String, Json>,
+    /// The KMS keys (AWS::KMS::Key, with their AWS::KMS::Alias names): each a
+    /// real local key of [`crate::kms`].
+    pub kms_keys: Vec<KmsKey>,
 }
+
+/// A symmetric encryption KMS key of the template, and the aliases naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsKey {
+    pub logical_id: String,
+    /// The key id (a UUID), what `Ref` gives.
+    pub key_id: String,
+    /// `arn:aws:kms:<region>:<account>:key/<key id>`.
+    pub arn: String,
+    /// `alias/<name>` of every AWS::KMS::Alias whose TargetKeyId is this key.
+    pub aliases: Vec<String>,
+}
+
+/// The properties of AWS::KMS::Key
+/// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html).
+const KMS_KEY_PROPS: &[&str] = &[
+    "Description",
+    "Enabled",
+    "EnableKeyRotation",
+    "KeyPolicy",
+    "KeySpec",
+    "KeyUsage",
+    "MultiRegion",
+    "Origin",
+    "PendingWindowInDays",
+    "RotationPeriodInDays",
+    "BypassPolicyLockoutSafetyCheck",
+    "Tags",
+];
+const KMS_ALIAS_PROPS: &[&str] = &["AliasName", "TargetKeyId"];
 
 impl Model {
     pub fn function(&self, name_or_arn_or_id: &str) -> Option<&Function> {
@@ -687,6 +720,7 @@ impl Resolver<'_> {
             Some("AWS::S3::Bucket") => "BucketName",
             Some("AWS::CloudWatch::Dashboard") => "DashboardName",
             Some("AWS::CloudWatch::Alarm") => "AlarmName",
+            Some("AWS::KMS::Alias") => "AliasName",
             _ => "Name",
         };
         // A name that resolves to AWS::NoValue is no name: CloudFormation generates one.
@@ -745,6 +779,7 @@ impl Resolver<'_> {
             "AWS::S3::Bucket" => format!("arn:aws:s3:::{name}"),
             "AWS::CloudWatch::Alarm" => format!("arn:aws:cloudwatch:{r}:{a}:alarm:{name}"),
             "AWS::CloudFront::Function" => format!("arn:aws:cloudfront::{a}:function/{name}"),
+            "AWS::KMS::Key" => format!("arn:aws:kms:{r}:{a}:key/{}", kms_key_id(&self.stack, id)),
             other => {
                 return Err(TemplateError::Invalid(format!(
                     "GetAtt {id}.Arn: no local ARN for {other}"
@@ -793,6 +828,9 @@ impl Resolver<'_> {
             Some("AWS::CloudFront::Function") => self.arn(name, depth),
             // Ref of a bucket policy is a generated id; of a bucket, dashboard or alarm the name.
             Some("AWS::S3::BucketPolicy") => Ok(format!("{}-{name}", self.stack)),
+            // Ref of a KMS key is its key id; of an alias, its AliasName (their return values pages).
+            Some("AWS::KMS::Key") => Ok(kms_key_id(&self.stack, name)),
+            Some("AWS::KMS::Alias") => self.physical_name(name, depth),
             Some(_) => self.physical_name(name, depth),
             None => Err(TemplateError::Invalid(format!(
                 "Ref to unknown resource or parameter {name:?}"
@@ -828,6 +866,7 @@ impl Resolver<'_> {
                 "http://{}.s3-website-{REGION}.amazonaws.com",
                 self.physical_name(id, depth)?
             )),
+            "KeyId" if is("AWS::KMS::Key") => Ok(kms_key_id(&self.stack, id)),
             "Arn" => self.arn(id, depth),
             "Name" => self.physical_name(id, depth),
             "QueueUrl" => self.reference(id, depth),
@@ -1126,6 +1165,17 @@ fn num(v: Option<&Json>) -> Option<u64> {
 }
 
 /// Reads a template. `root` is where DefinitionUri paths are relative to.
+/// A template key's id: a UUID (the form KMS gives), stable per stack and logical id.
+pub fn kms_key_id(stack: &str, logical_id: &str) -> String {
+    let d = sha2::Sha256::digest(format!("kms/{stack}/{logical_id}").as_bytes());
+    let h = hex_of(&d[..16]);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn load(path: &Path, stack: &str, overrides: &BTreeMap<String, String>) -> Result<Model, TemplateError> {
     let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Io {
         path: path.display().to_string(),
@@ -1246,6 +1296,7 @@ pub fn parse(
     let mut notes = Notes::default();
     let mut iam_sources = iam::Sources::default();
     let mut console_inert: Vec<String> = Vec::new();
+    let mut kms_aliases: Vec<(String, String, String)> = Vec::new();
 
     for (k, res) in resources {
         let id = k.as_str().unwrap_or_default();
@@ -1623,6 +1674,44 @@ pub fn parse(
                 let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
                 iam_sources.resources.push((id.to_string(), kind.to_string(), p));
             }
+            "AWS::KMS::Key" => {
+                check_props(id, kind, props, KMS_KEY_PROPS)?;
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                // Only symmetric encryption keys are emulated (what the local KMS serves).
+                if p.get("KeySpec").is_some_and(|v| v != "SYMMETRIC_DEFAULT") {
+                    return Err(unsupported(id, kind, "KeySpec must be SYMMETRIC_DEFAULT"));
+                }
+                if p.get("KeyUsage").is_some_and(|v| v != "ENCRYPT_DECRYPT") {
+                    return Err(unsupported(id, kind, "KeyUsage must be ENCRYPT_DECRYPT"));
+                }
+                if !p.get("KeyPolicy").is_some_and(Json::is_object) {
+                    return Err(At::props(id).key("KeyPolicy").err("is required: a key policy document"));
+                }
+                model.kms_keys.push(KmsKey {
+                    logical_id: id.to_string(),
+                    key_id: kms_key_id(&r.stack, id),
+                    arn: r.arn(id, 0)?,
+                    aliases: Vec::new(),
+                });
+                model.not_emulated.push(format!(
+                    "{id} ({kind}): a local AES-256-GCM key (.state/kms/keys.json); its KeyPolicy is not \
+                     evaluated, the callers' role policies are (as the default key policy delegates to IAM)"
+                ));
+            }
+            "AWS::KMS::Alias" => {
+                check_props(id, kind, props, KMS_ALIAS_PROPS)?;
+                let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
+                let name = p.get("AliasName").and_then(Json::as_str).unwrap_or_default();
+                // "The alias must begin with alias/ followed by a name ... cannot begin with alias/aws/"
+                // (AWS::KMS::Alias AliasName).
+                if !name.starts_with("alias/") || name.starts_with("alias/aws/") || name.len() <= 6 {
+                    return Err(At::props(id)
+                        .key("AliasName")
+                        .err("must be alias/<name>, not alias/aws/..."));
+                }
+                let target = p.get("TargetKeyId").and_then(Json::as_str).unwrap_or_default();
+                kms_aliases.push((id.to_string(), name.to_string(), target.to_string()));
+            }
             other if CONSOLE_INERT.contains(&other) => {
                 // Resolved as CloudFormation would (a bad reference fails the stack).
                 let p = props.map(|p| r.resolve(p, 0)).transpose()?.unwrap_or(json!({}));
@@ -1649,6 +1738,19 @@ pub fn parse(
     }
 
     model.user_pools = cognito.assemble()?;
+    // An alias names a key of the template, by id or ARN.
+    for (id, name, target) in kms_aliases {
+        let key = model
+            .kms_keys
+            .iter_mut()
+            .find(|k| k.key_id == target || k.arn == target)
+            .ok_or_else(|| {
+                At::props(&id)
+                    .key("TargetKeyId")
+                    .err("must name an AWS::KMS::Key of the template")
+            })?;
+        key.aliases.push(name);
+    }
     // Attach routes to their APIs, applying each API's default authorizer.
     for api in &mut model.http_apis {
         let mut seen = HashSet::new();

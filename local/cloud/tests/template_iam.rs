@@ -165,7 +165,8 @@ fn notify_may_send_failed_invocations_to_its_destination() {
 #[test]
 fn state_machines_run_with_their_sam_roles() {
     let model = repo_model();
-    assert_eq!(model.iam.machine_roles.len(), 2);
+    // order-pipeline, webhook-delivery, privacy-erasure.
+    assert_eq!(model.iam.machine_roles.len(), 3);
     for sm in &model.state_machines {
         let role = model.iam.role_for_machine(&sm.arn).unwrap();
         assert_eq!(role.arn, sm.role_arn);

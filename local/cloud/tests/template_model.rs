@@ -21,8 +21,8 @@ fn the_repo_template_resolves_to_local_names_and_arns() {
     assert_eq!(ingest.env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
     assert_eq!(ingest.memory_mb, 128);
     // partners, feeds, orders, errors, idempotency, rate limits, deliveries, outbox,
-    // formats, audit, metrics.
-    assert_eq!(model.tables.len(), 11);
+    // formats, audit, metrics, the privacy index and the erasures.
+    assert_eq!(model.tables.len(), 13);
     let api = model.http_apis.iter().find(|a| a.logical_id == "PartnerApi").unwrap();
     let post = api.routes.iter().find(|r| r.method == "POST").unwrap();
     assert_eq!((post.path.as_str(), post.function.as_str()), ("/v1/feeds", "zb-ingest"));
@@ -140,8 +140,9 @@ fn the_admin_plane_reads_as_a_user_pool_a_jwt_authorizer_and_a_second_api() {
     assert_eq!(jwt.identity_header, "authorization");
     assert_eq!(jwt.issuer, pool.issuer);
     assert_eq!(jwt.audience, vec![client.client_id.clone()]);
-    // 22, and the console's state machines, a feed's executions and an execution.
-    assert_eq!(admin.routes.len(), 25);
+    // 22, the console's state machines, a feed's executions and an execution,
+    // and the privacy routes: erasures (start, show) and exports.
+    assert_eq!(admin.routes.len(), 28);
     // The console's CORS: its CloudFront origin, and the local console's
     // only when LocalConsoleOrigin is set (the local cloud sets it).
     let cors = admin.cors.as_ref().expect("the admin API has a CorsConfiguration");

@@ -10,6 +10,7 @@
 //! - EventBridge: <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html>
 //! - Lambda: <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html>
 //! - CloudWatch Logs: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/iam-access-control-overview-cwl.html>
+//! - KMS: <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html>
 //!
 //! A resource of `*` means the action has no resource type (ListTables, ListStateMachines): only a
 //! statement whose `Resource` is `*` grants it, as on AWS.
@@ -256,6 +257,44 @@ fn rule_arn(scope: &Scope, rule: &str) -> String {
 /// `function:F:1` is matched by `function:F:*`, an unqualified one only by `function:F`).
 pub fn lambda_invoke(function_arn: &str) -> Check {
     check("lambda:InvokeFunction".to_owned(), function_arn.to_owned())
+}
+
+// ---------------------------------------------------------------------------------------------
+// KMS (X-Amz-Target: TrentService.<operation>)
+
+/// The check of a KMS cryptographic call on the key `key_arn` (the caller resolves a key id,
+/// alias, or, for Decrypt, the key named inside the ciphertext blob, to the key ARN: the
+/// resource of kms:Encrypt and kms:Decrypt is the key, never the alias). Its condition keys are
+/// the encryption context: `kms:EncryptionContext:<key>` per pair and `kms:EncryptionContextKeys`
+/// (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html>,
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context>),
+/// and `kms:EncryptionAlgorithm` (SYMMETRIC_DEFAULT, the only one a symmetric key uses).
+pub fn kms(
+    operation: &str,
+    key_arn: &str,
+    encryption_context: &BTreeMap<String, String>,
+) -> Result<Vec<Check>, ActionError> {
+    match operation {
+        "Encrypt" | "Decrypt" | "ReEncrypt" | "GenerateDataKey" | "DescribeKey" => {}
+        _ => return Err(ActionError::Unmapped(format!("KMS {operation}"))),
+    }
+    let mut c = check(format!("kms:{operation}"), key_arn.to_owned());
+    for (k, v) in encryption_context {
+        c.context
+            .insert(format!("kms:EncryptionContext:{k}"), Value::String(v.clone()));
+    }
+    if !encryption_context.is_empty() {
+        let keys = encryption_context.keys().cloned().map(Value::String).collect();
+        c.context
+            .insert("kms:EncryptionContextKeys".to_owned(), Value::Array(keys));
+    }
+    if operation != "DescribeKey" {
+        c.context.insert(
+            "kms:EncryptionAlgorithm".to_owned(),
+            Value::String("SYMMETRIC_DEFAULT".to_owned()),
+        );
+    }
+    Ok(vec![c])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,6 +589,26 @@ mod tests {
             c.resource,
             "arn:aws:lambda:us-east-1:000000000000:function:zb-persist:$LATEST"
         );
+    }
+
+    #[test]
+    fn kms_calls_are_authorized_on_the_key_with_the_context() {
+        let key = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let ctx = BTreeMap::from([("partnerId".to_owned(), "p1".to_owned())]);
+        let checks = kms("Decrypt", key, &ctx).unwrap();
+        assert_eq!(pairs(&checks), vec![("kms:Decrypt", key)]);
+        assert_eq!(
+            checks[0].context.get("kms:EncryptionContext:partnerId"),
+            Some(&json!("p1"))
+        );
+        assert_eq!(
+            checks[0].context.get("kms:EncryptionContextKeys"),
+            Some(&json!(["partnerId"]))
+        );
+        let plain = kms("Encrypt", key, &BTreeMap::new()).unwrap();
+        assert_eq!(plain[0].action, "kms:Encrypt");
+        assert!(!plain[0].context.contains_key("kms:EncryptionContextKeys"));
+        assert!(kms("CreateKey", key, &BTreeMap::new()).is_err());
     }
 
     #[test]

@@ -44,6 +44,13 @@ pub enum AuditAction {
     FeedRedrive,
     #[serde(rename = "delivery.replay")]
     DeliveryReplay,
+    /// An erasure was requested; the entry holds the subjects' hashes, never
+    /// the identifiers (issue 16).
+    #[serde(rename = "privacy.erase")]
+    PrivacyErase,
+    /// A subject's data was exported; hashes only, as for an erasure.
+    #[serde(rename = "privacy.export")]
+    PrivacyExport,
 }
 
 /// Who made the change, from the access token.

@@ -82,7 +82,7 @@ const fn rule(method: &'static str, path: &'static str, roles: &'static [Role]) 
     RouteRule { method, path, roles }
 }
 
-/// The contract's table (issues 14 and 15), one line per route.
+/// The contract's table (issues 14, 15 and 16), one line per route.
 pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/me", EVERYONE),
     rule("GET", "/v1/admin/partners", ADMIN_OPS),
@@ -114,6 +114,10 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/cost", EVERYONE),
     rule("GET", "/v1/admin/cost/feeds/{feedId}", EVERYONE),
     rule("GET", "/v1/admin/audit", ADMIN),
+    // Issue 16 (GDPR): erasure and export of one data subject, admin only.
+    rule("POST", "/v1/admin/privacy/erasures", ADMIN),
+    rule("GET", "/v1/admin/privacy/erasures/{erasureId}", ADMIN),
+    rule("POST", "/v1/admin/privacy/exports", ADMIN),
 ];
 
 /// The rule of a routeKey (`"GET /v1/admin/me"`), if it is an admin route.
@@ -233,7 +237,7 @@ mod tests {
 
     #[test]
     fn every_route_is_listed_once_and_found_by_its_route_key() {
-        assert_eq!(ROUTES.len(), 25);
+        assert_eq!(ROUTES.len(), 28);
         for r in ROUTES {
             assert_eq!(route(&r.route_key()), Some(r));
         }

@@ -118,6 +118,10 @@ struct FormatFile {
     /// JSON Pointer to the array of orders in the feed body.
     orders: String,
     mapping: Mapping,
+    /// JSON Pointers, inside one raw order, to the members that hold
+    /// personal data (an erasure overwrites them).
+    #[serde(default)]
+    personal_data: Vec<String>,
 }
 
 /// Who published a format version through the admin API, and when.
@@ -142,6 +146,11 @@ pub struct Format {
     /// JSON Pointer to the orders array in a feed body.
     pub orders_pointer: String,
     pub mapping: Mapping,
+    /// format.json `personalData`: JSON Pointers inside one raw order to
+    /// the members that hold personal data (names, addresses, phones), which
+    /// an erasure overwrites (`crate::privacy::redact_raw_order`). E-mail
+    /// addresses and the customerRef are found without them.
+    pub personal_data: Vec<String>,
     schema: jsonschema::Validator,
     /// The two documents as given, for the admin API to show.
     definition: Value,
@@ -235,6 +244,7 @@ impl Format {
             content_types,
             orders_pointer: file.orders,
             mapping: file.mapping,
+            personal_data: file.personal_data,
             schema: validator,
             definition: format,
             schema_document: schema,
@@ -382,6 +392,29 @@ mod tests {
         assert!(b.accepts_content_type("application/vnd.partner-b.feed+json; charset=utf-8"));
         assert!(!b.accepts_content_type("text/csv"));
         assert!(reg.get("partner-a@2").is_err());
+        assert_eq!(b.personal_data, vec!["/buyer".to_string()]);
+        let a = reg.get("partner-a@1").unwrap();
+        assert_eq!(a.personal_data, vec!["/customer".to_string(), "/notes".to_string()]);
+    }
+
+    #[test]
+    fn personal_data_must_be_member_pointers() {
+        let format = |personal: &str| {
+            format!(
+                r#"{{"name":"x","version":1,"contentTypes":["application/json"],"orders":"/orders",
+          "personalData":{personal},
+          "mapping":{{"sequenceNumber":{{"path":"/s","as":"integer"}},"externalId":{{"path":"/id","as":"string"}},
+          "eventTime":{{"path":"/t","as":"epochMillis"}},"currency":{{"path":"/c","as":"currencyCode"}},
+          "lines":{{"path":"/l","fields":{{"sku":{{"path":"/sku","as":"string"}},"quantity":{{"path":"/q","as":"integer"}},
+          "unitPrice":{{"path":"/p","as":"minorUnits"}}}}}}}}}}"#
+            )
+        };
+        let ok = Format::from_json(&format(r#"["/buyer", "/a~1b"]"#), "{}").unwrap();
+        assert_eq!(ok.personal_data, vec!["/buyer", "/a~1b"]);
+        for bad in [r#"[""]"#, r#"["buyer"]"#, r#""/buyer""#, r#"["/x","/x"]"#] {
+            let err = Format::from_json(&format(bad), "{}").unwrap_err().to_string();
+            assert!(err.contains("personalData"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! item. deliveryId starts with the creation time, so a partner's
 //! deliveries sort by time and "dead letters since T" is a key range.
 
-use super::{from_item, n, s, scan_pages, to_item, BadCursor, CursorKeys, Item, KeyType, Metered, Page, StoreError};
+use super::{
+    from_item, n, s, scan_pages, to_item, BadCursor, CursorKeys, Item, KeyType, Metered, Page, StoreError, Ttl,
+};
 use crate::cost::CostMeter;
 use crate::delivery::{Attempt, Delivery, DeliveryStatus};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
@@ -11,6 +13,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValu
 pub struct DeliveryStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Deliveries are kept `delivery_days` (the writer sets `expiresAt`
+    /// from [`DeliveryStore::expires_at`]); reads leave expired ones out.
+    ttl: Ttl,
 }
 
 fn key(partner_id: &str, delivery_id: &str) -> Item {
@@ -31,7 +36,15 @@ impl DeliveryStore {
         Self {
             client,
             table: table.into(),
+            ttl: Ttl::default(),
         }
+    }
+
+    ttl_builders!();
+
+    /// The `expiresAt` of a delivery created at `now`.
+    pub fn expires_at(&self, now: chrono::DateTime<chrono::Utc>) -> i64 {
+        crate::config::Retention::expires_at(now, self.ttl.retention.delivery_days)
     }
 
     /// Writes a new delivery; Ok(false) when it already exists (a retried
@@ -50,6 +63,8 @@ impl DeliveryStore {
         Ok(out.is_some())
     }
 
+    /// The delivery, None if there is none or it is past its retention
+    /// (an attempt or replay of it then finds nothing to send).
     pub async fn get(
         &self,
         partner_id: &str,
@@ -66,7 +81,7 @@ impl DeliveryStore {
             .send()
             .await
             .metered(meter)?;
-        from_item(out.item)
+        from_item(out.item.filter(|i| self.ttl.is_live(i)))
     }
 
     /// Appends an attempt and sets the status it led to.
@@ -145,7 +160,9 @@ impl DeliveryStore {
             .table_name(&self.table)
             .set_key(Some(key(partner_id, delivery_id)))
             .update_expression("SET #s = :pending, updatedAt = :now, replays = if_not_exists(replays, :zero) + :one")
-            .condition_expression("#s = :dead")
+            // An expired dead letter is gone, though TTL has not deleted it yet.
+            .condition_expression("#s = :dead AND (attribute_not_exists(expiresAt) OR expiresAt > :epoch)")
+            .expression_attribute_values(":epoch", n(self.ttl.now_secs()))
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":pending", s(DeliveryStatus::Pending.as_str()))
             .expression_attribute_values(":dead", s(DeliveryStatus::Dead.as_str()))
@@ -161,7 +178,9 @@ impl DeliveryStore {
     }
 
     /// A page of the partner's deliveries, oldest first, from deliveryId
-    /// `from` on (a time prefix), optionally only those with `status`.
+    /// `from` on (a time prefix), optionally only those with `status`,
+    /// leaving out those past their retention (a page may then be short;
+    /// its cursor still leads on).
     pub async fn list(
         &self,
         partner_id: &str,
@@ -191,12 +210,14 @@ impl DeliveryStore {
         if !from.is_empty() {
             req = req.expression_attribute_values(":from", s(from));
         }
-        if let Some(st) = status {
-            req = req
-                .filter_expression("#s = :s")
+        req = match status {
+            Some(st) => self
+                .ttl
+                .filter_query(req, Some("#s = :s"))
                 .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":s", s(st.as_str()));
-        }
+                .expression_attribute_values(":s", s(st.as_str())),
+            None => self.ttl.filter_query(req, None),
+        };
         let out = req
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
@@ -240,8 +261,13 @@ impl DeliveryStore {
         from: &str,
         meter: &CostMeter,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let mut filters = Vec::new();
-        let mut req = self.client.scan().table_name(&self.table);
+        // Those past their retention are left out, as by every read.
+        let mut filters = vec!["(attribute_not_exists(expiresAt) OR expiresAt > :epoch)"];
+        let mut req = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .expression_attribute_values(":epoch", n(self.ttl.now_secs()));
         if !from.is_empty() {
             filters.push("deliveryId >= :from");
             req = req.expression_attribute_values(":from", s(from));
@@ -252,9 +278,7 @@ impl DeliveryStore {
                 .expression_attribute_names("#s", "status")
                 .expression_attribute_values(":s", s(st.as_str()));
         }
-        if !filters.is_empty() {
-            req = req.filter_expression(filters.join(" AND "));
-        }
+        req = req.filter_expression(filters.join(" AND "));
         let mut all: Vec<Delivery> = scan_pages(req, meter).await?;
         all.sort_by(|a, b| (&a.partner_id, &a.delivery_id).cmp(&(&b.partner_id, &b.delivery_id)));
         Ok(all)

@@ -1,15 +1,14 @@
-//! The errors table: one item per rejected order, kept 30 days (TTL) with
+//! The errors table: one item per rejected order, kept ErrorRetentionDays (TTL, default 30) with
 //! the raw order for diagnosis. SK `<receivedAt>#<feedId>#<index>` sorts a
 //! partner's errors by time and makes a rewrite of the same rejection
 //! idempotent.
 
-use super::{corrupt, query_between, to_item, BadCursor, CursorKeys, KeyType, Metered, Page, StoreError};
+use super::{corrupt, query_between, to_item, BadCursor, CursorKeys, KeyType, Metered, Page, StoreError, Ttl};
 use crate::cost::CostMeter;
 use crate::rejection::{RejectionCode, Stage};
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 
-pub const ERROR_TTL_SECS: i64 = 30 * 24 * 60 * 60;
 /// The largest raw order copied into an error item; a larger one is kept
 /// by reference to the stored body.
 pub const RAW_ORDER_MAX_BYTES: usize = 16 * 1024;
@@ -74,6 +73,9 @@ impl ErrorItem {
 pub struct ErrorLog {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Error items are kept `error_days` (the writer sets `expiresAt` from
+    /// [`ErrorLog::expires_at`]); reads leave expired ones out.
+    ttl: Ttl,
 }
 
 impl ErrorLog {
@@ -81,7 +83,15 @@ impl ErrorLog {
         Self {
             client,
             table: table.into(),
+            ttl: Ttl::default(),
         }
+    }
+
+    ttl_builders!();
+
+    /// The `expiresAt` of an error item recorded at `now`.
+    pub fn expires_at(&self, now: chrono::DateTime<chrono::Utc>) -> i64 {
+        crate::config::Retention::expires_at(now, self.ttl.retention.error_days)
     }
 
     /// Writes all items, 25 per batch, re-sending what DynamoDB left unprocessed.
@@ -113,7 +123,8 @@ impl ErrorLog {
     /// `query`, only the rejections with `code` when one is given (the
     /// admin API's filter). The code is a FilterExpression, applied after
     /// DynamoDB reads `limit` items, so a page can hold fewer than `limit`;
-    /// its cursor still leads on until the range ends.
+    /// its cursor still leads on until the range ends. Items past their
+    /// retention are filtered out the same way.
     #[allow(clippy::too_many_arguments)]
     pub async fn query_code(
         &self,
@@ -133,12 +144,14 @@ impl ErrorLog {
         };
         let query = self.client.query().table_name(&self.table);
         let mut query = query_between(query, "sk", partner_id, (from, &upper), start, limit);
-        if let Some(code) = code {
-            query = query
-                .filter_expression("#code = :code")
+        query = match code {
+            Some(code) => self
+                .ttl
+                .filter_query(query, Some("#code = :code"))
                 .expression_attribute_names("#code", "code")
-                .expression_attribute_values(":code", super::s(code.as_str()));
-        }
+                .expression_attribute_values(":code", super::s(code.as_str())),
+            None => self.ttl.filter_query(query, None),
+        };
         let out = query.send().await.metered(meter)?;
         CURSOR
             .page(partner_id, out.items, out.last_evaluated_key.as_ref())

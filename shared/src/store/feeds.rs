@@ -4,7 +4,7 @@
 //! a Step Functions payload, and a 202 must never depend on either.
 
 use super::{classify, corrupt, from_item, from_items, n, s, to_item, to_value, Item, Metered, StoreError};
-use super::{BadCursor, CursorKeys, KeyType, MetricsStore};
+use super::{BadCursor, CursorKeys, KeyType, MetricsStore, Ttl, TTL_ATTRIBUTE};
 use crate::cost::CostMeter;
 use crate::feed::{Failure, FeedCounts, FeedRecord, FeedStatus, OrderOutcome, OUTCOMES_PER_PAGE};
 use crate::metrics::VolumeDelta;
@@ -42,6 +42,10 @@ pub struct FeedStore {
     /// Where a finished feed is counted ([`FeedStore::with_metrics`]):
     /// needed by whoever finishes or redrives feeds, not by readers.
     metrics: Option<MetricsStore>,
+    /// Retention: bodies, staged batches and outcome pages are kept
+    /// `raw_feed_days`, the feed record `order_days` (it is what an order
+    /// points to); reads leave expired items out.
+    pub(super) ttl: Ttl,
 }
 
 /// What a conditional write to a feed did.
@@ -128,8 +132,11 @@ impl FeedStore {
             client,
             table: table.into(),
             metrics: None,
+            ttl: Ttl::default(),
         }
     }
+
+    ttl_builders!();
 
     /// The same store, counting the feeds it finishes (or reopens) in
     /// `metrics`. The pipeline's finishing steps and the redrive need it;
@@ -147,7 +154,15 @@ impl FeedStore {
         body_item.insert("feedId".into(), s(format!("{}{BODY_SUFFIX}", record.feed_id)));
         body_item.insert("body".into(), s(body));
         body_item.insert("contentType".into(), s(&record.content_type));
+        body_item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(self.ttl.expires_in(self.ttl.retention.raw_feed_days)),
+        );
         let mut record_item = to_item(record)?;
+        record_item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(self.ttl.expires_in(self.ttl.retention.order_days)),
+        );
         if !record.status.is_terminal() {
             record_item.insert("pendingShard".into(), s(pending_shard(&record.feed_id)));
             record_item.insert("pendingSince".into(), s(&record.received_at));
@@ -187,7 +202,21 @@ impl FeedStore {
         Ok(out.item)
     }
 
-    /// The partner's feed, or None for an unknown id or another partner's feed.
+    /// [`Self::get_item`], with an expired item taken for a missing one.
+    pub(super) async fn live_item(
+        &self,
+        partner_id: &str,
+        sk: String,
+        meter: &CostMeter,
+    ) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .get_item(partner_id, sk, meter)
+            .await?
+            .filter(|item| self.ttl.is_live(item)))
+    }
+
+    /// The partner's feed, or None for an unknown id or another partner's
+    /// feed (or one past its retention).
     pub async fn get(
         &self,
         partner_id: &str,
@@ -197,10 +226,11 @@ impl FeedStore {
         if !is_feed_id(feed_id) {
             return Ok(None);
         }
-        from_item(self.get_item(partner_id, feed_id.to_string(), meter).await?)
+        from_item(self.live_item(partner_id, feed_id.to_string(), meter).await?)
     }
 
-    /// The raw body of a feed.
+    /// The raw body of a feed. A body past its retention is
+    /// [`StoreError::Expired`]: the feed cannot be processed any more.
     pub async fn get_body(
         &self,
         partner_id: &str,
@@ -213,6 +243,9 @@ impl FeedStore {
         let item = self
             .get_item(partner_id, format!("{feed_id}{BODY_SUFFIX}"), meter)
             .await?;
+        if item.as_ref().is_some_and(|i| !self.ttl.is_live(i)) {
+            return Err(StoreError::Expired(format!("the body of feed {feed_id}")));
+        }
         match item.as_ref().and_then(|i| i.get("body")) {
             Some(AttributeValue::S(body)) => Ok(Some(body.clone())),
             Some(_) => Err(corrupt("the feed body is not a string")),
@@ -330,6 +363,10 @@ impl FeedStore {
                 item.insert("partnerId".into(), s(partner_id));
                 item.insert("feedId".into(), s(outcome_page_key(feed_id, i + 1)));
                 item.insert("outcomes".into(), to_value(page)?);
+                item.insert(
+                    TTL_ATTRIBUTE.into(),
+                    n(self.ttl.expires_in(self.ttl.retention.raw_feed_days)),
+                );
                 let put = PutRequest::builder().set_item(Some(item)).build().map_err(corrupt)?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })
@@ -442,7 +479,9 @@ impl FeedStore {
         }
     }
 
-    /// Page `page` (from 1) of a feed's outcomes; None if there is no such page.
+    /// Page `page` (from 1) of a feed's outcomes; None if there is no such
+    /// page. Pages are kept RawFeedRetentionDays, less than the record: one
+    /// past it is [`StoreError::Expired`].
     pub async fn outcome_page(
         &self,
         partner_id: &str,
@@ -456,6 +495,9 @@ impl FeedStore {
         let item = self
             .get_item(partner_id, outcome_page_key(feed_id, page), meter)
             .await?;
+        if item.as_ref().is_some_and(|i| !self.ttl.is_live(i)) {
+            return Err(StoreError::Expired(format!("outcome page {page} of feed {feed_id}")));
+        }
         match item.and_then(|mut i| i.remove("outcomes")) {
             Some(v) => serde_dynamo::from_attribute_value(v).map(Some).map_err(corrupt),
             None => Ok(None),
@@ -536,13 +578,13 @@ impl FeedStore {
             // A record is usually followed by its body: ask for two items
             // per feed still wanted (and a little more), at most 1,000.
             let page = i32::try_from((want * 2 + 2).min(1000)).unwrap_or(1000);
-            let out = self
+            let query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression(key_condition)
-                .filter_expression(filter_expression)
                 .expression_attribute_names("#st", "status")
+                // Set whole, so before the TTL filter adds its own values.
                 .set_expression_attribute_values({
                     let mut values = HashMap::from([(":p".to_string(), s(partner_id))]);
                     if let Some(lo) = &lo {
@@ -555,7 +597,10 @@ impl FeedStore {
                         values.insert(":status".into(), s(status));
                     }
                     Some(values)
-                })
+                });
+            let out = self
+                .ttl
+                .filter_query(query, Some(filter_expression))
                 .scan_index_forward(false)
                 .limit(page)
                 .set_exclusive_start_key(start.take())
@@ -614,7 +659,7 @@ impl FeedStore {
         if !is_feed_id(feed_id) {
             return Err(RedriveError::NotFound);
         }
-        let Some(item) = self.get_item(partner_id, feed_id.to_string(), meter).await? else {
+        let Some(item) = self.live_item(partner_id, feed_id.to_string(), meter).await? else {
             return Err(RedriveError::NotFound);
         };
         let seen = super::num_attr::<u32>(&item, "redriveCount").unwrap_or(0);

@@ -4,6 +4,30 @@
 //!
 //! [`CostMeter`]: crate::cost::CostMeter
 
+/// `with_ttl`, `with_clock` and `ttl` for a store with a `ttl: Ttl` field:
+/// every store whose items expire offers the same three (tests pin the
+/// retention and the clock through them).
+macro_rules! ttl_builders {
+    () => {
+        /// The same store, with `ttl`'s retention and clock (tests pin both).
+        pub fn with_ttl(mut self, ttl: Ttl) -> Self {
+            self.ttl = ttl;
+            self
+        }
+
+        /// The same store, reading "now" from `clock` (for expiry and for
+        /// leaving expired items out).
+        pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Self {
+            self.ttl.clock = clock;
+            self
+        }
+
+        pub fn ttl(&self) -> &Ttl {
+            &self.ttl
+        }
+    };
+}
+
 mod audit;
 mod call;
 mod cost_rollup;
@@ -17,6 +41,7 @@ mod metrics;
 mod orders;
 mod outbox;
 mod partners;
+mod privacy;
 mod rate_limits;
 mod stage;
 
@@ -24,7 +49,7 @@ pub use audit::{AuditFilter, AuditStore, AUDIT_STREAM};
 pub use cost_rollup::{ByService, CostDay, CostStore, FeedCost, FeedHour, HourTotal, PartnerHour};
 pub use cursor::{BadCursor, Page, MAX_CURSOR_LEN};
 pub use deliveries::DeliveryStore;
-pub use error_log::{ErrorItem, ErrorLog, ERROR_TTL_SECS, RAW_ORDER_MAX_BYTES};
+pub use error_log::{ErrorItem, ErrorLog, RAW_ORDER_MAX_BYTES};
 pub use feeds::{
     id_prefix, outcome_cursor, outcome_page_of, pending_shard, FeedFilter, FeedStore, FeedUpdate, PendingFeed,
     RedriveError, Reopened, Written, FEED_ID_INDEX, PENDING_INDEX, PENDING_SHARDS,
@@ -33,8 +58,9 @@ pub use formats::{FormatStore, StoredFormat, MAX_ITEM_BYTES};
 pub use idempotency::IdempotencyStore;
 pub use metrics::MetricsStore;
 pub use orders::{OrderStore, PutOutcome, StoredOrder};
-pub use outbox::{cursor_of, seq_of, OutboxEntry, OutboxPage, OutboxStore, OUTBOX_TTL_SECS};
+pub use outbox::{cursor_of, seq_of, OutboxEntry, OutboxPage, OutboxStore};
 pub use partners::PartnerStore;
+pub use privacy::{subject_key, ErasedCounts, ErasureRecord, ErasureStatus, ErasureStore, PrivacyIndex};
 pub use rate_limits::RateLimitStore;
 
 pub(crate) use call::{classify, Metered};
@@ -46,6 +72,94 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// The TTL attribute of every table that has one (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// What a store needs to honour retention: how long each kind of item is
+/// kept, and the clock that says what "now" is, for the `expiresAt` it
+/// writes and for the reads that leave expired items out. DynamoDB deletes
+/// an expired item only within a few days of its expiry and returns it
+/// to reads until then ("How Time to Live works", Amazon DynamoDB
+/// Developer Guide), so every read filters on the attribute itself.
+#[derive(Clone)]
+pub struct Ttl {
+    pub retention: crate::config::Retention,
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl std::fmt::Debug for Ttl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ttl")
+            .field("retention", &self.retention)
+            .field("now", &self.clock.now())
+            .finish()
+    }
+}
+
+impl Default for Ttl {
+    /// The environment's retention (the template's parameters) and the real clock.
+    fn default() -> Self {
+        Self {
+            retention: crate::config::Retention::from_env_or_default(),
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+        }
+    }
+}
+
+impl Ttl {
+    /// Now, in epoch seconds.
+    pub fn now_secs(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    /// The `expiresAt` of an item written now and kept `days`.
+    pub fn expires_in(&self, days: u32) -> i64 {
+        crate::config::Retention::expires_at(self.clock.now(), days)
+    }
+
+    /// Whether an item is still to be served: no `expiresAt` (an item
+    /// written before retention existed, or a kind that has none), one
+    /// that is not a number (DynamoDB's TTL ignores it too), or one later
+    /// than now. DynamoDB treats `expiresAt <= now` as expired.
+    pub fn is_live(&self, item: &Item) -> bool {
+        is_live_at(item, self.now_secs())
+    }
+
+    /// A Query that keeps only live items (see [`Ttl::is_live`]), and
+    /// `other` (a filter of the caller's, or None) as well. A filter is
+    /// applied after the read, so a page can come back shorter than its
+    /// Limit (even empty) while its LastEvaluatedKey, and so the cursor
+    /// made from it, still leads on.
+    pub(crate) fn filter_query(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        other: Option<&str>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let live = LIVE_FILTER;
+        let expression = match other {
+            Some(other) => format!("({other}) AND {live}"),
+            None => live.to_string(),
+        };
+        query
+            .filter_expression(expression)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":ttlNow", n(self.now_secs()))
+            .expression_attribute_values(":ttlNumber", s("N"))
+    }
+}
+
+/// Live: no TTL attribute, one that is not a Number (DynamoDB's TTL ignores
+/// those), or one after now.
+const LIVE_FILTER: &str = "(attribute_not_exists(#ttl) OR NOT attribute_type(#ttl, :ttlNumber) OR #ttl > :ttlNow)";
+
+/// [`Ttl::is_live`] at epoch second `now`.
+pub fn is_live_at(item: &Item, now: i64) -> bool {
+    match item.get(TTL_ATTRIBUTE) {
+        Some(AttributeValue::N(v)) => v.parse::<f64>().map_or(true, |t| t > now as f64),
+        _ => true,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -64,6 +178,10 @@ pub enum StoreError {
     /// A create whose item already exists.
     #[error("{0} already exists")]
     Conflict(String),
+    /// The item is there but past its `expiresAt`: DynamoDB's TTL has not
+    /// deleted it yet (it may take days), and it must be treated as gone.
+    #[error("{0} has expired (retention)")]
+    Expired(String),
 }
 
 impl StoreError {
@@ -207,5 +325,31 @@ pub(crate) fn num_attr<T: std::str::FromStr>(item: &Item, name: &str) -> Option<
     match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_ttl(v: Option<AttributeValue>) -> Item {
+        v.map(|v| Item::from([(TTL_ATTRIBUTE.to_string(), v)]))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_item_is_live_until_its_expiry_and_a_non_number_never_expires() {
+        let now = 1_000;
+        assert!(is_live_at(&with_ttl(None), now), "no TTL: kept");
+        assert!(is_live_at(&with_ttl(Some(n(1_001))), now));
+        assert!(
+            !is_live_at(&with_ttl(Some(n(1_000))), now),
+            "expiresAt <= now is expired"
+        );
+        assert!(!is_live_at(&with_ttl(Some(n(5))), now));
+        assert!(
+            is_live_at(&with_ttl(Some(s("5"))), now),
+            "a String TTL is ignored, as by DynamoDB"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{
     classify, corrupt, from_item, n, query_between, s, str_attr, to_item, BadCursor, CursorKeys, Item, KeyType,
-    Metered, Page, StoreError,
+    Metered, Page, StoreError, Ttl, TTL_ATTRIBUTE,
 };
 use crate::cost::CostMeter;
 use crate::order::Order;
@@ -66,6 +66,9 @@ pub enum PutOutcome {
 pub struct OrderStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Orders are kept `order_days` (financial records); reads leave
+    /// expired ones out.
+    ttl: Ttl,
 }
 
 impl OrderStore {
@@ -73,19 +76,27 @@ impl OrderStore {
         Self {
             client,
             table: table.into(),
+            ttl: Ttl::default(),
         }
     }
+
+    ttl_builders!();
 
     /// Writes the order unless its (partnerId, sequenceNumber) is taken; one
     /// write either way. On a taken key DynamoDB returns the existing item
     /// with the failure (ReturnValuesOnConditionCheckFailure), so telling a
     /// replay from a conflict costs no extra read.
     pub async fn put_if_absent(&self, order: &StoredOrder, meter: &CostMeter) -> Result<PutOutcome, StoreError> {
+        let mut item = to_item(order)?;
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(self.ttl.expires_in(self.ttl.retention.order_days)),
+        );
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(order)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(sequenceNumber)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -137,12 +148,15 @@ impl OrderStore {
         Ok(out.item)
     }
 
+    /// The partner's order, None if there is none or it is past its retention.
     pub async fn get(&self, partner_id: &str, seq: u64, meter: &CostMeter) -> Result<Option<StoredOrder>, StoreError> {
-        from_item(self.get_item(partner_id, seq, meter).await?)
+        let item = self.get_item(partner_id, seq, meter).await?;
+        from_item(item.filter(|i| self.ttl.is_live(i)))
     }
 
     /// The partner's orders with `from <= eventTime <= to` (fixed-width UTC
-    /// strings), oldest first.
+    /// strings), oldest first, leaving out orders past their retention (a
+    /// page may then be short; its cursor still leads on).
     pub async fn by_event_time(
         &self,
         partner_id: &str,
@@ -156,6 +170,7 @@ impl OrderStore {
             return Ok(Err(BadCursor));
         };
         let query = self.client.query().table_name(&self.table).index_name(BY_EVENT_TIME);
+        let query = self.ttl.filter_query(query, None);
         let out = query_between(query, "eventTime", partner_id, (from, to), start, limit)
             .send()
             .await

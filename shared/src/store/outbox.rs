@@ -5,18 +5,16 @@
 //! entry n-1 already committed: a reader never sees a gap that a slower
 //! writer fills later, and a cursor (a seq) never skips or repeats an
 //! entry, however writes and reads interleave. A marker item per event
-//! (`EVENT#…`) makes a retried notify a no-op. Entries live 30 days (TTL);
+//! (`EVENT#…`) makes a retried notify a no-op. Entries live OutboxRetentionDays (TTL);
 //! acknowledging only moves ackedSeq, it never deletes.
 
 use super::{
-    classify, corrupt, from_items, n, num_attr, s, to_item, BadCursor, CursorKeys, KeyType, Metered, StoreError,
+    classify, corrupt, from_items, n, num_attr, s, to_item, BadCursor, CursorKeys, KeyType, Metered, StoreError, Ttl,
 };
 use crate::cost::CostMeter;
 use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-/// Retention of an outbox entry, acknowledged or not.
-pub const OUTBOX_TTL_SECS: i64 = 30 * 24 * 60 * 60;
 /// Optimistic rounds against concurrent writers of the same partner.
 const WRITE_ROUNDS: u32 = 20;
 
@@ -68,6 +66,10 @@ pub fn seq_of(partner_id: &str, cursor: &str) -> Result<u64, BadCursor> {
 pub struct OutboxStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Entries, acknowledged or not, are kept `outbox_days` (the writer
+    /// sets `expiresAt` from [`OutboxStore::expires_at`]); reads leave
+    /// expired ones out.
+    ttl: Ttl,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,7 +83,15 @@ impl OutboxStore {
         Self {
             client,
             table: table.into(),
+            ttl: Ttl::default(),
         }
+    }
+
+    ttl_builders!();
+
+    /// The `expiresAt` of an entry appended at `now`.
+    pub fn expires_at(&self, now: chrono::DateTime<chrono::Utc>) -> i64 {
+        crate::config::Retention::expires_at(now, self.ttl.retention.outbox_days)
     }
 
     async fn meta(&self, partner_id: &str, meter: &CostMeter) -> Result<Meta, StoreError> {
@@ -187,8 +197,9 @@ impl OutboxStore {
     }
 
     /// Up to `limit` entries after `cursor` (after the last acknowledged
-    /// entry when there is none), in order. A cursor past the partner's
-    /// last entry was never issued: refused.
+    /// entry when there is none), in order, leaving out entries past their
+    /// retention. A cursor past the partner's last entry was never issued:
+    /// refused.
     pub async fn read(
         &self,
         partner_id: &str,
@@ -205,10 +216,10 @@ impl OutboxStore {
             Some(s) => s,
             None => meta.acked_seq,
         };
+        let query = self.client.query().table_name(&self.table);
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
+            .ttl
+            .filter_query(query, None)
             .key_condition_expression("partnerId = :p AND seq > :after")
             .expression_attribute_values(":p", s(partner_id))
             .expression_attribute_values(":after", n(after))
@@ -219,7 +230,14 @@ impl OutboxStore {
             .await
             .metered(meter)?;
         let entries: Vec<OutboxEntry> = from_items(out.items)?;
-        let last = entries.last().map_or(after, |e| e.seq);
+        // Past what was read, expired entries included: a page whose
+        // entries all expired must still move the reader on.
+        let evaluated = out.last_evaluated_key.as_ref().and_then(|k| num_attr::<u64>(k, "seq"));
+        let last = evaluated
+            .into_iter()
+            .chain(entries.last().map(|e| e.seq))
+            .max()
+            .unwrap_or(after);
         Ok(Ok(OutboxPage {
             cursor: cursor_of(partner_id, last),
             has_more: out.last_evaluated_key.is_some(),

@@ -3,20 +3,48 @@
 use super::{classify, corrupt, from_item, from_items, n, num_attr, s, to_item, Item, Metered, StoreError};
 use crate::cost::CostMeter;
 use crate::partner::{ApiKey, KeyRecord, Partner, PartnerRecord, WebhookStatus};
+use crate::secrets::SecretSealer;
 use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, ReturnValue, TransactWriteItem, Update};
+use std::sync::Arc;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PartnerStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Seals webhook secrets before they are written and opens them for signing
+    /// (crate::secrets). Items hold the stored form; this store never decrypts on its own.
+    sealer: Arc<dyn SecretSealer>,
+}
+
+impl std::fmt::Debug for PartnerStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartnerStore")
+            .field("table", &self.table)
+            .field("seals", &self.sealer.seals())
+            .finish()
+    }
 }
 
 impl PartnerStore {
+    /// A store whose secrets are sealed as the environment says (`WEBHOOK_SECRETS_KEY_ID`: KMS;
+    /// unset: in clear, see [`crate::secrets::from_env`]).
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            sealer: crate::secrets::from_env(),
         }
+    }
+
+    /// The same store with another sealer (tests, a CLI naming its key).
+    pub fn with_sealer(mut self, sealer: Arc<dyn SecretSealer>) -> Self {
+        self.sealer = sealer;
+        self
+    }
+
+    /// What seals and opens this table's webhook secrets.
+    pub fn sealer(&self) -> &dyn SecretSealer {
+        self.sealer.as_ref()
     }
 
     async fn get<T: serde::de::DeserializeOwned>(

@@ -33,6 +33,11 @@ impl FeedStore {
                 item.insert("partnerId".into(), s(partner_id));
                 item.insert("feedId".into(), s(part_key(feed_id, step, i)));
                 item.insert("part".into(), s(*part));
+                // Staged batches hold raw orders: kept as long as the body.
+                item.insert(
+                    super::TTL_ATTRIBUTE.into(),
+                    super::n(self.ttl.expires_in(self.ttl.retention.raw_feed_days)),
+                );
                 let put = PutRequest::builder()
                     .set_item(Some(item))
                     .build()
@@ -59,11 +64,11 @@ impl FeedStore {
         let mut text = String::with_capacity(stage.bytes);
         for i in 0..stage.parts {
             let key = part_key(feed_id, &stage.step, i);
-            match self
-                .get_item(partner_id, key.clone(), meter)
-                .await?
-                .and_then(|mut i| i.remove("part"))
-            {
+            let item = self.get_item(partner_id, key.clone(), meter).await?;
+            if item.as_ref().is_some_and(|i| !self.ttl.is_live(i)) {
+                return Err(StoreError::Expired(format!("staged part {key}")));
+            }
+            match item.and_then(|mut i| i.remove("part")) {
                 Some(AttributeValue::S(part)) => text.push_str(&part),
                 Some(_) => return Err(super::corrupt(format!("staged part {key} is not a string"))),
                 None => return Err(StoreError::Missing(format!("staged part {key}"))),
